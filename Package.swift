@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "flowrun",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "flowrun", targets: ["flowrun"]),
+        .library(name: "Flowrun", targets: ["Flowrun"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    ],
+    targets: [
+        .target(
+            name: "FlowrunValue",
+            dependencies: [.product(name: "OrderedCollections", package: "swift-collections")]
+        ),
+        .target(name: "FlowrunExpression", dependencies: ["FlowrunValue"]),
+        .target(name: "FlowrunGraph", dependencies: ["FlowrunExpression", "Yams"]),
+        .target(name: "FlowrunComponents", dependencies: ["FlowrunGraph"]),
+        .target(name: "FlowrunHTTP", dependencies: ["FlowrunGraph"]),
+        .target(name: "FlowrunDatabase", dependencies: ["FlowrunGraph"]),
+        .target(
+            name: "Flowrun",
+            dependencies: ["FlowrunGraph", "FlowrunComponents", "FlowrunHTTP", "FlowrunDatabase"]
+        ),
+        .executableTarget(
+            name: "flowrun",
+            dependencies: [
+                "Flowrun",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "FlowrunValueTests", dependencies: ["FlowrunValue"]),
+        .testTarget(
+            name: "FlowrunExpressionTests",
+            dependencies: ["FlowrunExpression"],
+            resources: [.copy("Golden")]
+        ),
+        .testTarget(
+            name: "FlowrunGraphTests",
+            dependencies: ["Flowrun"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "FlowrunTests", dependencies: ["Flowrun"]),
+    ]
+)

@@ -1,0 +1,57 @@
+import FlowrunValue
+
+/// The syntax tree of one expression. Names are not resolved yet; the checker and the compiler do that.
+public indirect enum ExprKind: Sendable {
+    case literal(Value)
+    /// `$`, the incoming message.
+    case input
+    /// A bare name: an arrow parameter, or one of the globals `vars secrets env run flow JSON`.
+    case name(String)
+    /// `a.b` or `a?.b`.
+    case member(Expr, String, optional: Bool)
+    /// `a[i]` or `a?.[i]`.
+    case index(Expr, Expr, optional: Bool)
+    /// `f(args)`, and `JSON.stringify(x)` as the function `JSON.stringify`.
+    case call(String, [Expr])
+    /// `recv.m(args)` or `recv?.m(args)`.
+    case method(Expr, String, [Expr], optional: Bool)
+    case unary(UnaryOp, Expr)
+    case binary(BinaryOp, Expr, Expr)
+    case conditional(Expr, Expr, Expr)
+    case array([Element])
+    case object([Entry])
+    /// `x => body` or `(acc, x) => body`; only valid as a method argument.
+    case arrow([String], Expr)
+
+    public enum Element: Sendable {
+        case value(Expr)
+        case spread(Expr)
+    }
+
+    public enum Entry: Sendable {
+        case pair(String, Expr)
+        case spread(Expr)
+    }
+}
+
+public enum UnaryOp: String, Sendable {
+    case not = "!"
+    case negate = "-"
+    case plus = "+"
+}
+
+public enum BinaryOp: String, Sendable {
+    case add = "+", subtract = "-", multiply = "*", divide = "/", remainder = "%"
+    case equal = "==", notEqual = "!=", less = "<", lessEqual = "<=", greater = ">", greaterEqual = ">="
+    case and = "&&", or = "||", coalesce = "??"
+}
+
+public struct Expr: Sendable {
+    public let kind: ExprKind
+    public let span: Span
+
+    public init(_ kind: ExprKind, _ span: Span) {
+        self.kind = kind
+        self.span = span
+    }
+}

@@ -1,0 +1,382 @@
+import FlowrunValue
+
+/// A parsed, checked and compiled expression, ready to evaluate many times.
+public struct CompiledExpression: Sendable {
+    let run: Compiled
+    let slotCount: Int
+    public let span: Span
+
+    /// Evaluates against a message; runtime failures are `EvalError`s carrying the failing sub-expression's location.
+    @inline(__always)
+    public func evaluate(_ input: Value, _ globals: Globals) throws(EvalError) -> Value {
+        try run(Env(input: input, globals: globals, frame: slotCount > 0 ? Frame(count: slotCount) : nil))
+    }
+}
+
+/// Compiles a syntax tree into a tree of closures: names are resolved to globals or frame slots and
+/// builtins to their implementations once, so evaluation does no parsing and no lookups by name.
+struct Compiler {
+    private var scope: [(name: String, slot: Int)] = []
+    private var nextSlot = 0
+    private(set) var maxSlots = 0
+
+    static func compile(_ expr: Expr) throws(Diagnostic) -> CompiledExpression {
+        var compiler = Compiler()
+        let run = try compiler.compile(expr)
+        return CompiledExpression(run: run, slotCount: compiler.maxSlots, span: expr.span)
+    }
+
+    private mutating func compile(_ expr: Expr) throws(Diagnostic) -> Compiled {
+        let span = expr.span
+        switch expr.kind {
+        case .literal(let v):
+            return { _ in v }
+        case .input:
+            return { env in env.input }
+        case .name(let name):
+            if let local = scope.last(where: { $0.name == name }) {
+                let slot = local.slot
+                return { env in env.frame!.slots[slot] }
+            }
+            switch name {
+            case "vars": return { env in env.globals.vars }
+            case "secrets": return { env in env.globals.secrets }
+            case "env": return { env in env.globals.env }
+            case "run": return { env in env.globals.run }
+            case "flow": return { env in env.globals.flow }
+            default: throw .error(.unknownIdentifier, "unknown name '\(name)'", at: span)
+            }
+        case .member(let base, let name, _):
+            let safe = Self.nullSafe(expr)
+            if case .input = base.kind {
+                if name == "secrets" { return { env in env.globals.secrets } }
+                return { env throws(EvalError) in
+                    if case .object(let o) = env.input { return o[name] ?? .null }
+                    return try Self.member(env.input, name, safe, span)
+                }
+            }
+            let b = try compile(base)
+            return { env throws(EvalError) in
+                let v = try b(env)
+                if case .object(let o) = v { return o[name] ?? .null }
+                return try Self.member(v, name, safe, span)
+            }
+        case .index(let base, let index, _):
+            let safe = Self.nullSafe(expr)
+            let b = try compile(base)
+            let i = try compile(index)
+            return { env throws(EvalError) in try Self.index(try b(env), try i(env), safe, span) }
+        case .call(let name, let args):
+            return try call(name, args, span)
+        case .method(let receiver, let name, let args, _):
+            return try method(receiver, name, args, Self.nullSafe(expr), span)
+        case .unary(let op, let operand):
+            let o = try compile(operand)
+            switch op {
+            case .not: return { env throws(EvalError) in .bool(!(try o(env).isTruthy)) }
+            case .negate, .plus:
+                let negate = op == .negate
+                return { env throws(EvalError) in
+                    switch try o(env) {
+                    case .int(let i):
+                        if negate, i == Int.min { throw EvalError(.overflow, "integer overflow in negation", at: span) }
+                        return .int(negate ? -i : i)
+                    case .double(let d): return .double(negate ? -d : d)
+                    case let v: throw EvalError(.typeError, "unary \(op.rawValue) needs a number, got \(v.typeName)", at: span)
+                    }
+                }
+            }
+        case .binary(let op, let lhs, let rhs):
+            return try binary(op, lhs, rhs, span)
+        case .conditional(let c, let t, let f):
+            let cc = try compile(c), tt = try compile(t), ff = try compile(f)
+            return { env throws(EvalError) in try cc(env).isTruthy ? try tt(env) : try ff(env) }
+        case .array(let elements):
+            var parts: [(Compiled, spread: Bool, Span)] = []
+            for element in elements {
+                switch element {
+                case .value(let e): parts.append((try compile(e), false, e.span))
+                case .spread(let e): parts.append((try compile(e), true, e.span))
+                }
+            }
+            let items = parts
+            return { env throws(EvalError) in
+                var out: [Value] = []
+                out.reserveCapacity(items.count)
+                for (c, spread, s) in items {
+                    let v = try c(env)
+                    if !spread { out.append(v); continue }
+                    guard case .array(let a) = v else {
+                        throw EvalError(.typeError, "cannot spread \(v.typeName) into an array", at: s)
+                    }
+                    out.append(contentsOf: a)
+                }
+                return .array(out)
+            }
+        case .object(let entries):
+            var parts: [(key: String?, Compiled, Span)] = []
+            for entry in entries {
+                switch entry {
+                case .pair(let k, let e): parts.append((k, try compile(e), e.span))
+                case .spread(let e): parts.append((nil, try compile(e), e.span))
+                }
+            }
+            let items = parts
+            return { env throws(EvalError) in
+                var out = Value.Object(minimumCapacity: items.count)
+                for (key, c, s) in items {
+                    let v = try c(env)
+                    if let key { out[key] = v; continue }
+                    switch v {
+                    case .object(let o): for (k, x) in o { out[k] = x }
+                    case .null: continue
+                    default: throw EvalError(.typeError, "cannot spread \(v.typeName) into an object", at: s)
+                    }
+                }
+                return .object(out)
+            }
+        case .arrow:
+            throw .error(.misplacedArrow, "an arrow function can only be passed to a method such as .map", at: span)
+        }
+    }
+
+    /// After a `?.` the rest of the chain reads null as null, as JavaScript's optional chaining short-circuits.
+    static func nullSafe(_ expr: Expr) -> Bool {
+        switch expr.kind {
+        case .member(let b, _, let optional), .index(let b, _, let optional), .method(let b, _, _, let optional):
+            return optional || nullSafe(b)
+        default: return false
+        }
+    }
+
+    static func member(_ v: Value, _ name: String, _ safe: Bool, _ span: Span) throws(EvalError) -> Value {
+        switch v {
+        case .object(let o): return o[name] ?? .null
+        case .null:
+            if safe { return .null }
+            throw EvalError(.typeError, "cannot read field '\(name)' of null (use ?. to allow null)", at: span)
+        case .array(let a) where name == "length": return .int(a.count)
+        case .string(let s) where name == "length": return .int(s.count)
+        default: throw EvalError(.typeError, "cannot read field '\(name)' of \(v.typeName)", at: span)
+        }
+    }
+
+    static func index(_ v: Value, _ i: Value, _ safe: Bool, _ span: Span) throws(EvalError) -> Value {
+        switch (v, i) {
+        case (.array(let a), _):
+            guard let n = i.intValue else { throw EvalError(.typeError, "an array index must be an int, got \(i.typeName)", at: span) }
+            let k = n < 0 ? a.count + n : n
+            return a.indices.contains(k) ? a[k] : .null
+        case (.object(let o), .string(let key)): return o[key] ?? .null
+        case (.object, _): throw EvalError(.typeError, "an object key must be a string, got \(i.typeName)", at: span)
+        case (.string(let s), _):
+            guard let n = i.intValue else { throw EvalError(.typeError, "a string index must be an int, got \(i.typeName)", at: span) }
+            let chars = Array(s)
+            let k = n < 0 ? chars.count + n : n
+            return chars.indices.contains(k) ? .string(String(chars[k])) : .null
+        case (.null, _):
+            if safe { return .null }
+            throw EvalError(.typeError, "cannot index null (use ?.[...] to allow null)", at: span)
+        default: throw EvalError(.typeError, "cannot index \(v.typeName)", at: span)
+        }
+    }
+
+    private mutating func call(_ name: String, _ args: [Expr], _ span: Span) throws(Diagnostic) -> Compiled {
+        guard let spec = Builtins.byName[name] else {
+            throw .error(.unknownFunction, "unknown function '\(name)'", at: span)
+        }
+        guard spec.arity.contains(args.count) else {
+            throw .error(.arity, "\(name) takes \(Self.describe(spec.arity)), got \(args.count)", at: span)
+        }
+        let compiled = try args.map { (a: Expr) throws(Diagnostic) -> Compiled in try compile(a) }
+        let impl = spec.impl
+        switch compiled.count {
+        case 0:
+            return { env throws(EvalError) in try Self.wrap(span) { () throws(BuiltinFailure) in try impl([], env.globals) } }
+        case 1:
+            let a = compiled[0]
+            return { env throws(EvalError) in
+                let x = try a(env)
+                return try Self.wrap(span) { () throws(BuiltinFailure) in try impl([x], env.globals) }
+            }
+        default:
+            return { env throws(EvalError) in
+                var values: [Value] = []
+                values.reserveCapacity(compiled.count)
+                for c in compiled { values.append(try c(env)) }
+                return try Self.wrap(span) { () throws(BuiltinFailure) in try impl(values, env.globals) }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func wrap(_ span: Span, _ body: () throws(BuiltinFailure) -> Value) throws(EvalError) -> Value {
+        do throws(BuiltinFailure) { return try body() } catch { throw EvalError(error.code, error.message, at: span) }
+    }
+
+    static func describe(_ arity: ClosedRange<Int>) -> String {
+        let noun = { (n: Int) in n == 1 ? "1 argument" : "\(n) arguments" }
+        if arity.lowerBound == arity.upperBound { return noun(arity.lowerBound) }
+        return "\(arity.lowerBound) to \(noun(arity.upperBound))"
+    }
+
+    private mutating func method(_ receiver: Expr, _ name: String, _ args: [Expr], _ safe: Bool, _ span: Span)
+        throws(Diagnostic) -> Compiled
+    {
+        guard let spec = Methods.byName[name] else {
+            throw .error(.unknownMethod, "unknown method '\(name)'", at: span)
+        }
+        guard spec.arity.contains(args.count) else {
+            throw .error(.arity, ".\(name) takes \(Self.describe(spec.arity)), got \(args.count)", at: span)
+        }
+        let recv = try compile(receiver)
+        let receivers = spec.receivers
+        @Sendable func checkReceiver(_ v: Value) throws(EvalError) {
+            let kind = v.typeName
+            guard receivers.contains(kind) else {
+                throw EvalError(.typeError, "\(kind) has no method .\(name) (it is a method of \(receivers.joined(separator: " and ")))", at: span)
+            }
+        }
+        switch spec.impl {
+        case .plain(let impl):
+            let compiled = try args.map { (a: Expr) throws(Diagnostic) -> Compiled in try compile(a) }
+            return { env throws(EvalError) in
+                let r = try recv(env)
+                if safe, r.isNull { return .null }
+                try checkReceiver(r)
+                var values: [Value] = []
+                for c in compiled { values.append(try c(env)) }
+                return try Self.wrap(span) { () throws(BuiltinFailure) in try impl(r, values) }
+            }
+        case .higherOrder(let impl):
+            guard case .arrow(let params, let body) = args[0].kind else {
+                throw .error(.misplacedArrow, ".\(name) expects an arrow function such as x => ...", at: args[0].span)
+            }
+            guard let allowed = spec.lambdaParams, allowed.contains(params.count) || params.count < allowed.lowerBound
+            else {
+                throw .error(.arity, "the function passed to .\(name) takes at most \(spec.lambdaParams!.upperBound) parameters",
+                             at: args[0].span)
+            }
+            let slots = Array(nextSlot..<nextSlot + params.count)
+            for (p, s) in zip(params, slots) { scope.append((p, s)) }
+            nextSlot += params.count
+            maxSlots = max(maxSlots, nextSlot)
+            let compiledBody = try compile(body)
+            nextSlot -= params.count
+            scope.removeLast(params.count)
+            let lambda = Lambda(body: compiledBody, slots: slots)
+            let rest = try args.dropFirst().map { (a: Expr) throws(Diagnostic) -> Compiled in try compile(a) }
+            return { env throws(EvalError) in
+                let r = try recv(env)
+                if safe, r.isNull { return .null }
+                try checkReceiver(r)
+                var values: [Value] = []
+                for c in rest { values.append(try c(env)) }
+                do throws(EvalError) { return try impl(r, lambda, values, env) } catch {
+                    throw error.span == nil ? EvalError(error.code, error.message, at: span) : error
+                }
+            }
+        }
+    }
+
+    private mutating func binary(_ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, _ span: Span) throws(Diagnostic) -> Compiled {
+        let l = try compile(lhs), r = try compile(rhs)
+        switch op {
+        case .and: return { env throws(EvalError) in let a = try l(env); return a.isTruthy ? try r(env) : a }
+        case .or: return { env throws(EvalError) in let a = try l(env); return a.isTruthy ? a : try r(env) }
+        case .coalesce: return { env throws(EvalError) in let a = try l(env); return a.isNull ? try r(env) : a }
+        case .equal: return { env throws(EvalError) in .bool(try l(env) == (try r(env))) }
+        case .notEqual: return { env throws(EvalError) in .bool(try l(env) != (try r(env))) }
+        case .less, .lessEqual, .greater, .greaterEqual:
+            return { env throws(EvalError) in
+                let a = try l(env), b = try r(env)
+                guard let order = Builtins.compare(a, b) else {
+                    throw EvalError(.typeError, "cannot compare \(a.typeName) with \(b.typeName) using \(op.rawValue)", at: span)
+                }
+                switch op {
+                case .less: return .bool(order < 0)
+                case .lessEqual: return .bool(order <= 0)
+                case .greater: return .bool(order > 0)
+                default: return .bool(order >= 0)
+                }
+            }
+        case .add:
+            if case .literal(.int(let k)) = rhs.kind {
+                return { env throws(EvalError) in
+                    let a = try l(env)
+                    if case .int(let x) = a {
+                        let (s, o) = x.addingReportingOverflow(k)
+                        if !o { return .int(s) }
+                    }
+                    return try Arithmetic.add(a, .int(k), span)
+                }
+            }
+            return { env throws(EvalError) in try Arithmetic.add(try l(env), try r(env), span) }
+        case .subtract, .multiply, .divide, .remainder:
+            return { env throws(EvalError) in try Arithmetic.apply(op, try l(env), try r(env), span) }
+        }
+    }
+}
+
+/// The arithmetic operators' semantics: int stays int unless it overflows (an error) or a division
+/// is inexact (a float); ints and floats mix as floats; `+` also concatenates strings.
+enum Arithmetic {
+    static func add(_ a: Value, _ b: Value, _ span: Span) throws(EvalError) -> Value {
+        switch (a, b) {
+        case (.int(let x), .int(let y)):
+            let (s, o) = x.addingReportingOverflow(y)
+            if o { throw EvalError(.overflow, "integer overflow in +", at: span) }
+            return .int(s)
+        case (.string(let x), .string(let y)): return .string(x + y)
+        case (.string(let x), .int), (.string(let x), .double), (.string(let x), .bool): return .string(x + b.interpolated)
+        case (.int, .string(let y)), (.double, .string(let y)), (.bool, .string(let y)): return .string(a.interpolated + y)
+        default:
+            if let x = a.doubleValue, let y = b.doubleValue { return try finite(x + y, span) }
+            throw mismatch("+", a, b, span)
+        }
+    }
+
+    static func apply(_ op: BinaryOp, _ a: Value, _ b: Value, _ span: Span) throws(EvalError) -> Value {
+        if case .int(let x) = a, case .int(let y) = b {
+            switch op {
+            case .subtract:
+                let (s, o) = x.subtractingReportingOverflow(y)
+                if o { throw EvalError(.overflow, "integer overflow in -", at: span) }
+                return .int(s)
+            case .multiply:
+                let (s, o) = x.multipliedReportingOverflow(by: y)
+                if o { throw EvalError(.overflow, "integer overflow in *", at: span) }
+                return .int(s)
+            case .divide:
+                if y == 0 { throw EvalError(.divisionByZero, "division by zero", at: span) }
+                if y == -1, x == Int.min { throw EvalError(.overflow, "integer overflow in /", at: span) }
+                return x % y == 0 ? .int(x / y) : .double(Double(x) / Double(y))
+            default:
+                if y == 0 { throw EvalError(.divisionByZero, "remainder by zero", at: span) }
+                if y == -1 { return .int(0) }
+                return .int(x % y)
+            }
+        }
+        guard let x = a.doubleValue, let y = b.doubleValue else { throw mismatch(op.rawValue, a, b, span) }
+        switch op {
+        case .subtract: return try finite(x - y, span)
+        case .multiply: return try finite(x * y, span)
+        case .divide:
+            if y == 0 { throw EvalError(.divisionByZero, "division by zero", at: span) }
+            return try finite(x / y, span)
+        default:
+            if y == 0 { throw EvalError(.divisionByZero, "remainder by zero", at: span) }
+            return try finite(x.truncatingRemainder(dividingBy: y), span)
+        }
+    }
+
+    static func finite(_ d: Double, _ span: Span) throws(EvalError) -> Value {
+        guard d.isFinite else { throw EvalError(.overflow, "arithmetic result is not a finite number", at: span) }
+        return .double(d)
+    }
+
+    static func mismatch(_ op: String, _ a: Value, _ b: Value, _ span: Span) -> EvalError {
+        let hint = a.isNull || b.isNull ? " (use ?? to give null a default)" : ""
+        return EvalError(.typeError, "cannot apply \(op) to \(a.typeName) and \(b.typeName)\(hint)", at: span)
+    }
+}

@@ -1,0 +1,303 @@
+import FlowrunValue
+
+/// Recursive-descent parser for the expression language, one method per grammar rule.
+///
+/// Precedence, loosest first: arrow, `?:`, `??`, `||`, `&&`, `== !=`, `< <= > >=`, `+ -`, `* / %`,
+/// unary `! - +`, postfix (`.x ?.x [i] (args)`), primary.
+public struct Parser {
+    public static let maxDepth = 100
+
+    private let source: SourceFile
+    private var tokens: [Token]
+    private var index = 0
+    private var depth = 0
+
+    /// Parses the expression in `range` of `source` (the text between `<<` and `>>`).
+    public static func parse(source: SourceFile, range: Range<Int>) throws(Diagnostic) -> Expr {
+        var lexer = Lexer(source: source, range: range)
+        var parser = Parser(source: source, tokens: try lexer.tokenize())
+        if case .end = parser.peek.kind {
+            throw .error(.syntax, "empty expression", at: Span(source: source, start: range.lowerBound - 2, end: range.upperBound + 2))
+        }
+        let expr = try parser.expression()
+        guard case .end = parser.peek.kind else {
+            throw .error(.syntax, "unexpected \(parser.describe(parser.peek)) after the expression", at: parser.span(parser.peek))
+        }
+        return expr
+    }
+
+    private init(source: SourceFile, tokens: [Token]) {
+        self.source = source
+        self.tokens = tokens
+    }
+
+    private var peek: Token { tokens[index] }
+    private func peek(_ offset: Int) -> Token { tokens[min(index + offset, tokens.count - 1)] }
+    private func span(_ t: Token) -> Span { Span(source: source, start: t.start, end: max(t.end, t.start + 1)) }
+    private func span(from start: Int) -> Span {
+        Span(source: source, start: start, end: tokens[max(0, index - 1)].end)
+    }
+
+    private func describe(_ t: Token) -> String {
+        switch t.kind {
+        case .end: "end of expression"
+        case .number: "number"
+        case .string: "string"
+        case .identifier(let n): "'\(n)'"
+        case .dollar: "'$'"
+        case .punct(let p): "'\(p)'"
+        }
+    }
+
+    private func isPunct(_ p: String, _ t: Token? = nil) -> Bool {
+        if case .punct(let q) = (t ?? peek).kind { return q == p }
+        return false
+    }
+
+    @discardableResult
+    private mutating func advance() -> Token {
+        let t = tokens[index]
+        if index < tokens.count - 1 { index += 1 }
+        return t
+    }
+
+    private mutating func expect(_ p: String, _ what: String) throws(Diagnostic) -> Token {
+        guard isPunct(p) else {
+            throw .error(.syntax, "expected '\(p)' \(what), found \(describe(peek))", at: span(peek))
+        }
+        return advance()
+    }
+
+    private mutating func nest() throws(Diagnostic) {
+        depth += 1
+        if depth > Self.maxDepth {
+            throw .error(.tooDeep, "expression nested more than \(Self.maxDepth) levels deep", at: span(peek))
+        }
+    }
+
+    /// expression := arrow | conditional
+    private mutating func expression() throws(Diagnostic) -> Expr {
+        try nest()
+        defer { depth -= 1 }
+        if let arrow = try arrow() { return arrow }
+        return try conditional()
+    }
+
+    /// arrow := IDENT '=>' expression | '(' (IDENT (',' IDENT)*)? ')' '=>' expression
+    private mutating func arrow() throws(Diagnostic) -> Expr? {
+        let start = peek.start
+        var params: [String] = []
+        if case .identifier(let name) = peek.kind, isPunct("=>", peek(1)) {
+            params = [name]
+            advance()
+        } else if isPunct("(") {
+            var i = 1
+            var names: [String] = []
+            while true {
+                guard case .identifier(let n) = peek(i).kind else { break }
+                names.append(n)
+                i += 1
+                if isPunct(",", peek(i)) { i += 1 } else { break }
+            }
+            guard isPunct(")", peek(i)), isPunct("=>", peek(i + 1)) else { return nil }
+            params = names
+            index += i
+            advance()
+        } else {
+            return nil
+        }
+        advance()  // =>
+        let body = try expression()
+        return Expr(.arrow(params, body), span(from: start))
+    }
+
+    /// conditional := coalesce ('?' expression ':' expression)?
+    private mutating func conditional() throws(Diagnostic) -> Expr {
+        let condition = try binary(level: 0)
+        guard isPunct("?") else { return condition }
+        advance()
+        let then = try expression()
+        _ = try expect(":", "in a conditional expression")
+        let otherwise = try expression()
+        return Expr(.conditional(condition, then, otherwise), condition.span.to(otherwise.span))
+    }
+
+    /// Binary operator levels, loosest first.
+    private static let levels: [[String: BinaryOp]] = [
+        ["??": .coalesce],
+        ["||": .or],
+        ["&&": .and],
+        ["==": .equal, "!=": .notEqual, "===": .equal, "!==": .notEqual],
+        ["<": .less, "<=": .lessEqual, ">": .greater, ">=": .greaterEqual],
+        ["+": .add, "-": .subtract],
+        ["*": .multiply, "/": .divide, "%": .remainder],
+    ]
+
+    /// binary(n) := binary(n+1) (OP(n) binary(n+1))*
+    private mutating func binary(level: Int) throws(Diagnostic) -> Expr {
+        guard level < Self.levels.count else { return try unary() }
+        var lhs = try binary(level: level + 1)
+        while case .punct(let p) = peek.kind, let op = Self.levels[level][p] {
+            advance()
+            let rhs = try binary(level: level + 1)
+            lhs = Expr(.binary(op, lhs, rhs), lhs.span.to(rhs.span))
+        }
+        return lhs
+    }
+
+    /// unary := ('!' | '-' | '+') unary | postfix
+    private mutating func unary() throws(Diagnostic) -> Expr {
+        let start = peek.start
+        let op: UnaryOp? = isPunct("!") ? .not : isPunct("-") ? .negate : isPunct("+") ? .plus : nil
+        guard let op else { return try postfix() }
+        advance()
+        try nest()
+        defer { depth -= 1 }
+        let operand = try unary()
+        if op == .negate, case .literal(let v) = operand.kind {
+            if case .int(let i) = v { return Expr(.literal(.int(-i)), span(from: start)) }
+            if case .double(let d) = v { return Expr(.literal(.double(-d)), span(from: start)) }
+        }
+        return Expr(.unary(op, operand), span(from: start))
+    }
+
+    /// postfix := primary ( '.' IDENT | '?.' IDENT | '[' expression ']' | '?.[' expression ']' | '(' args ')' )*
+    private mutating func postfix() throws(Diagnostic) -> Expr {
+        var expr = try primary()
+        var links = 0
+        defer { depth -= links }
+        while true {
+            links += 1
+            try nest()
+            if isPunct(".") || isPunct("?.") {
+                let optional = isPunct("?.")
+                advance()
+                if optional, isPunct("[") {
+                    advance()
+                    let index = try expression()
+                    _ = try expect("]", "to close the index")
+                    expr = Expr(.index(expr, index, optional: true), expr.span.to(span(from: index.span.start)))
+                    continue
+                }
+                guard case .identifier(let name) = peek.kind else {
+                    throw .error(.syntax, "expected a field name after '.', found \(describe(peek))", at: span(peek))
+                }
+                advance()
+                if isPunct("(") {
+                    let args = try arguments()
+                    if case .name("JSON") = expr.kind {
+                        expr = Expr(.call("JSON." + name, args), span(from: expr.span.start))
+                    } else {
+                        expr = Expr(.method(expr, name, args, optional: optional), span(from: expr.span.start))
+                    }
+                } else {
+                    expr = Expr(.member(expr, name, optional: optional), span(from: expr.span.start))
+                }
+            } else if isPunct("[") {
+                advance()
+                let index = try expression()
+                _ = try expect("]", "to close the index")
+                expr = Expr(.index(expr, index, optional: false), span(from: expr.span.start))
+            } else if isPunct("(") {
+                guard case .name(let fn) = expr.kind else {
+                    throw .error(.syntax, "only named functions and methods can be called", at: span(peek))
+                }
+                let args = try arguments()
+                expr = Expr(.call(fn, args), span(from: expr.span.start))
+            } else {
+                return expr
+            }
+        }
+    }
+
+    /// args := '(' (expression (',' expression)* ','?)? ')'
+    private mutating func arguments() throws(Diagnostic) -> [Expr] {
+        _ = try expect("(", "to start the arguments")
+        var args: [Expr] = []
+        while !isPunct(")") {
+            args.append(try expression())
+            if isPunct(",") { advance() } else { break }
+        }
+        _ = try expect(")", "to close the argument list")
+        return args
+    }
+
+    /// primary := NUMBER | STRING | 'true' | 'false' | 'null' | '$' | IDENT | '(' expression ')' | array | object
+    private mutating func primary() throws(Diagnostic) -> Expr {
+        let token = peek
+        switch token.kind {
+        case .number(let v):
+            advance()
+            return Expr(.literal(v), span(token))
+        case .string(let s):
+            advance()
+            return Expr(.literal(.string(s)), span(token))
+        case .dollar:
+            advance()
+            return Expr(.input, span(token))
+        case .identifier(let name):
+            advance()
+            switch name {
+            case "true": return Expr(.literal(.bool(true)), span(token))
+            case "false": return Expr(.literal(.bool(false)), span(token))
+            case "null", "undefined": return Expr(.literal(.null), span(token))
+            default: return Expr(.name(name), span(token))
+            }
+        case .punct("("):
+            advance()
+            let inner = try expression()
+            _ = try expect(")", "to close the parenthesis")
+            return Expr(inner.kind, span(from: token.start))
+        case .punct("["):
+            return try arrayLiteral()
+        case .punct("{"):
+            return try objectLiteral()
+        default:
+            throw .error(.syntax, "expected a value, found \(describe(token))", at: span(token))
+        }
+    }
+
+    /// array := '[' (('...' expression | expression) (',' ...)* ','?)? ']'
+    private mutating func arrayLiteral() throws(Diagnostic) -> Expr {
+        let start = advance().start
+        var elements: [ExprKind.Element] = []
+        while !isPunct("]") {
+            if isPunct("...") {
+                advance()
+                elements.append(.spread(try expression()))
+            } else {
+                elements.append(.value(try expression()))
+            }
+            if isPunct(",") { advance() } else { break }
+        }
+        _ = try expect("]", "to close the array")
+        return Expr(.array(elements), span(from: start))
+    }
+
+    /// object := '{' ((KEY ':' expression | '...' expression) (',' ...)* ','?)? '}'   KEY := IDENT | STRING | NUMBER
+    private mutating func objectLiteral() throws(Diagnostic) -> Expr {
+        let start = advance().start
+        var entries: [ExprKind.Entry] = []
+        while !isPunct("}") {
+            if isPunct("...") {
+                advance()
+                entries.append(.spread(try expression()))
+            } else {
+                let keyToken = advance()
+                let key: String
+                switch keyToken.kind {
+                case .identifier(let n): key = n
+                case .string(let s): key = s
+                case .number(let v): key = v.interpolated
+                default:
+                    throw .error(.syntax, "expected a key in the object, found \(describe(keyToken))", at: span(keyToken))
+                }
+                _ = try expect(":", "after the key '\(key)' (shorthand keys are not supported)")
+                entries.append(.pair(key, try expression()))
+            }
+            if isPunct(",") { advance() } else { break }
+        }
+        _ = try expect("}", "to close the object")
+        return Expr(.object(entries), span(from: start))
+    }
+}

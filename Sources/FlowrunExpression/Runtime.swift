@@ -1,0 +1,89 @@
+import FlowrunValue
+
+/// Everything an expression can read besides `$`: `vars`, `secrets`, `env`, `run`, `flow`, and the clock.
+public struct Globals: Sendable {
+    public var vars: Value
+    public var secrets: Value
+    public var env: Value
+    public var run: Value
+    public var flow: Value
+    /// Current time in Unix nanoseconds; injected so that tests and golden files are deterministic.
+    public var clock: @Sendable () -> Int
+
+    public init(
+        vars: Value = [:], secrets: Value = [:], env: Value = [:], run: Value = [:], flow: Value = [:],
+        clock: @escaping @Sendable () -> Int = Globals.systemClock
+    ) {
+        self.vars = vars
+        self.secrets = secrets
+        self.env = env
+        self.run = run
+        self.flow = flow
+        self.clock = clock
+    }
+
+    public static let systemClock: @Sendable () -> Int = {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+    }
+
+    /// The process environment as an object of strings.
+    public static func processEnvironment() -> Value {
+        var object = Value.Object()
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") {
+                object[String(text[..<eq])] = .string(String(text[text.index(after: eq)...]))
+            }
+            pointer += 1
+        }
+        return .object(object)
+    }
+}
+
+/// A runtime error of an expression: never turned into a silent null. Carries the location of the
+/// sub-expression that failed, so the node's `error` port can say exactly where.
+public struct EvalError: Error, Sendable, CustomStringConvertible {
+    public let code: DiagnosticCode
+    public let message: String
+    public let span: Span?
+
+    public init(_ code: DiagnosticCode, _ message: String, at span: Span?) {
+        self.code = code
+        self.message = message
+        self.span = span
+    }
+
+    public var description: String {
+        if let span { return "\(span.description): \(message)" }
+        return message
+    }
+
+    public var diagnostic: Diagnostic { .error(code, message, at: span) }
+}
+
+/// The slots of arrow-function parameters during one evaluation. Arrow functions never escape the
+/// method call they are passed to, so one frame per evaluation holds every parameter of every arrow.
+final class Frame {
+    var slots: [Value]
+    init(count: Int) { slots = Array(repeating: .null, count: count) }
+}
+
+/// What a compiled closure receives: the message, the globals and the parameter frame.
+struct Env {
+    let input: Value
+    let globals: Globals
+    let frame: Frame?
+}
+
+typealias Compiled = @Sendable (Env) throws(EvalError) -> Value
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif

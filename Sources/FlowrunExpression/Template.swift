@@ -1,0 +1,167 @@
+import FlowrunValue
+
+/// Finds `<<...>>` spans in text. A `>>` inside a quoted string of the expression does not end it;
+/// `\<<` is a literal `<<`; `<<:` (a YAML merge key) is not a template.
+public enum TemplateScanner {
+    public enum Piece: Equatable, Sendable {
+        /// Literal text (byte range), with `\<<` still escaped.
+        case text(Range<Int>)
+        /// A template: the whole `<<...>>` range and the expression range inside it.
+        case template(outer: Range<Int>, inner: Range<Int>)
+        /// A literal `<<` written as `\<<` (the range covers the three bytes).
+        case escape(Range<Int>)
+    }
+
+    /// Splits `range` of `bytes` into text, escapes and templates; throws on a `<<` without `>>`.
+    public static func scan(_ source: SourceFile, _ range: Range<Int>) throws(Diagnostic) -> [Piece] {
+        let b = source.bytes
+        var pieces: [Piece] = []
+        var textStart = range.lowerBound
+        var i = range.lowerBound
+        let lt = UInt8(ascii: "<"), gt = UInt8(ascii: ">")
+        func flush(_ end: Int) {
+            if end > textStart { pieces.append(.text(textStart..<end)) }
+        }
+        while i + 1 < range.upperBound {
+            if b[i] == UInt8(ascii: "\\"), i + 2 < range.upperBound, b[i + 1] == lt, b[i + 2] == lt {
+                flush(i)
+                pieces.append(.escape(i..<i + 3))
+                i += 3
+                textStart = i
+                continue
+            }
+            guard b[i] == lt, b[i + 1] == lt, !(i + 2 < range.upperBound && b[i + 2] == UInt8(ascii: ":")) else {
+                i += 1
+                continue
+            }
+            let open = i
+            var j = i + 2
+            var quote: UInt8? = nil
+            var close: Int? = nil
+            while j < range.upperBound {
+                let c = b[j]
+                if let q = quote {
+                    if c == UInt8(ascii: "\\") { j += 2; continue }
+                    if c == q { quote = nil }
+                } else if c == UInt8(ascii: "'") || c == UInt8(ascii: "\"") {
+                    quote = c
+                } else if c == gt, j + 1 < range.upperBound, b[j + 1] == gt {
+                    close = j
+                    break
+                }
+                j += 1
+            }
+            guard let close else {
+                throw .error(.unterminatedTemplate, "'<<' has no matching '>>'", at: Span(source: source, start: open, end: open + 2),
+                             help: quote != nil ? "a quote inside the template is not closed" : "write \\<< for a literal <<")
+            }
+            flush(open)
+            pieces.append(.template(outer: open..<close + 2, inner: open + 2..<close))
+            i = close + 2
+            textStart = i
+        }
+        flush(range.upperBound)
+        return pieces
+    }
+}
+
+/// A string that may hold templates. Exactly one template (with only whitespace around it) yields a
+/// typed value; anything else is string interpolation.
+public struct Template: Sendable {
+    public enum Part: Sendable {
+        case text(String)
+        case expression(CompiledExpression)
+    }
+
+    public let parts: [Part]
+
+    public init(parts: [Part]) { self.parts = parts }
+
+    /// The single expression, if the template is exactly one `<<expr>>`.
+    public var wholeExpression: CompiledExpression? {
+        var found: CompiledExpression?
+        for part in parts {
+            switch part {
+            case .text(let t): if !t.allSatisfy(\.isWhitespace) { return nil }
+            case .expression(let e):
+                if found != nil { return nil }
+                found = e
+            }
+        }
+        return found
+    }
+
+    public func evaluate(_ input: Value, _ globals: Globals) throws(EvalError) -> Value {
+        if let whole = wholeExpression { return try whole.evaluate(input, globals) }
+        var out = ""
+        for part in parts {
+            switch part {
+            case .text(let t): out += t
+            case .expression(let e): out += try e.evaluate(input, globals).interpolated
+            }
+        }
+        return .string(out)
+    }
+}
+
+/// Parse, check and compile in one call, collecting every diagnostic.
+public enum ExpressionCompiler {
+    public struct Result: Sendable {
+        public let compiled: CompiledExpression?
+        public let shape: Shape
+        public let diagnostics: [Diagnostic]
+    }
+
+    /// Compiles the expression in `range` (the text between `<<` and `>>`).
+    public static func compile(source: SourceFile, range: Range<Int>, context: CheckContext) -> Result {
+        let expr: Expr
+        do { expr = try Parser.parse(source: source, range: range) } catch {
+            return Result(compiled: nil, shape: .any, diagnostics: [error])
+        }
+        var checker = Checker(context: context)
+        let shape = checker.check(expr)
+        if checker.diagnostics.contains(where: { $0.severity == .error }) {
+            return Result(compiled: nil, shape: shape, diagnostics: checker.diagnostics)
+        }
+        do {
+            return Result(compiled: try Compiler.compile(expr), shape: shape, diagnostics: checker.diagnostics)
+        } catch {
+            return Result(compiled: nil, shape: shape, diagnostics: checker.diagnostics + [error])
+        }
+    }
+
+    /// Compiles a whole template string such as `'<<$.a + 1>>'` or `'page <<$.page>>'`: the entry
+    /// point of `flowrun eval` and of tests. Text that holds no `<<` is taken as one expression.
+    public static func compileTemplate(_ text: String, path: String = "<expr>", context: CheckContext = CheckContext())
+        -> (template: Template?, shape: Shape, diagnostics: [Diagnostic])
+    {
+        let source = SourceFile(path: path, text: text)
+        let pieces: [TemplateScanner.Piece]
+        do { pieces = try TemplateScanner.scan(source, 0..<source.bytes.count) } catch {
+            return (nil, .any, [error])
+        }
+        if !pieces.contains(where: { if case .template = $0 { true } else { false } }) {
+            let r = compile(source: source, range: 0..<source.bytes.count, context: context)
+            return (r.compiled.map { Template(parts: [.expression($0)]) }, r.shape, r.diagnostics)
+        }
+        var parts: [Template.Part] = []
+        var diagnostics: [Diagnostic] = []
+        var shape = Shape.string
+        var count = 0
+        for piece in pieces {
+            switch piece {
+            case .text(let r): parts.append(.text(source.slice(r.lowerBound, r.upperBound)))
+            case .escape: parts.append(.text("<<"))
+            case .template(_, let inner):
+                count += 1
+                let r = compile(source: source, range: inner, context: context)
+                diagnostics += r.diagnostics
+                shape = r.shape
+                if let c = r.compiled { parts.append(.expression(c)) }
+            }
+        }
+        let template = Template(parts: parts)
+        if !(count == 1 && template.wholeExpression != nil) { shape = .string }
+        return (diagnostics.contains { $0.severity == .error } ? nil : template, shape, diagnostics)
+    }
+}

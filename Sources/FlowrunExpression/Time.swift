@@ -1,0 +1,146 @@
+/// RFC 3339 times and Go-style durations, without Foundation: both run per message in mappings.
+public enum Time {
+    /// Formats Unix nanoseconds as RFC 3339 in UTC with millisecond precision: `2024-01-31T12:00:00.000Z`.
+    public static func rfc3339(nanos: Int) -> String {
+        let millis = nanos >= 0 ? nanos / 1_000_000 : (nanos - 999_999) / 1_000_000
+        var seconds = millis >= 0 ? millis / 1000 : (millis - 999) / 1000
+        let ms = millis - seconds * 1000
+        var days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+        seconds -= days * 86400
+        let (y, m, d) = civil(fromDays: days)
+        days = 0
+        func pad(_ v: Int, _ n: Int) -> String {
+            let s = String(v)
+            return s.count >= n ? s : String(repeating: "0", count: n - s.count) + s
+        }
+        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):"
+            + "\(pad(seconds % 60, 2)).\(pad(ms, 3))Z"
+    }
+
+    /// Parses RFC 3339 (`2024-01-31T12:00:00Z`, fractional seconds, `+02:00` offsets, a space for `T`,
+    /// or a bare date) to Unix nanoseconds; nil when the text is not such a time.
+    public static func parse(_ text: String) -> Int? {
+        let b = Array(text.utf8)
+        var i = 0
+        func digits(_ n: Int) -> Int? {
+            guard i + n <= b.count else { return nil }
+            var v = 0
+            for k in 0..<n {
+                let c = b[i + k]
+                guard c >= 48, c <= 57 else { return nil }
+                v = v * 10 + Int(c - 48)
+            }
+            i += n
+            return v
+        }
+        func take(_ c: Character) -> Bool {
+            guard i < b.count, b[i] == c.asciiValue! else { return false }
+            i += 1
+            return true
+        }
+        guard let y = digits(4), take("-"), let mo = digits(2), take("-"), let d = digits(2) else { return nil }
+        guard (1...12).contains(mo), (1...daysIn(month: mo, year: y)).contains(d) else { return nil }
+        var nanos = days(fromYear: y, month: mo, day: d) * 86_400 * 1_000_000_000
+        if i == b.count { return nanos }
+        guard take("T") || take("t") || take(" ") else { return nil }
+        guard let h = digits(2), take(":"), let mi = digits(2), take(":"), let s = digits(2) else { return nil }
+        guard h < 24, mi < 60, s < 61 else { return nil }
+        nanos += ((h * 60 + mi) * 60 + s) * 1_000_000_000
+        if take(".") {
+            var scale = 100_000_000
+            var any = false
+            while i < b.count, b[i] >= 48, b[i] <= 57 {
+                nanos += Int(b[i] - 48) * scale
+                scale /= 10
+                i += 1
+                any = true
+            }
+            guard any else { return nil }
+        }
+        if take("Z") || take("z") { return i == b.count ? nanos : nil }
+        let sign: Int
+        if take("+") { sign = 1 } else if take("-") { sign = -1 } else { return nil }
+        guard let oh = digits(2), take(":"), let om = digits(2), i == b.count, oh < 24, om < 60 else { return nil }
+        return nanos - sign * (oh * 60 + om) * 60 * 1_000_000_000
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Days since 1970-01-01 (Howard Hinnant's algorithm).
+    static func days(fromYear y: Int, month m: Int, day d: Int) -> Int {
+        let y = m <= 2 ? y - 1 : y
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civil(fromDays z: Int) -> (Int, Int, Int) {
+        let z = z + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp + (mp < 10 ? 3 : -9)
+        return (m <= 2 ? y + 1 : y, m, d)
+    }
+}
+
+/// Go-style durations: `1h30m`, `90s`, `250ms`, `1.5h`, plus `d` for days. Values are nanoseconds.
+public enum Durations {
+    private static let units: [(String, Double)] = [
+        ("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9), ("d", 86400e9),
+    ]
+
+    public static func parse(_ text: String) -> Int? {
+        var rest = Substring(text.trimmingSpaces())
+        guard !rest.isEmpty else { return nil }
+        if rest == "0" { return 0 }
+        var negative = false
+        if rest.first == "-" { negative = true; rest = rest.dropFirst() }
+        var total = 0.0
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isNumber || $0 == "." }
+            guard !number.isEmpty, let value = Double(number) else { return nil }
+            rest = rest.dropFirst(number.count)
+            let unitText = rest.prefix { $0.isLetter }
+            guard let unit = units.first(where: { $0.0 == unitText }) else { return nil }
+            rest = rest.dropFirst(unitText.count)
+            total += value * unit.1
+        }
+        guard total < 9.0e18 else { return nil }
+        return Int(negative ? -total : total)
+    }
+
+    /// `1h30m0s`-style text for nanoseconds, shortest exact form (`90s` -> `1m30s`).
+    public static func format(_ nanos: Int) -> String {
+        if nanos == 0 { return "0s" }
+        var n = abs(nanos)
+        var out = nanos < 0 ? "-" : ""
+        if n % 1_000_000_000 != 0 { return out + (n % 1_000_000 == 0 ? "\(n / 1_000_000)ms" : "\(n)ns") }
+        n /= 1_000_000_000
+        if n >= 3600 { out += "\(n / 3600)h"; n %= 3600 }
+        if n >= 60 { out += "\(n / 60)m"; n %= 60 }
+        if n > 0 { out += "\(n)s" }
+        return out
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+        return String(scalars[first...last])
+    }
+}

@@ -1,0 +1,185 @@
+import OrderedCollections
+
+/// The runtime value every message, setting and expression result is made of.
+///
+/// Objects keep their keys in insertion order, so JSON round-trips keep the order a user wrote and
+/// an API returned. Ints and doubles stay distinct (`3` and `3.0` are different values that compare
+/// equal numerically).
+public enum Value: Sendable {
+    case null
+    case bool(Bool)
+    case int(Int)
+    case double(Double)
+    case string(String)
+    case array([Value])
+    case object(Object)
+
+    public typealias Object = OrderedDictionary<String, Value>
+
+    /// The name of the value's type as users see it in diagnostics: `null bool int number string array object`.
+    public var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "bool"
+        case .int: "int"
+        case .double: "number"
+        case .string: "string"
+        case .array: "array"
+        case .object: "object"
+        }
+    }
+
+    public var isNull: Bool {
+        if case .null = self { return true }
+        return false
+    }
+
+    /// JavaScript truthiness: `null false 0 0.0 ''` are falsy, everything else (including `[]` and `{}`) is truthy.
+    public var isTruthy: Bool {
+        switch self {
+        case .null: false
+        case .bool(let b): b
+        case .int(let i): i != 0
+        case .double(let d): d != 0 && !d.isNaN
+        case .string(let s): !s.isEmpty
+        case .array, .object: true
+        }
+    }
+
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    public var intValue: Int? {
+        switch self {
+        case .int(let i): return i
+        case .double(let d) where d.rounded() == d && abs(d) < 9.0e18: return Int(d)
+        default: return nil
+        }
+    }
+
+    public var doubleValue: Double? {
+        switch self {
+        case .int(let i): Double(i)
+        case .double(let d): d
+        default: nil
+        }
+    }
+
+    public var arrayValue: [Value]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+
+    public var objectValue: Object? {
+        if case .object(let o) = self { return o }
+        return nil
+    }
+
+    /// Reads a field of an object; anything else (and a missing key) reads as `null`.
+    public subscript(key: String) -> Value {
+        if case .object(let o) = self { return o[key] ?? .null }
+        return .null
+    }
+
+    /// Reads an element of an array; out of range (and non-arrays) read as `null`. Negative indexes count from the end.
+    public subscript(index: Int) -> Value {
+        guard case .array(let a) = self else { return .null }
+        let i = index < 0 ? a.count + index : index
+        return a.indices.contains(i) ? a[i] : .null
+    }
+
+    /// Follows a dotted path such as `response.bodyJson.data.0`; numeric segments index arrays.
+    public func value(atPath path: String) -> Value {
+        var current = self
+        for segment in path.split(separator: ".", omittingEmptySubsequences: true) {
+            if case .array = current, let i = Int(segment) {
+                current = current[i]
+            } else {
+                current = current[String(segment)]
+            }
+        }
+        return current
+    }
+
+    /// The canonical string form used by string interpolation: strings as-is, numbers canonically,
+    /// `null` as empty, arrays and objects as compact JSON.
+    public var interpolated: String {
+        switch self {
+        case .null: ""
+        case .string(let s): s
+        case .bool(let b): b ? "true" : "false"
+        case .int(let i): String(i)
+        case .double(let d): Value.canonical(d)
+        case .array, .object: JSON.serialize(self)
+        }
+    }
+
+    /// Shortest round-tripping text for a finite double, always recognisable as a double (`3.0`, `0.1`, `1e+20`).
+    public static func canonical(_ d: Double) -> String {
+        if d.isNaN || d.isInfinite { return "null" }
+        return d.description
+    }
+}
+
+extension Value: Equatable {
+    /// Deep equality; ints and doubles compare numerically (`1 == 1.0`), everything else by type and content.
+    public static func == (lhs: Value, rhs: Value) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): return true
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.int(let a), .int(let b)): return a == b
+        case (.double(let a), .double(let b)): return a == b
+        case (.int(let a), .double(let b)): return Double(a) == b
+        case (.double(let a), .int(let b)): return a == Double(b)
+        case (.string(let a), .string(let b)): return a == b
+        case (.array(let a), .array(let b)): return a == b
+        case (.object(let a), .object(let b)):
+            guard a.count == b.count else { return false }
+            for (k, v) in a {
+                guard let w = b[k], w == v else { return false }
+            }
+            return true
+        default: return false
+        }
+    }
+}
+
+extension Value: Hashable {
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .null: hasher.combine(0)
+        case .bool(let b): hasher.combine(b)
+        case .int(let i): hasher.combine(Double(i))
+        case .double(let d): hasher.combine(d)
+        case .string(let s): hasher.combine(s)
+        case .array(let a): hasher.combine(a)
+        case .object(let o):
+            hasher.combine(o.count)
+            for (k, v) in o.sorted(by: { $0.key < $1.key }) {
+                hasher.combine(k)
+                hasher.combine(v)
+            }
+        }
+    }
+}
+
+extension Value: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
+    ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral,
+    ExpressibleByDictionaryLiteral
+{
+    public init(nilLiteral: ()) { self = .null }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(integerLiteral value: Int) { self = .int(value) }
+    public init(floatLiteral value: Double) { self = .double(value) }
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(arrayLiteral elements: Value...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, Value)...) {
+        self = .object(Object(elements, uniquingKeysWith: { _, last in last }))
+    }
+}
+
+extension Value: CustomStringConvertible {
+    public var description: String { JSON.serialize(self) }
+}
