@@ -114,7 +114,7 @@ public struct Checker {
         case .method(let receiver, let name, let args, let optional):
             let r = check(receiver, probing: probing)
             guard let spec = Methods.byName[name] else {
-                for a in args { _ = checkArgument(a) }
+                for a in args { _ = checkIgnoringArrow(a) }
                 let help = didYouMean(name, Methods.byName.keys)
                     ?? (Builtins.byName[name] != nil ? "\(name) is a function: write \(name)(x)" : nil)
                 report(.unknownMethod, "unknown method '.\(name)'", span, help: help)
@@ -126,7 +126,7 @@ public struct Checker {
             }
             if !spec.arity.contains(args.count) {
                 report(.arity, ".\(name) takes \(Compiler.describe(spec.arity)), got \(args.count)", span, help: "usage: \(spec.signature)")
-                for a in args { _ = checkArgument(a) }
+                for a in args { _ = checkIgnoringArrow(a) }
                 return .any
             }
             var shapes: [Shape] = []
@@ -198,6 +198,12 @@ public struct Checker {
         }
     }
 
+    /// Checks an argument of a call that is already reported as wrong, without a second report for an arrow.
+    private mutating func checkIgnoringArrow(_ e: Expr) -> Shape {
+        if case .arrow = e.kind { return .any }
+        return check(e, probing: false)
+    }
+
     private mutating func checkArgument(_ e: Expr) -> Shape {
         if case .arrow = e.kind {
             report(.misplacedArrow, "an arrow function can only be passed to a method such as .map", e.span)
@@ -221,7 +227,7 @@ public struct Checker {
 
     private func describe(_ e: Expr) -> String {
         let text = e.span.source.slice(e.span.start, e.span.end)
-        return text.count <= 40 && !text.contains("\n") ? "'\(text)'" : "this value"
+        return text.count <= 40 && !text.contains("\n") ? "`\(text)`" : "this value"
     }
 
     /// True when every possible kind of `s` is known and none is in `allowed` (so the operation surely fails).

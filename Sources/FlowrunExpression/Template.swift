@@ -140,7 +140,7 @@ public enum ExpressionCompiler {
         do { pieces = try TemplateScanner.scan(source, 0..<source.bytes.count) } catch {
             return (nil, .any, [error])
         }
-        if !pieces.contains(where: { if case .template = $0 { true } else { false } }) {
+        if !pieces.contains(where: { if case .text = $0 { false } else { true } }) {
             let r = compile(source: source, range: 0..<source.bytes.count, context: context)
             return (r.compiled.map { Template(parts: [.expression($0)]) }, r.shape, r.diagnostics)
         }
