@@ -79,7 +79,7 @@ public struct Checker {
                 return .any
             }
         case .member(let base, let name, let optional):
-            if case .input = base.kind, name == "secrets", context.hasInput { return context.secrets }
+            if case .input = base.kind, name == "secrets" { return context.secrets }
             let b = check(base, probing: probing)
             return access(b, name, lenient: probing || optional || Compiler.nullSafe(expr), base: base, span: span)
         case .index(let base, let index, let optional):

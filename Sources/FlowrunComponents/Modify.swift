@@ -1,0 +1,29 @@
+import FlowrunExpression
+import FlowrunGraph
+
+/// Emits the message its incoming edge's `data:` built: the pure transform of a flow.
+public enum Modify {
+    public static let descriptor = ComponentDescriptor(
+        name: "modify",
+        summary: "Emits the message built by its incoming edge's `data:` (a pure transform).",
+        doc: """
+            All the work happens on the incoming edge: its `data:` mapping (or single template) builds the
+            message, and `modify` emits it unchanged on `out`. Use it to shape state, compute fields, or
+            start a loop iteration.
+            """,
+        settings: [],
+        ports: [
+            .input("in", .any, doc: "Any message."),
+            .output("out", .any, doc: "The message, unchanged."),
+        ],
+        example: """
+            init:
+              component: modify
+            # edges:
+            #   - from: scheduler.out
+            #     to: init.in
+            #     data: {page: 1, errors: []}
+            """,
+        transfer: { t in ["out": t.input("in")] }
+    )
+}

@@ -1,0 +1,47 @@
+import FlowrunExpression
+import FlowrunGraph
+
+/// Durable per-flow key/value state, including run-committed checkpoints for incremental cursors.
+public enum State {
+    static let request = Shape.object([
+        Field("key", .string, required: false, doc: "defaults to the `key` setting"),
+        Field("value", .any, required: false, doc: "for set and checkpoint"),
+        .contextField,
+    ])
+
+    public static let descriptor = ComponentDescriptor(
+        name: "state",
+        summary: "Durable per-flow key/value state; `checkpoint` values commit only when the run succeeds.",
+        doc: """
+            `get` emits `{key, value, context}` on `value` (null when unset, or `default`). `set` stores a value
+            at once. `checkpoint` offers a cursor value: the run keeps the greatest (`reduce: max`) or least
+            one and commits it only when the run ends `completed`, so an incremental cursor never moves past
+            records that were not processed; it never moves backwards.
+            """,
+        isIO: true,
+        settings: [
+            SettingDescriptor("key", .string, doc: "The state key used when a message has no `key`.", example: "users-cursor"),
+            SettingDescriptor("default", .any, doc: "The value `get` returns when the key is unset.", example: "'2024-01-01T00:00:00Z'"),
+            SettingDescriptor("reduce", .enumeration(["max", "min", "last"]), default: "max",
+                              doc: "How checkpoint values of one run combine.", example: "max"),
+        ],
+        ports: [
+            .input("get", request, doc: "Read a key."),
+            .input("set", request, doc: "Write a key now."),
+            .input("checkpoint", request, doc: "Offer a cursor value, committed when the run completes."),
+            .output("value", .object([Field("key", .string), Field("value", .any), Field("context", .any)]),
+                    doc: "The value read by `get` (and the stored value after `set`)."),
+        ],
+        example: """
+            cursor:
+              component: state
+              settings: {key: users-cursor, default: '1970-01-01T00:00:00Z'}
+            """,
+        transfer: { t in
+            let inputs = ["get", "set", "checkpoint"].map { t.input($0) }
+            if inputs.allSatisfy(\.isNever) { return ["value": .never] }
+            let context = ["get", "set"].reduce(Shape.never) { Shape.join($0, t.context(of: $1)) }
+            return ["value": .object([Field("key", .string), Field("value", .any), Field("context", context)])]
+        }
+    )
+}
