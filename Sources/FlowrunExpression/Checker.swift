@@ -259,7 +259,8 @@ public struct Checker {
             }
             return .bool
         case .add:
-            let l = check(lhs, probing: probing), r = check(rhs, probing: probing)
+            // A null operand is a runtime error, so the result's shape is inferred from the other members.
+            let l = check(lhs, probing: probing).nonNull, r = check(rhs, probing: probing).nonNull
             let lk = l.kind, rk = r.kind
             if lk == "string" || rk == "string" {
                 let other = lk == "string" ? r : l
@@ -275,7 +276,7 @@ public struct Checker {
             if l == .int, r == .int { return .int }
             return lk == "number" && rk == "number" ? .number : .any
         case .subtract, .multiply, .divide, .remainder:
-            let l = check(lhs, probing: probing), r = check(rhs, probing: probing)
+            let l = check(lhs, probing: probing).nonNull, r = check(rhs, probing: probing).nonNull
             for (s, e) in [(l, lhs), (r, rhs)] where definitelyNot(s, ["number"]) {
                 report(.operandType, "\(op.rawValue) needs numbers, but \(describe(e)) is \(s)", e.span)
             }

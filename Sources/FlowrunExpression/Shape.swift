@@ -58,6 +58,13 @@ public indirect enum Shape: Sendable, Equatable {
 
     public var isNever: Bool { self == .never }
 
+    /// The shape without its `null` member (unchanged when it is only null).
+    public var nonNull: Shape {
+        guard case .oneOf(let ms) = self else { return self }
+        let rest = ms.filter { $0 != .null }
+        return rest.isEmpty ? self : rest.count == 1 ? rest[0] : .oneOf(rest)
+    }
+
     /// Whether a value of this shape could be null.
     public var mayBeNull: Bool { members.contains { $0 == .null || $0 == .any } }
 

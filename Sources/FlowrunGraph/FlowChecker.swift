@@ -81,7 +81,12 @@ public enum FlowChecker {
         var checking = Checking(document: document, registry: registry)
         checking.diagnostics = decodeDiagnostics
         let flow = checking.run()
-        let sorted = checking.diagnostics.enumerated().sorted {
+        // An aliased YAML node (`*anchor`) is checked once per use; report each problem once.
+        var seen = Set<String>()
+        let unique = checking.diagnostics.filter {
+            seen.insert("\($0.code.rawValue)|\($0.span?.start ?? -1)|\($0.message)").inserted
+        }
+        let sorted = unique.enumerated().sorted {
             let a = $0.element.span?.start ?? 0, b = $1.element.span?.start ?? 0
             return a != b ? a < b : $0.offset < $1.offset
         }.map(\.element)

@@ -1,0 +1,3 @@
+@_exported import FlowrunExpression
+@_exported import FlowrunGraph
+@_exported import FlowrunValue

@@ -1,0 +1,39 @@
+import ArgumentParser
+import Flowrun
+import FlowrunValue
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check flow files without running them: file:line:col diagnostics, no I/O.",
+        discussion: "Exit status: 0 when no file has errors (warnings allowed), 1 when any has, 2 on usage errors.")
+
+    enum Format: String, ExpressibleByArgument { case text, json }
+
+    @Argument(help: "Flow files to check.") var files: [String]
+    @Option(help: "Output format: text or json.") var format: Format = .text
+
+    func run() throws {
+        var anyErrors = false
+        var all: [FlowrunValue.Value] = []
+        for file in files {
+            let report: FlowChecker.Report
+            do throws(FlowFiles.ReadError) { report = try FlowFiles.check(file) } catch { throw UsageError(error.description) }
+            anyErrors = anyErrors || report.hasErrors
+            switch format {
+            case .json:
+                if case .array(let items) = FlowFiles.json(report.diagnostics) { all += items }
+            case .text:
+                for d in report.diagnostics { print(d.render() + "\n") }
+                let errors = report.diagnostics.filter { $0.severity == .error }.count
+                let warnings = report.diagnostics.count - errors
+                if errors == 0 {
+                    print("\(file): ok" + (warnings > 0 ? " (\(warnings) warning\(warnings == 1 ? "" : "s"))" : ""))
+                } else {
+                    print("\(file): \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")")
+                }
+            }
+        }
+        if format == .json { print(JSON.pretty(.array(all))) }
+        if anyErrors { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,4 @@
+import ArgumentParser
+struct Components: ParsableCommand {}
+struct Graph: ParsableCommand {}
+struct Docs: ParsableCommand {}
