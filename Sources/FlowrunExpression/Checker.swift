@@ -261,6 +261,7 @@ public struct Checker {
         case .add:
             // A null operand is a runtime error, so the result's shape is inferred from the other members.
             let l = check(lhs, probing: probing).nonNull, r = check(rhs, probing: probing).nonNull
+            if l.isNever || r.isNever { return .never }
             let lk = l.kind, rk = r.kind
             if lk == "string" || rk == "string" {
                 let other = lk == "string" ? r : l
@@ -277,6 +278,7 @@ public struct Checker {
             return lk == "number" && rk == "number" ? .number : .any
         case .subtract, .multiply, .divide, .remainder:
             let l = check(lhs, probing: probing).nonNull, r = check(rhs, probing: probing).nonNull
+            if l.isNever || r.isNever { return .never }
             for (s, e) in [(l, lhs), (r, rhs)] where definitelyNot(s, ["number"]) {
                 report(.operandType, "\(op.rawValue) needs numbers, but \(describe(e)) is \(s)", e.span)
             }

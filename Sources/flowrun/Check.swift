@@ -11,6 +11,7 @@ struct Check: ParsableCommand {
 
     @Argument(help: "Flow files to check.") var files: [String]
     @Option(help: "Output format: text or json.") var format: Format = .text
+    @Flag(help: "Also print the message shape the checker inferred for every port.") var shapes = false
 
     func run() throws {
         var anyErrors = false
@@ -24,6 +25,16 @@ struct Check: ParsableCommand {
                 if case .array(let items) = FlowFiles.json(report.diagnostics) { all += items }
             case .text:
                 for d in report.diagnostics { print(d.render() + "\n") }
+                if shapes, let flow = report.flow {
+                    for node in flow.nodes {
+                        print("\(node.name) (\(node.descriptor.name))")
+                        for (port, shape) in node.inputShapes.sorted(by: { $0.key < $1.key }) { print("  in  \(port): \(shape)") }
+                        for (port, shape) in node.outputShapes.sorted(by: { $0.key < $1.key }) where port != "error" {
+                            print("  out \(port): \(shape)")
+                        }
+                    }
+                    print("")
+                }
                 let errors = report.diagnostics.filter { $0.severity == .error }.count
                 let warnings = report.diagnostics.count - errors
                 if errors == 0 {
