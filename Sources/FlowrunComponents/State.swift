@@ -32,6 +32,7 @@ public enum State {
             .output("value", .object([Field("key", .string), Field("value", .any), Field("context", .any)]),
                     doc: "The value read by `get` (and the stored value after `set`)."),
         ],
+        terminalInputs: ["checkpoint"],
         example: """
             cursor:
               component: state

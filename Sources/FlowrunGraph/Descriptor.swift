@@ -16,6 +16,9 @@ public struct ComponentDescriptor: Sendable {
     public let isConditional: Bool
     public let settings: [SettingDescriptor]
     public let ports: [PortDescriptor]
+    /// Input ports that never cause a message on an output (besides `error`), such as a state
+    /// node's `checkpoint`. Edges into them do not close a loop.
+    public let terminalInputs: [String]
     /// A short YAML example of a node using the component.
     public let example: String
     /// Output ports that depend on the settings (router rules), in addition to `ports`.
@@ -26,7 +29,7 @@ public struct ComponentDescriptor: Sendable {
     public init(
         name: String, aliases: [String] = [], summary: String, doc: String, isIO: Bool = false,
         isTrigger: Bool = false, isConditional: Bool = false, settings: [SettingDescriptor], ports: [PortDescriptor],
-        example: String, dynamicOutputs: @escaping @Sendable (Settings) -> [PortDescriptor] = { _ in [] },
+        terminalInputs: [String] = [], example: String, dynamicOutputs: @escaping @Sendable (Settings) -> [PortDescriptor] = { _ in [] },
         transfer: @escaping @Sendable (Transfer) -> [String: Shape]
     ) {
         self.name = name
@@ -38,6 +41,7 @@ public struct ComponentDescriptor: Sendable {
         self.isConditional = isConditional
         self.settings = settings
         self.ports = ports
+        self.terminalInputs = terminalInputs
         self.example = example
         self.dynamicOutputs = dynamicOutputs
         self.transfer = transfer

@@ -378,16 +378,19 @@ private struct Checking {
         var successors: [String: [String]] = [:]
         var hasInput: Set<String> = []
         for e in edges {
-            successors[e.from.node, default: []].append(e.to.node)
             hasInput.insert(e.to.node)
+            if bound[e.to.node]?.descriptor.terminalInputs.contains(e.to.port) == true { continue }
+            successors[e.from.node, default: []].append(e.to.node)
         }
         // Reachability from triggers, and from nodes that nothing feeds (entry points for --input).
+        var reach = successors
+        for e in edges where !(reach[e.from.node] ?? []).contains(e.to.node) { reach[e.from.node, default: []].append(e.to.node) }
         var seen: Set<String> = []
         var stack = order.filter { bound[$0]!.descriptor.isTrigger || !hasInput.contains($0) }
         let roots = Set(stack)
         while let n = stack.popLast() {
             guard seen.insert(n).inserted else { continue }
-            stack += successors[n] ?? []
+            stack += reach[n] ?? []
         }
         for name in order where !seen.contains(name) {
             diagnostics.append(.warning(.unreachable, "node '\(name)' is unreachable: no trigger leads to it",
@@ -417,8 +420,14 @@ private struct Checking {
         }
     }
 
-    /// Tarjan's algorithm, iterative.
     func stronglyConnected(_ successors: [String: [String]]) -> [[String]] {
+        GraphAlgorithms.stronglyConnected(order: order, successors: successors)
+    }
+}
+
+public enum GraphAlgorithms {
+    /// Tarjan's algorithm, iterative.
+    public static func stronglyConnected(order: [String], successors: [String: [String]]) -> [[String]] {
         var index = 0
         var indices: [String: Int] = [:]
         var low: [String: Int] = [:]
@@ -459,6 +468,24 @@ private struct Checking {
                     low[parent] = min(low[parent]!, low[v]!)
                 }
             }
+        }
+        return result
+    }
+
+    /// Edges whose ends lie on a common cycle (the loops of a flow).
+    public static func loopEdges(_ flow: CheckedFlow) -> Set<Int> {
+        var successors: [String: [String]] = [:]
+        for e in flow.edges where flow.node(e.to.node)?.descriptor.terminalInputs.contains(e.to.port) != true {
+            successors[e.from.node, default: []].append(e.to.node)
+        }
+        var component: [String: Int] = [:]
+        for (i, c) in stronglyConnected(order: flow.nodes.map(\.name), successors: successors).enumerated() {
+            let cyclic = c.count > 1 || (successors[c[0]] ?? []).contains(c[0])
+            if cyclic { for n in c { component[n] = i } }
+        }
+        var result = Set<Int>()
+        for (i, e) in flow.edges.enumerated() {
+            if let a = component[e.from.node], a == component[e.to.node] { result.insert(i) }
         }
         return result
     }

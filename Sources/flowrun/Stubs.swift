@@ -1,4 +1,0 @@
-import ArgumentParser
-struct Components: ParsableCommand {}
-struct Graph: ParsableCommand {}
-struct Docs: ParsableCommand {}
