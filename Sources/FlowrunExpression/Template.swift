@@ -12,8 +12,10 @@ public enum TemplateScanner {
         case escape(Range<Int>)
     }
 
-    /// Splits `range` of `bytes` into text, escapes and templates; throws on a `<<` without `>>`.
-    public static func scan(_ source: SourceFile, _ range: Range<Int>) throws(Diagnostic) -> [Piece] {
+    /// Splits `range` of `bytes` into text, escapes and templates. A `<<` without `>>` is reported and
+    /// kept as text, so that scanning (and checking) goes on.
+    public static func scan(_ source: SourceFile, _ range: Range<Int>) -> (pieces: [Piece], diagnostics: [Diagnostic]) {
+        var diagnostics: [Diagnostic] = []
         let b = source.bytes
         var pieces: [Piece] = []
         var textStart = range.lowerBound
@@ -38,13 +40,21 @@ public enum TemplateScanner {
             var j = i + 2
             var quote: UInt8? = nil
             var close: Int? = nil
+            var depth = 0
             while j < range.upperBound {
                 let c = b[j]
                 if let q = quote {
                     if c == UInt8(ascii: "\\") { j += 2; continue }
-                    if c == q { quote = nil }
+                    if c == q || c == 0x0A { quote = nil }
                 } else if c == UInt8(ascii: "'") || c == UInt8(ascii: "\"") {
                     quote = c
+                } else if c == UInt8(ascii: "(") || c == UInt8(ascii: "[") || c == UInt8(ascii: "{") {
+                    depth += 1
+                } else if c == UInt8(ascii: ")") || c == UInt8(ascii: "]") || c == UInt8(ascii: "}") {
+                    depth -= 1
+                } else if c == 0x0A, depth <= 0, startsYAMLEntry(b, j + 1, range.upperBound) {
+                    // The template would run into the next YAML key or list item: it was never closed.
+                    break
                 } else if c == gt, j + 1 < range.upperBound, b[j + 1] == gt {
                     close = j
                     break
@@ -52,8 +62,10 @@ public enum TemplateScanner {
                 j += 1
             }
             guard let close else {
-                throw .error(.unterminatedTemplate, "'<<' has no matching '>>'", at: Span(source: source, start: open, end: open + 2),
-                             help: quote != nil ? "a quote inside the template is not closed" : "write \\<< for a literal <<")
+                diagnostics.append(.error(.unterminatedTemplate, "'<<' has no matching '>>'", at: Span(source: source, start: open, end: open + 2),
+                             help: quote != nil ? "a quote inside the template is not closed" : "write \\<< for a literal <<"))
+                i += 2
+                continue
             }
             flush(open)
             pieces.append(.template(outer: open..<close + 2, inner: open + 2..<close))
@@ -61,7 +73,24 @@ public enum TemplateScanner {
             textStart = i
         }
         flush(range.upperBound)
-        return pieces
+        return (pieces, diagnostics)
+    }
+
+    /// Whether the line starting at `i` looks like a YAML list item (`- `) or a key (`name:`).
+    static func startsYAMLEntry(_ b: [UInt8], _ start: Int, _ end: Int) -> Bool {
+        var i = start
+        while i < end, b[i] == 0x20 { i += 1 }
+        guard i < end else { return false }
+        if b[i] == UInt8(ascii: "-"), i + 1 < end, b[i + 1] == 0x20 { return true }
+        var j = i
+        while j < end {
+            let c = b[j]
+            let word = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c == 95 || c == 45
+            if !word { break }
+            j += 1
+        }
+        guard j > i, j < end, b[j] == UInt8(ascii: ":") else { return false }
+        return j + 1 >= end || b[j + 1] == 0x20 || b[j + 1] == 0x0A
     }
 }
 
@@ -136,10 +165,8 @@ public enum ExpressionCompiler {
         -> (template: Template?, shape: Shape, diagnostics: [Diagnostic])
     {
         let source = SourceFile(path: path, text: text)
-        let pieces: [TemplateScanner.Piece]
-        do { pieces = try TemplateScanner.scan(source, 0..<source.bytes.count) } catch {
-            return (nil, .any, [error])
-        }
+        let (pieces, scanDiagnostics) = TemplateScanner.scan(source, 0..<source.bytes.count)
+        if !scanDiagnostics.isEmpty { return (nil, .any, scanDiagnostics) }
         if !pieces.contains(where: { if case .text = $0 { false } else { true } }) {
             let r = compile(source: source, range: 0..<source.bytes.count, context: context)
             return (r.compiled.map { Template(parts: [.expression($0)]) }, r.shape, r.diagnostics)

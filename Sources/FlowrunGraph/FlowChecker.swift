@@ -64,8 +64,10 @@ public enum FlowChecker {
                 if bytes[i] == 0x0A { line += 1; column = 1 } else { column += 1 }
                 i += n
             }
-            let source = SourceFile(path: path, text: "")
-            let d = Diagnostic.error(.invalidUTF8, "invalid UTF-8 at byte \(offset) (line \(line), column \(column))", at: Span(source: source, start: 0, end: 0))
+            // Bytes before the first invalid one decode exactly, so the span is right.
+            let source = SourceFile(path: path, text: String(decoding: bytes, as: UTF8.self))
+            let d = Diagnostic.error(.invalidUTF8, "invalid UTF-8 at byte \(offset) (line \(line), column \(column))",
+                                     at: Span(source: source, start: offset, end: offset + 1))
             return Report(flow: nil, diagnostics: [d])
         }
         return check(SourceFile(path: path, text: text), registry: registry)
@@ -73,13 +75,17 @@ public enum FlowChecker {
 
     public static func check(_ source: SourceFile, registry: ComponentRegistry) -> Report {
         let root: YNode
+        var loadDiagnostics: [Diagnostic] = []
         switch YAMLLoader.load(source) {
         case .success(let node): root = node
-        case .failure(let failure): return Report(flow: nil, diagnostics: failure.items)
+        case .failure(let failure):
+            guard let partial = failure.partial else { return Report(flow: nil, diagnostics: failure.items) }
+            root = partial
+            loadDiagnostics = failure.items
         }
         let (document, decodeDiagnostics) = FlowDecoder.decode(root, source: source)
         var checking = Checking(document: document, registry: registry)
-        checking.diagnostics = decodeDiagnostics
+        checking.diagnostics = loadDiagnostics + decodeDiagnostics
         let flow = checking.run()
         // An aliased YAML node (`*anchor`) is checked once per use; report each problem once.
         var seen = Set<String>()
@@ -386,19 +392,16 @@ private struct Checking {
         var reach = successors
         for e in edges where !(reach[e.from.node] ?? []).contains(e.to.node) { reach[e.from.node, default: []].append(e.to.node) }
         var seen: Set<String> = []
-        var stack = order.filter { bound[$0]!.descriptor.isTrigger || !hasInput.contains($0) }
-        let roots = Set(stack)
+        // Reachability from the triggers; a flow without triggers is entered with --input at any input-less node.
+        let triggerNodes = order.filter { bound[$0]!.descriptor.isTrigger }
+        var stack = triggerNodes.isEmpty ? order.filter { !hasInput.contains($0) } : triggerNodes
         while let n = stack.popLast() {
             guard seen.insert(n).inserted else { continue }
             stack += reach[n] ?? []
         }
         for name in order where !seen.contains(name) {
             diagnostics.append(.warning(.unreachable, "node '\(name)' is unreachable: no trigger leads to it",
-                                        at: bound[name]!.decl.nameSpan))
-        }
-        let triggers = roots.filter { bound[$0]!.descriptor.isTrigger }
-        if triggers.isEmpty, roots.count > 1 {
-            // Several entry points and no trigger: nothing wrong, but only one will get `--input`.
+                                        at: bound[name]!.decl.nameSpan, help: "connect it, or run it with --entry \(name)"))
         }
         for name in order {
             let b = bound[name]!

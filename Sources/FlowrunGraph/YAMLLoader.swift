@@ -23,6 +23,8 @@ public enum YAMLLoader {
 
     public struct Diagnostics: Error, Sendable {
         public let items: [Diagnostic]
+        /// The document, when it could still be read despite the problems (so checking can go on).
+        public var partial: YNode? = nil
     }
 
     private struct Segment {
@@ -45,16 +47,12 @@ public enum YAMLLoader {
 
         mutating func run() -> Result<YNode, Diagnostics> {
             if let problem = preflight() { return .failure(Diagnostics(items: [problem])) }
-            do {
-                try protectTemplates()
-            } catch {
-                return .failure(Diagnostics(items: [error]))
-            }
+            let scanDiagnostics = protectTemplates()
             let node: Node?
             do {
                 node = try Yams.compose(yaml: transformed.text)
             } catch let error as YamlError {
-                return .failure(Diagnostics(items: [diagnostic(for: error)]))
+                return .failure(Diagnostics(items: scanDiagnostics + [diagnostic(for: error)]))
             } catch {
                 return .failure(Diagnostics(items: [.error(.yamlSyntax, "\(error)", at: span(0, 0))]))
             }
@@ -62,9 +60,10 @@ public enum YAMLLoader {
                 return .failure(Diagnostics(items: [.error(.structure, "the flow file is empty", at: span(0, 0))]))
             }
             do {
-                return .success(try convert(node, depth: 0))
+                let root = try convert(node, depth: 0)
+                return scanDiagnostics.isEmpty ? .success(root) : .failure(Diagnostics(items: scanDiagnostics, partial: root))
             } catch {
-                return .failure(Diagnostics(items: [error]))
+                return .failure(Diagnostics(items: scanDiagnostics + [error]))
             }
         }
 
@@ -118,7 +117,7 @@ public enum YAMLLoader {
         }
 
         /// Replaces every template with a placeholder and every `\<<` with a marker, recording where each came from.
-        mutating func protectTemplates() throws(Diagnostic) {
+        mutating func protectTemplates() -> [Diagnostic] {
             // Full-line comments are blanked for the scan so that a stray `<<` in a comment is not an error.
             var masked = source.bytes
             var i = 0
@@ -133,7 +132,10 @@ public enum YAMLLoader {
                 i += 1
             }
             let scanSource = SourceFile(path: source.path, text: String(decoding: masked, as: UTF8.self))
-            let pieces = try TemplateScanner.scan(scanSource, 0..<masked.count)
+            let (pieces, scanned) = TemplateScanner.scan(scanSource, 0..<masked.count)
+            let diagnostics = scanned.map { d in
+                Diagnostic(d.severity, d.code, d.message, at: d.span.map { Span(source: source, start: $0.start, end: $0.end) }, help: d.help)
+            }
             var out: [UInt8] = []
             out.reserveCapacity(source.bytes.count)
             for piece in pieces {
@@ -153,6 +155,7 @@ public enum YAMLLoader {
                 }
             }
             transformed = SourceFile(path: source.path, text: String(decoding: out, as: UTF8.self))
+            return diagnostics
         }
 
         /// Maps a byte offset in the transformed text back to the original.
@@ -187,13 +190,32 @@ public enum YAMLLoader {
                 }
                 return .error(.yamlSyntax, message, at: span(o, o + 1), help: help)
             case .duplicatedKeysInMapping(let duplicates, let context):
-                let o = offset(context.mark)
+                let o = secondOccurrence(of: duplicates.first ?? "", after: offset(context.mark))
                 return .error(.duplicateKey, "duplicate key '\(duplicates.joined(separator: "', '"))' in a mapping",
                               at: span(o, o + max(1, duplicates.first?.utf8.count ?? 1)),
                               help: "YAML keeps only one of them; remove or rename the other")
             default:
                 return .error(.yamlSyntax, "\(error)", at: span(0, 0))
             }
+        }
+
+        /// libyaml names the first of two duplicate keys; point at the later one, which is the surprise.
+        func secondOccurrence(of key: String, after first: Int) -> Int {
+            let b = source.bytes
+            var lineStart = first
+            while lineStart > 0, b[lineStart - 1] != 0x0A { lineStart -= 1 }
+            let indent = first - lineStart
+            let needle = Array(key.utf8) + [UInt8(ascii: ":")]
+            var i = first + 1
+            while i < b.count {
+                if b[i - 1] == 0x0A {
+                    var j = i
+                    while j < b.count, b[j] == 0x20 { j += 1 }
+                    if j - i == indent, j + needle.count <= b.count, Array(b[j..<j + needle.count]) == needle { return j }
+                }
+                i += 1
+            }
+            return first
         }
 
         /// End of a scalar that starts at `o`: the rest of its line, less trailing spaces and comments.

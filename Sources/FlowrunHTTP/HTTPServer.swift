@@ -39,6 +39,7 @@ public enum HTTPServer {
                 Field("body", .string, required: false), Field("json", .any, required: false), .contextField,
             ]), doc: "The answer to the request with this `requestId`."),
         ],
+        terminalInputs: ["response"],
         example: """
             api:
               component: http-server
