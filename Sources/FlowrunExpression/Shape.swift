@@ -50,6 +50,30 @@ public indirect enum Shape: Sendable, Equatable {
         }
     }
 
+    /// The shape cut down to `maxDepth` levels and about `budget` nodes, deeper or larger parts
+    /// widened to `any`. Propagation applies it so that loops which nest a message inside itself
+    /// (a response that carries its request that carries the previous response...) converge.
+    public func limited(budget: Int = 400) -> Shape {
+        var remaining = budget
+        return limited(depth: 0, remaining: &remaining)
+    }
+
+    private func limited(depth: Int, remaining: inout Int) -> Shape {
+        remaining -= 1
+        if remaining <= 0 || depth >= Shape.maxDepth { return .any }
+        switch self {
+        case .array(let e): return .array(e.limited(depth: depth + 1, remaining: &remaining))
+        case .object(let o):
+            var fields: [Field] = []
+            for f in o.fields {
+                fields.append(Field(f.name, f.shape.limited(depth: depth + 1, remaining: &remaining), required: f.required, doc: f.doc))
+            }
+            return .object(ObjectShape(fields, open: o.open))
+        case .oneOf(let ms): return .oneOf(ms.map { $0.limited(depth: depth + 1, remaining: &remaining) })
+        default: return self
+        }
+    }
+
     /// The members of a union, or the shape itself.
     public var members: [Shape] {
         if case .oneOf(let m) = self { return m }

@@ -274,7 +274,7 @@ private struct Checking {
                 let source = outputs[edge.from.node]?[edge.from.port] ?? .never
                 var shape = source
                 if !source.isNever, let data = edge.decl.data {
-                    shape = compiling.compile(data, context(input: source)).1
+                    shape = compiling.compile(data, context(input: source)).1.limited()
                 }
                 let current = nextInputs[edge.to.node]?[edge.to.port] ?? .never
                 nextInputs[edge.to.node, default: [:]][edge.to.port] = Shape.join(current, shape)
@@ -291,10 +291,10 @@ private struct Checking {
     func transfer(_ name: String, inputs: [String: Shape]) -> [String: Shape] {
         guard let b = bound[name] else { return [:] }
         let t = ComponentDescriptor.Transfer(inputs: inputs, settings: b.settings, settingShapes: b.settingShapes)
-        var out = b.descriptor.outputShapes(t)
+        var out = b.descriptor.outputShapes(t).mapValues { $0.limited() }
         let allInputs = inputs.values.reduce(Shape.never) { Shape.join($0, $1) }
         out["error"] = allInputs.isNever && !b.descriptor.isTrigger
-            ? .never : PortDescriptor.errorShape(input: allInputs, context: t.anyContext)
+            ? .never : PortDescriptor.errorShape(input: allInputs, context: t.anyContext).limited()
         return out
     }
 
