@@ -17,7 +17,7 @@ struct Components: ParsableCommand {
             switch format {
             case .json: print(JSON.pretty(.array(registry.components.map { summary($0) })))
             default:
-                let width = registry.components.map(\.name.count).max() ?? 0
+                let width = registry.components.map { $0.name.count }.max() ?? 0
                 for c in registry.components {
                     print(c.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + c.summary)
                 }
