@@ -19,7 +19,10 @@ let package = Package(
             name: "FlowrunValue",
             dependencies: [.product(name: "OrderedCollections", package: "swift-collections")]
         ),
-        .target(name: "FlowrunExpression", dependencies: ["FlowrunValue"]),
+        .target(
+            name: "FlowrunExpression",
+            dependencies: ["FlowrunValue", .product(name: "OrderedCollections", package: "swift-collections")]
+        ),
         .target(name: "FlowrunGraph", dependencies: ["FlowrunExpression", "Yams"]),
         .target(name: "FlowrunComponents", dependencies: ["FlowrunGraph"]),
         .target(name: "FlowrunHTTP", dependencies: ["FlowrunGraph"]),
@@ -36,6 +39,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(name: "flowrun-bench", dependencies: ["FlowrunExpression"], path: "Sources/flowrun-bench"),
         .testTarget(name: "FlowrunValueTests", dependencies: ["FlowrunValue"]),
         .testTarget(
             name: "FlowrunExpressionTests",

@@ -26,6 +26,8 @@ public struct FunctionSpec: Sendable {
     public let examples: [(String, String)]
     let result: @Sendable ([Shape]) -> Shape
     let impl: @Sendable ([Value], Globals) throws(BuiltinFailure) -> Value
+    /// A one-argument fast path that needs no argument array (and no globals).
+    var unary: (@Sendable (Value) throws(BuiltinFailure) -> Value)? = nil
 }
 
 public enum Builtins {
@@ -173,7 +175,27 @@ public enum Builtins {
         },
     ]
 
-    public static let byName: [String: FunctionSpec] = Dictionary(uniqueKeysWithValues: functions.map { ($0.name, $0) })
+    public static let byName: [String: FunctionSpec] = Dictionary(uniqueKeysWithValues: functions.map { spec in
+        var spec = spec
+        if spec.unary == nil, let f = unaryFastPaths[spec.name] { spec.unary = f }
+        return (spec.name, spec)
+    })
+
+    /// One-argument fast paths for builtins used per item in mappings.
+    static let unaryFastPaths: [String: @Sendable (Value) throws(BuiltinFailure) -> Value] = [
+        "RFC3339": { x throws(BuiltinFailure) in .string(Time.rfc3339(nanos: try nanos(x, "RFC3339"))) },
+        "int": { x throws(BuiltinFailure) in try toInt(x) },
+        "string": { x in .string(x.interpolated) },
+        "JSON.stringify": { x in .string(JSON.serialize(x)) },
+        "len": { x throws(BuiltinFailure) in
+            switch x {
+            case .string(let s): return .int(s.count)
+            case .array(let a): return .int(a.count)
+            case .object(let o): return .int(o.count)
+            default: throw .type("len", "a string, array or object", x)
+            }
+        },
+    ]
 
     // MARK: Helpers
 
@@ -188,21 +210,28 @@ public enum Builtins {
     private static func stringFn(
         _ name: String, _ doc: String, _ examples: [(String, String)], _ f: @escaping @Sendable (String) -> String
     ) -> FunctionSpec {
-        fn(name, "\(name)(s: string) -> string", doc, 1...1, examples, { _ in .string }) { a, _ throws(BuiltinFailure) in
+        var spec = fn(name, "\(name)(s: string) -> string", doc, 1...1, examples, { _ in .string }) { a, _ throws(BuiltinFailure) in
             .string(f(try text(a[0], name)))
         }
+        spec.unary = { x throws(BuiltinFailure) in .string(f(try text(x, name))) }
+        return spec
     }
 
     private static func rounding(
         _ name: String, _ doc: String, _ examples: [(String, String)], _ f: @escaping @Sendable (Double) -> Double
     ) -> FunctionSpec {
-        fn(name, "\(name)(x: number) -> int", doc, 1...1, examples, { _ in .int }) { a, _ throws(BuiltinFailure) in
-            switch a[0] {
-            case .int: return a[0]
+        let unary: @Sendable (Value) throws(BuiltinFailure) -> Value = { x throws(BuiltinFailure) in
+            switch x {
+            case .int: return x
             case .double(let d): return try integral(f(d), name)
-            default: throw .type(name, "a number", a[0])
+            default: throw .type(name, "a number", x)
             }
         }
+        var spec = fn(name, "\(name)(x: number) -> int", doc, 1...1, examples, { _ in .int }) { a, _ throws(BuiltinFailure) in
+            try unary(a[0])
+        }
+        spec.unary = unary
+        return spec
     }
 
     private static func extremum(

@@ -1,4 +1,5 @@
 import FlowrunValue
+import OrderedCollections
 
 /// A parsed, checked and compiled expression, ready to evaluate many times.
 public struct CompiledExpression: Sendable {
@@ -48,6 +49,14 @@ struct Compiler {
             }
         case .member(let base, let name, _):
             let safe = Self.nullSafe(expr)
+            if case .name(let local) = base.kind, let slot = scope.last(where: { $0.name == local })?.slot {
+                // `item.field` inside an arrow function: read the slot in place.
+                return { env throws(EvalError) in
+                    let slots = env.frame!.slots
+                    if case .object(let o) = slots[slot] { return o[name] ?? .null }
+                    return try Self.member(slots[slot], name, safe, span)
+                }
+            }
             if case .input = base.kind {
                 if name == "secrets" { return { env in env.globals.secrets } }
                 return { env throws(EvalError) in
@@ -122,6 +131,18 @@ struct Compiler {
                 }
             }
             let items = parts
+            let keys = items.compactMap(\.key)
+            if keys.count == items.count, Set(keys).count == keys.count {
+                // Static keys: the key set is built once; each evaluation only fills in the values.
+                let keySet = OrderedSet(keys)
+                let values = items.map { $0.1 }
+                return { env throws(EvalError) in
+                    var out = ContiguousArray<Value>()
+                    out.reserveCapacity(values.count)
+                    for c in values { out.append(try c(env)) }
+                    return .object(Value.Object(uncheckedUniqueKeys: keySet, values: out))
+                }
+            }
             return { env throws(EvalError) in
                 var out = Value.Object(minimumCapacity: items.count)
                 for (key, c, s) in items {
@@ -195,6 +216,12 @@ struct Compiler {
             return { env throws(EvalError) in try Self.wrap(span) { () throws(BuiltinFailure) in try impl([], env.globals) } }
         case 1:
             let a = compiled[0]
+            if let unary = spec.unary {
+                return { env throws(EvalError) in
+                    let x = try a(env)
+                    return try Self.wrap(span) { () throws(BuiltinFailure) in try unary(x) }
+                }
+            }
             return { env throws(EvalError) in
                 let x = try a(env)
                 return try Self.wrap(span) { () throws(BuiltinFailure) in try impl([x], env.globals) }
@@ -231,7 +258,13 @@ struct Compiler {
         }
         let recv = try compile(receiver)
         let receivers = spec.receivers
+        let onArray = receivers.contains("array"), onString = receivers.contains("string")
         @Sendable func checkReceiver(_ v: Value) throws(EvalError) {
+            switch v {
+            case .array where onArray: return
+            case .string where onString: return
+            default: break
+            }
             let kind = v.typeName
             guard receivers.contains(kind) else {
                 throw EvalError(.typeError, "\(kind) has no method .\(name) (it is a method of \(receivers.joined(separator: " and ")))", at: span)

@@ -7,10 +7,10 @@ struct Lambda {
 
     @inline(__always)
     func call(_ env: Env, _ a: Value, _ b: Value = .null, _ c: Value = .null) throws(EvalError) -> Value {
-        let frame = env.frame!
-        if slots.count > 0 { frame.slots[slots[0]] = a }
-        if slots.count > 1 { frame.slots[slots[1]] = b }
-        if slots.count > 2 { frame.slots[slots[2]] = c }
+        let frame = env.frame!.slots
+        if slots.count > 0 { frame[slots[0]] = a }
+        if slots.count > 1 { frame[slots[1]] = b }
+        if slots.count > 2 { frame[slots[2]] = c }
         return try body(env)
     }
 }

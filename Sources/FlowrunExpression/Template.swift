@@ -103,11 +103,15 @@ public struct Template: Sendable {
     }
 
     public let parts: [Part]
-
-    public init(parts: [Part]) { self.parts = parts }
-
     /// The single expression, if the template is exactly one `<<expr>>`.
-    public var wholeExpression: CompiledExpression? {
+    public let wholeExpression: CompiledExpression?
+
+    public init(parts: [Part]) {
+        self.parts = parts
+        self.wholeExpression = Template.whole(parts)
+    }
+
+    private static func whole(_ parts: [Part]) -> CompiledExpression? {
         var found: CompiledExpression?
         for part in parts {
             switch part {

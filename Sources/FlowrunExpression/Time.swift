@@ -1,26 +1,40 @@
 /// RFC 3339 times and Go-style durations, without Foundation: both run per message in mappings.
 public enum Time {
     /// Formats Unix nanoseconds as RFC 3339 in UTC with millisecond precision: `2024-01-31T12:00:00.000Z`.
+    /// Writes the 24 bytes directly: this runs per item in mappings.
     public static func rfc3339(nanos: Int) -> String {
         let millis = nanos >= 0 ? nanos / 1_000_000 : (nanos - 999_999) / 1_000_000
         var seconds = millis >= 0 ? millis / 1000 : (millis - 999) / 1000
         let ms = millis - seconds * 1000
-        var days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
         seconds -= days * 86400
         let (y, m, d) = civil(fromDays: days)
-        days = 0
-        func pad(_ v: Int, _ n: Int) -> String {
-            let s = String(v)
-            return s.count >= n ? s : String(repeating: "0", count: n - s.count) + s
+        guard (0...9999).contains(y) else {
+            return "\(y)-\(m)-\(d)T\(seconds / 3600):\(seconds / 60 % 60):\(seconds % 60).\(ms)Z"
         }
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):"
-            + "\(pad(seconds % 60, 2)).\(pad(ms, 3))Z"
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            func put(_ value: Int, _ width: Int, at offset: Int) {
+                var v = value
+                for k in stride(from: offset + width - 1, through: offset, by: -1) {
+                    buffer[k] = UInt8(48 + v % 10)
+                    v /= 10
+                }
+            }
+            put(y, 4, at: 0); buffer[4] = 45; put(m, 2, at: 5); buffer[7] = 45; put(d, 2, at: 8); buffer[10] = 84
+            put(seconds / 3600, 2, at: 11); buffer[13] = 58; put(seconds / 60 % 60, 2, at: 14); buffer[16] = 58
+            put(seconds % 60, 2, at: 17); buffer[19] = 46; put(ms, 3, at: 20); buffer[23] = 90
+            return 24
+        }
     }
 
     /// Parses RFC 3339 (`2024-01-31T12:00:00Z`, fractional seconds, `+02:00` offsets, a space for `T`,
     /// or a bare date) to Unix nanoseconds; nil when the text is not such a time.
     public static func parse(_ text: String) -> Int? {
-        let b = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { parse(bytes: $0) }
+    }
+
+    static func parse(bytes b: UnsafeBufferPointer<UInt8>) -> Int? {
         var i = 0
         func digits(_ n: Int) -> Int? {
             guard i + n <= b.count else { return nil }
@@ -33,20 +47,21 @@ public enum Time {
             i += n
             return v
         }
-        func take(_ c: Character) -> Bool {
-            guard i < b.count, b[i] == c.asciiValue! else { return false }
+        func take(_ c: UInt8) -> Bool {
+            guard i < b.count, b[i] == c else { return false }
             i += 1
             return true
         }
-        guard let y = digits(4), take("-"), let mo = digits(2), take("-"), let d = digits(2) else { return nil }
+        let dash = UInt8(ascii: "-"), colon = UInt8(ascii: ":")
+        guard let y = digits(4), take(dash), let mo = digits(2), take(dash), let d = digits(2) else { return nil }
         guard (1...12).contains(mo), (1...daysIn(month: mo, year: y)).contains(d) else { return nil }
         var nanos = days(fromYear: y, month: mo, day: d) * 86_400 * 1_000_000_000
         if i == b.count { return nanos }
-        guard take("T") || take("t") || take(" ") else { return nil }
-        guard let h = digits(2), take(":"), let mi = digits(2), take(":"), let s = digits(2) else { return nil }
+        guard take(UInt8(ascii: "T")) || take(UInt8(ascii: "t")) || take(UInt8(ascii: " ")) else { return nil }
+        guard let h = digits(2), take(colon), let mi = digits(2), take(colon), let s = digits(2) else { return nil }
         guard h < 24, mi < 60, s < 61 else { return nil }
         nanos += ((h * 60 + mi) * 60 + s) * 1_000_000_000
-        if take(".") {
+        if take(UInt8(ascii: ".")) {
             var scale = 100_000_000
             var any = false
             while i < b.count, b[i] >= 48, b[i] <= 57 {
@@ -57,10 +72,10 @@ public enum Time {
             }
             guard any else { return nil }
         }
-        if take("Z") || take("z") { return i == b.count ? nanos : nil }
+        if take(UInt8(ascii: "Z")) || take(UInt8(ascii: "z")) { return i == b.count ? nanos : nil }
         let sign: Int
-        if take("+") { sign = 1 } else if take("-") { sign = -1 } else { return nil }
-        guard let oh = digits(2), take(":"), let om = digits(2), i == b.count, oh < 24, om < 60 else { return nil }
+        if take(UInt8(ascii: "+")) { sign = 1 } else if take(dash) { sign = -1 } else { return nil }
+        guard let oh = digits(2), take(colon), let om = digits(2), i == b.count, oh < 24, om < 60 else { return nil }
         return nanos - sign * (oh * 60 + om) * 60 * 1_000_000_000
     }
 
