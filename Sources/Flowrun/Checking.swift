@@ -23,7 +23,9 @@ public enum FlowFiles {
             let n = fread(&buffer, 1, buffer.count, file)
             if n > 0 { bytes.append(contentsOf: buffer[0..<n]) }
             if n < buffer.count {
-                if ferror(file) != 0 { throw ReadError(description: "cannot read \(path): it is a directory or unreadable") }
+                if ferror(file) != 0 {
+                    throw ReadError(description: "cannot read \(path): it is a directory or unreadable")
+                }
                 break
             }
             if bytes.count > YAMLLoader.maxBytes { break }
@@ -31,28 +33,31 @@ public enum FlowFiles {
         return bytes
     }
 
-    public static func check(_ path: String, registry: ComponentRegistry = .standard) throws(ReadError) -> FlowChecker.Report {
+    public static func check(_ path: String, registry: ComponentRegistry = .standard) throws(ReadError)
+        -> FlowChecker.Report
+    {
         FlowChecker.check(path: path, bytes: try read(path), registry: registry)
     }
 
     /// Diagnostics as a JSON array for editors and CI.
     public static func json(_ diagnostics: [Diagnostic]) -> Value {
-        .array(diagnostics.map { d in
-            var o = Value.Object()
-            o["file"] = d.span.map { .string($0.source.path) } ?? .null
-            if let span = d.span {
-                let (line, column) = span.location
-                let (endLine, endColumn) = span.source.location(of: span.end)
-                o["line"] = .int(line)
-                o["column"] = .int(column)
-                o["endLine"] = .int(endLine)
-                o["endColumn"] = .int(endColumn)
-            }
-            o["severity"] = .string(d.severity.rawValue)
-            o["code"] = .string(d.code.rawValue)
-            o["message"] = .string(d.message)
-            o["help"] = d.help.map { .string($0) } ?? .null
-            return .object(o)
-        })
+        .array(
+            diagnostics.map { d in
+                var o = Value.Object()
+                o["file"] = d.span.map { .string($0.source.path) } ?? .null
+                if let span = d.span {
+                    let (line, column) = span.location
+                    let (endLine, endColumn) = span.source.location(of: span.end)
+                    o["line"] = .int(line)
+                    o["column"] = .int(column)
+                    o["endLine"] = .int(endLine)
+                    o["endColumn"] = .int(endColumn)
+                }
+                o["severity"] = .string(d.severity.rawValue)
+                o["code"] = .string(d.code.rawValue)
+                o["message"] = .string(d.message)
+                o["help"] = d.help.map { .string($0) } ?? .null
+                return .object(o)
+            })
     }
 }

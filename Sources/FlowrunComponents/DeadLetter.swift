@@ -5,7 +5,8 @@ import FlowrunGraph
 public enum DeadLetter {
     public static let descriptor = ComponentDescriptor(
         name: "dead-letter",
-        summary: "Parks a failed item (payload, key, error); after `maxAttempts` failing runs it is listed by `flowrun dlq`.",
+        summary:
+            "Parks a failed item (payload, key, error); after `maxAttempts` failing runs it is listed by `flowrun dlq`.",
         doc: """
             Each message records one failure of the item identified by `key`. When the same key has failed in
             `maxAttempts` runs it is parked: `flowrun dlq list` shows it, `flowrun dlq replay ID` re-injects
@@ -14,14 +15,18 @@ public enum DeadLetter {
             """,
         isIO: true,
         settings: [
-            SettingDescriptor("maxAttempts", .int, default: 3, doc: "Failing runs before an item is parked.", example: "5"),
-            SettingDescriptor("entry", .string, doc: "Node.port a replayed item is delivered to.", example: "transform.in"),
+            SettingDescriptor(
+                "maxAttempts", .int, default: 3, doc: "Failing runs before an item is parked.", example: "5"),
+            SettingDescriptor(
+                "entry", .string, doc: "Node.port a replayed item is delivered to.", example: "transform.in"),
         ],
         ports: [
-            .input("in", .openObject([
-                Field("key", .any, required: false, doc: "identifies the item across runs"),
-                Field("payload", .any, required: false), Field("error", .any, required: false), .contextField,
-            ]), doc: "A failed item."),
+            .input(
+                "in",
+                .openObject([
+                    Field("key", .any, required: false, doc: "identifies the item across runs"),
+                    Field("payload", .any, required: false), Field("error", .any, required: false), .contextField,
+                ]), doc: "A failed item.")
         ],
         example: """
             dlq:

@@ -14,20 +14,31 @@ public enum Iterator {
             With `continueOnError`, a failing item does not stop the rest.
             """,
         settings: [
-            SettingDescriptor("batchSize", .int, default: 1, doc: "Items per message; 1 emits on `item`.", example: "10"),
-            SettingDescriptor("emitIndex", .bool, default: true, doc: "Include `index` and `total` on items.", example: "true"),
-            SettingDescriptor("emitProgress", .bool, default: true, doc: "Include progress fields on batches.", example: "true"),
-            SettingDescriptor("continueOnError", .bool, default: true, doc: "Keep going after a failed item.", example: "false"),
+            SettingDescriptor(
+                "batchSize", .int, default: 1, doc: "Items per message; 1 emits on `item`.", example: "10"),
+            SettingDescriptor(
+                "emitIndex", .bool, default: true, doc: "Include `index` and `total` on items.", example: "true"),
+            SettingDescriptor(
+                "emitProgress", .bool, default: true, doc: "Include progress fields on batches.", example: "true"),
+            SettingDescriptor(
+                "continueOnError", .bool, default: true, doc: "Keep going after a failed item.", example: "false"),
         ],
         ports: [
-            .input("in", .object([Field("array", .array(.any), doc: "the items"), .contextField]), doc: "The array to split."),
-            .output("item", .object([Field("item", .any), Field("index", .int), Field("total", .int), Field("context", .any)]),
-                    doc: "One element (when `batchSize` is 1)."),
-            .output("batch", .object([
-                Field("items", .array(.any)), Field("batchNum", .int), Field("totalBatches", .int),
-                Field("progress", .number), Field("isLastBatch", .bool), Field("context", .any),
-            ]), doc: "A group of elements (when `batchSize` > 1)."),
-            .output("done", .object([Field("count", .int), Field("context", .any)]), doc: "After the last item or batch."),
+            .input(
+                "in", .object([Field("array", .array(.any), doc: "the items"), .contextField]),
+                doc: "The array to split."),
+            .output(
+                "item",
+                .object([Field("item", .any), Field("index", .int), Field("total", .int), Field("context", .any)]),
+                doc: "One element (when `batchSize` is 1)."),
+            .output(
+                "batch",
+                .object([
+                    Field("items", .array(.any)), Field("batchNum", .int), Field("totalBatches", .int),
+                    Field("progress", .number), Field("isLastBatch", .bool), Field("context", .any),
+                ]), doc: "A group of elements (when `batchSize` > 1)."),
+            .output(
+                "done", .object([Field("count", .int), Field("context", .any)]), doc: "After the last item or batch."),
         ],
         example: """
             process-items:
@@ -40,7 +51,9 @@ public enum Iterator {
             let array = input.field("array") ?? .array(.any)
             let context = t.context(of: "in")
             return [
-                "item": .object([Field("item", array.element), Field("index", .int), Field("total", .int), Field("context", context)]),
+                "item": .object([
+                    Field("item", array.element), Field("index", .int), Field("total", .int), Field("context", context),
+                ]),
                 "batch": .object([
                     Field("items", .array(array.element)), Field("batchNum", .int), Field("totalBatches", .int),
                     Field("progress", .number), Field("isLastBatch", .bool), Field("context", context),

@@ -13,7 +13,8 @@ public enum Router {
         Field("name", .string, required: false, doc: "for logs"),
         Field("field", .string, doc: "dotted path into the message, e.g. context.hasMore"),
         Field("operator", .enumeration(operators)),
-        Field("value", .any, required: false, doc: "compared value; a string also matches a bool or number by its text"),
+        Field(
+            "value", .any, required: false, doc: "compared value; a string also matches a bool or number by its text"),
         Field("outputPort", .string),
     ])
 
@@ -28,14 +29,21 @@ public enum Router {
             """,
         isConditional: true,
         settings: [
-            SettingDescriptor("rules", .array(rule), doc: "Rules tried in order.",
-                              example: "[{field: hasMore, operator: equals, value: 'true', outputPort: next}]"),
-            SettingDescriptor("when", .any, doc: "A condition on the message, instead of `rules`.", example: "<<$.page < $.totalPages>>",
-                              evaluation: .perMessage(port: "in")),
-            SettingDescriptor("outputPort", .string, default: "matched", doc: "The port for `when` matches.", example: "next"),
-            SettingDescriptor("defaultPort", .string, default: "default", doc: "The port for messages no rule matches.", example: "done"),
-            SettingDescriptor("mode", .enumeration(["first", "all"]), default: "first",
-                              doc: "`first` matching rule, or `all` matching rules.", example: "all"),
+            SettingDescriptor(
+                "rules", .array(rule), doc: "Rules tried in order.",
+                example: "[{field: hasMore, operator: equals, value: 'true', outputPort: next}]"),
+            SettingDescriptor(
+                "when", .any, doc: "A condition on the message, instead of `rules`.",
+                example: "<<$.page < $.totalPages>>",
+                evaluation: .perMessage(port: "in")),
+            SettingDescriptor(
+                "outputPort", .string, default: "matched", doc: "The port for `when` matches.", example: "next"),
+            SettingDescriptor(
+                "defaultPort", .string, default: "default", doc: "The port for messages no rule matches.",
+                example: "done"),
+            SettingDescriptor(
+                "mode", .enumeration(["first", "all"]), default: "first",
+                doc: "`first` matching rule, or `all` matching rules.", example: "all"),
         ],
         ports: [.input("in", .any, doc: "Any message.")],
         example: """
@@ -54,15 +62,15 @@ public enum Router {
     )
 
     static func outputs(_ settings: ComponentDescriptor.Settings) -> [PortDescriptor] {
-            var names: [String] = []
-            if case .array(let rules) = settings["rules"] ?? .null {
-                for r in rules { if case .string(let p) = r["outputPort"], !names.contains(p) { names.append(p) } }
-            }
-            if settings["rules"] == nil || settings["rules"] == .array([]) {
-                names.append(settings["outputPort"]?.stringValue ?? "matched")
-            }
-            let fallback = settings["defaultPort"]?.stringValue ?? "default"
-            if !names.contains(fallback) { names.append(fallback) }
-            return names.map { .output($0, .any, doc: "Messages routed here, unchanged.") }
+        var names: [String] = []
+        if case .array(let rules) = settings["rules"] ?? .null {
+            for r in rules { if case .string(let p) = r["outputPort"], !names.contains(p) { names.append(p) } }
+        }
+        if settings["rules"] == nil || settings["rules"] == .array([]) {
+            names.append(settings["outputPort"]?.stringValue ?? "matched")
+        }
+        let fallback = settings["defaultPort"]?.stringValue ?? "default"
+        if !names.contains(fallback) { names.append(fallback) }
+        return names.map { .output($0, .any, doc: "Messages routed here, unchanged.") }
     }
 }

@@ -20,17 +20,22 @@ public enum State {
             """,
         isIO: true,
         settings: [
-            SettingDescriptor("key", .string, doc: "The state key used when a message has no `key`.", example: "users-cursor"),
-            SettingDescriptor("default", .any, doc: "The value `get` returns when the key is unset.", example: "'2024-01-01T00:00:00Z'"),
-            SettingDescriptor("reduce", .enumeration(["max", "min", "last"]), default: "max",
-                              doc: "How checkpoint values of one run combine.", example: "max"),
+            SettingDescriptor(
+                "key", .string, doc: "The state key used when a message has no `key`.", example: "users-cursor"),
+            SettingDescriptor(
+                "default", .any, doc: "The value `get` returns when the key is unset.",
+                example: "'2024-01-01T00:00:00Z'"),
+            SettingDescriptor(
+                "reduce", .enumeration(["max", "min", "last"]), default: "max",
+                doc: "How checkpoint values of one run combine.", example: "max"),
         ],
         ports: [
             .input("get", request, doc: "Read a key."),
             .input("set", request, doc: "Write a key now."),
             .input("checkpoint", request, doc: "Offer a cursor value, committed when the run completes."),
-            .output("value", .object([Field("key", .string), Field("value", .any), Field("context", .any)]),
-                    doc: "The value read by `get` (and the stored value after `set`)."),
+            .output(
+                "value", .object([Field("key", .string), Field("value", .any), Field("context", .any)]),
+                doc: "The value read by `get` (and the stored value after `set`)."),
         ],
         terminalInputs: ["checkpoint"],
         example: """

@@ -16,25 +16,35 @@ public enum Ticker {
         isTrigger: true,
         settings: [
             SettingDescriptor("interval", .duration, doc: "Time between emissions.", example: "1h"),
-            SettingDescriptor("cron", .string, doc: "5-field cron expression, instead of `interval`.", example: "'0 * * * *'"),
-            SettingDescriptor("timezone", .string, default: "UTC", doc: "IANA time zone for `cron`.", example: "Europe/Berlin"),
-            SettingDescriptor("emitOnStart", .bool, default: false, doc: "Emit once when the flow starts.", example: "true"),
-            SettingDescriptor("maxEmissions", .int, default: 0, doc: "Stop after this many emissions; 0 = unlimited.", example: "1"),
-            SettingDescriptor("autoStart", .bool, default: true, doc: "Start ticking without a `control` message.", example: "false"),
-            SettingDescriptor("payload", .any, default: [:], doc: "The message emitted on `out`.", example: "{syncType: full}"),
-            SettingDescriptor("catchUp", .enumeration(["skip", "once"]), default: "skip",
-                              doc: "After downtime: skip missed slots, or run once for them.", example: "once"),
+            SettingDescriptor(
+                "cron", .string, doc: "5-field cron expression, instead of `interval`.", example: "'0 * * * *'"),
+            SettingDescriptor(
+                "timezone", .string, default: "UTC", doc: "IANA time zone for `cron`.", example: "Europe/Berlin"),
+            SettingDescriptor(
+                "emitOnStart", .bool, default: false, doc: "Emit once when the flow starts.", example: "true"),
+            SettingDescriptor(
+                "maxEmissions", .int, default: 0, doc: "Stop after this many emissions; 0 = unlimited.", example: "1"),
+            SettingDescriptor(
+                "autoStart", .bool, default: true, doc: "Start ticking without a `control` message.", example: "false"),
+            SettingDescriptor(
+                "payload", .any, default: [:], doc: "The message emitted on `out`.", example: "{syncType: full}"),
+            SettingDescriptor(
+                "catchUp", .enumeration(["skip", "once"]), default: "skip",
+                doc: "After downtime: skip missed slots, or run once for them.", example: "once"),
         ],
         ports: [
             .output("out", .any, doc: "The `payload`, once per emission."),
-            .input("control", .object([Field("start", .bool, required: false), .contextField]),
-                   doc: "`{start: true}` starts the ticker, `{start: false}` stops it."),
+            .input(
+                "control", .object([Field("start", .bool, required: false), .contextField]),
+                doc: "`{start: true}` starts the ticker, `{start: false}` stops it."),
         ],
         example: """
             scheduler:
               component: ticker
               settings: {interval: 1h, emitOnStart: true, payload: {syncType: full}}
             """,
-        transfer: { t in ["out": t.settingShapes["payload"] ?? t.settings["payload"].map { Shape(of: $0) } ?? .anyObject] }
+        transfer: { t in
+            ["out": t.settingShapes["payload"] ?? t.settings["payload"].map { Shape(of: $0) } ?? .anyObject]
+        }
     )
 }

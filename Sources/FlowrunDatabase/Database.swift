@@ -5,8 +5,9 @@ import FlowrunValue
 /// Reads and writes PostgreSQL (libpq) or SQLite: queries, batches and efficient upserts.
 public enum Database {
     static let request = Shape.object([
-        Field("operation", .enumeration(["query", "execute", "batch", "upsert"]), required: false,
-              doc: "default: upsert when `rows` is set, query for SELECT/WITH, otherwise execute"),
+        Field(
+            "operation", .enumeration(["query", "execute", "batch", "upsert"]), required: false,
+            doc: "default: upsert when `rows` is set, query for SELECT/WITH, otherwise execute"),
         Field("query", .string, required: false, doc: "SQL with $1..$n parameters"),
         Field("parameters", .array(.any), required: false, doc: "bound, never spliced; for batch, a list of lists"),
         Field("table", .string, required: false, doc: "upsert target table"),
@@ -19,7 +20,8 @@ public enum Database {
     public static let descriptor = ComponentDescriptor(
         name: "database",
         aliases: ["postgres"],
-        summary: "Runs SQL on PostgreSQL (libpq) or SQLite: query, execute, batch, and upsert with created/updated/unchanged counts.",
+        summary:
+            "Runs SQL on PostgreSQL (libpq) or SQLite: query, execute, batch, and upsert with created/updated/unchanged counts.",
         doc: """
             `upsert` writes the dialect's efficient batch statement for `rows` keyed by `key`, skips no-op
             updates and reports `created`, `updated` and `unchanged`. Parameters are always bound. In a dry
@@ -27,25 +29,31 @@ public enum Database {
             """,
         isIO: true,
         settings: [
-            SettingDescriptor("driver", .enumeration(["postgres", "sqlite"]), default: "postgres", doc: "Database kind.",
-                              example: "sqlite"),
-            SettingDescriptor("url", .string, doc: "libpq connection string/URI, or sqlite:path.",
-                              example: "<<env.DATABASE_URL ?? 'sqlite:.flowrun/users.db'>>"),
+            SettingDescriptor(
+                "driver", .enumeration(["postgres", "sqlite"]), default: "postgres", doc: "Database kind.",
+                example: "sqlite"),
+            SettingDescriptor(
+                "url", .string, doc: "libpq connection string/URI, or sqlite:path.",
+                example: "<<env.DATABASE_URL ?? 'sqlite:.flowrun/users.db'>>"),
             SettingDescriptor("host", .string, doc: "PostgreSQL host (instead of `url`).", example: "db.internal"),
             SettingDescriptor("port", .int, default: 5432, doc: "PostgreSQL port.", example: "5432"),
             SettingDescriptor("database", .string, doc: "Database name.", example: "myapp"),
             SettingDescriptor("username", .string, doc: "User name.", example: "<<secrets.dbUser>>"),
             SettingDescriptor("password", .string, doc: "Password (use a secret).", example: "<<secrets.dbPassword>>"),
-            SettingDescriptor("sslMode", .enumeration(["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
-                              default: "prefer", doc: "libpq sslmode.", example: "require"),
+            SettingDescriptor(
+                "sslMode", .enumeration(["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
+                default: "prefer", doc: "libpq sslmode.", example: "require"),
             SettingDescriptor("maxOpenConns", .int, default: 4, doc: "Connection pool size.", example: "10"),
         ],
         ports: [
             .input("request", request, doc: "A statement, a batch or an upsert."),
-            .output("response", .object([
-                Field("rows", .array(.anyObject)), Field("rowsAffected", .int), Field("created", .int), Field("updated", .int),
-                Field("unchanged", .int), Field("context", .any),
-            ]), doc: "Result rows and counts."),
+            .output(
+                "response",
+                .object([
+                    Field("rows", .array(.anyObject)), Field("rowsAffected", .int), Field("created", .int),
+                    Field("updated", .int),
+                    Field("unchanged", .int), Field("context", .any),
+                ]), doc: "Result rows and counts."),
         ],
         example: """
             upsert-users:
@@ -54,10 +62,13 @@ public enum Database {
             """,
         transfer: { t in
             if t.input("request").isNever { return ["response": .never] }
-            return ["response": .object([
-                Field("rows", .array(.anyObject)), Field("rowsAffected", .int), Field("created", .int), Field("updated", .int),
-                Field("unchanged", .int), Field("context", t.context(of: "request")),
-            ])]
+            return [
+                "response": .object([
+                    Field("rows", .array(.anyObject)), Field("rowsAffected", .int), Field("created", .int),
+                    Field("updated", .int),
+                    Field("unchanged", .int), Field("context", t.context(of: "request")),
+                ])
+            ]
         }
     )
 }

@@ -32,57 +32,86 @@ public struct FunctionSpec: Sendable {
 
 public enum Builtins {
     public static let functions: [FunctionSpec] = [
-        fn("now", "now() -> int", "The current time as Unix nanoseconds (the run's clock).", 0...0,
-           [("now() > 0", "true"), ("RFC3339(now())", "\"2023-11-14T22:13:20.000Z\"")], { _ in .int }) { _, g in
+        fn(
+            "now", "now() -> int", "The current time as Unix nanoseconds (the run's clock).", 0...0,
+            [("now() > 0", "true"), ("RFC3339(now())", "\"2023-11-14T22:13:20.000Z\"")], { _ in .int }
+        ) { _, g in
             .int(g.clock())
         },
-        fn("RFC3339", "RFC3339(t: int | string) -> string",
-           "Formats Unix nanoseconds (or re-formats a time string) as RFC 3339 in UTC with millisecond precision.",
-           1...1, [("RFC3339(0)", "\"1970-01-01T00:00:00.000Z\""),
-                   ("RFC3339('2024-03-01T12:00:00+02:00')", "\"2024-03-01T10:00:00.000Z\"")], { _ in .string }) { a, _ throws(BuiltinFailure) in
+        fn(
+            "RFC3339", "RFC3339(t: int | string) -> string",
+            "Formats Unix nanoseconds (or re-formats a time string) as RFC 3339 in UTC with millisecond precision.",
+            1...1,
+            [
+                ("RFC3339(0)", "\"1970-01-01T00:00:00.000Z\""),
+                ("RFC3339('2024-03-01T12:00:00+02:00')", "\"2024-03-01T10:00:00.000Z\""),
+            ], { _ in .string }
+        ) { a, _ throws(BuiltinFailure) in
             .string(Time.rfc3339(nanos: try nanos(a[0], "RFC3339")))
         },
-        fn("parseTime", "parseTime(s: string) -> int", "Parses an RFC 3339 time (or a bare date) to Unix nanoseconds.",
-           1...1, [("parseTime('1970-01-01T00:00:01Z')", "1000000000"), ("parseTime('1970-01-02')", "86400000000000")],
-           { _ in .int }) { a, _ throws(BuiltinFailure) in
+        fn(
+            "parseTime", "parseTime(s: string) -> int", "Parses an RFC 3339 time (or a bare date) to Unix nanoseconds.",
+            1...1,
+            [("parseTime('1970-01-01T00:00:01Z')", "1000000000"), ("parseTime('1970-01-02')", "86400000000000")],
+            { _ in .int }
+        ) { a, _ throws(BuiltinFailure) in
             guard case .string(let s) = a[0] else { throw .type("parseTime", "a string", a[0]) }
             guard let t = Time.parse(s) else { throw BuiltinFailure("parseTime: '\(s)' is not an RFC 3339 time") }
             return .int(t)
         },
-        fn("int", "int(x) -> int",
-           "Converts a number (truncating), a numeric string, a bool, or an RFC 3339 time string (to nanoseconds) to an int.",
-           1...1, [("int(3.9)", "3"), ("int('42')", "42"), ("int(true)", "1"),
-                   ("int('1970-01-01T00:00:02Z')", "2000000000")], { _ in .int }) { a, _ throws(BuiltinFailure) in
+        fn(
+            "int", "int(x) -> int",
+            "Converts a number (truncating), a numeric string, a bool, or an RFC 3339 time string (to nanoseconds) to an int.",
+            1...1,
+            [
+                ("int(3.9)", "3"), ("int('42')", "42"), ("int(true)", "1"),
+                ("int('1970-01-01T00:00:02Z')", "2000000000"),
+            ], { _ in .int }
+        ) { a, _ throws(BuiltinFailure) in
             try toInt(a[0])
         },
-        fn("float", "float(x) -> number", "Converts a number, numeric string or bool to a floating-point number.", 1...1,
-           [("float(2)", "2.0"), ("float('1.5')", "1.5")], { _ in .number }) { a, _ throws(BuiltinFailure) in
+        fn(
+            "float", "float(x) -> number", "Converts a number, numeric string or bool to a floating-point number.",
+            1...1,
+            [("float(2)", "2.0"), ("float('1.5')", "1.5")], { _ in .number }
+        ) { a, _ throws(BuiltinFailure) in
             switch a[0] {
             case .int(let i): return .double(Double(i))
             case .double: return a[0]
             case .bool(let b): return .double(b ? 1 : 0)
             case .string(let s):
-                guard let d = Double(s.trimmingSpaces()), d.isFinite else { throw BuiltinFailure("float: '\(s)' is not a number") }
+                guard let d = Double(s.trimmingSpaces()), d.isFinite else {
+                    throw BuiltinFailure("float: '\(s)' is not a number")
+                }
                 return .double(d)
             default: throw .type("float", "a number or string", a[0])
             }
         },
-        fn("bool", "bool(x) -> bool",
-           "Truthiness (`null false 0 ''` are false), except that the strings `'false'` and `'0'` are false too.",
-           1...1, [("bool(1)", "true"), ("bool('false')", "false"), ("bool('')", "false"), ("bool([])", "true")],
-           { _ in .bool }) { a, _ in
+        fn(
+            "bool", "bool(x) -> bool",
+            "Truthiness (`null false 0 ''` are false), except that the strings `'false'` and `'0'` are false too.",
+            1...1, [("bool(1)", "true"), ("bool('false')", "false"), ("bool('')", "false"), ("bool([])", "true")],
+            { _ in .bool }
+        ) { a, _ in
             if case .string(let s) = a[0], s == "false" || s == "0" { return .bool(false) }
             return .bool(a[0].isTruthy)
         },
-        fn("string", "string(x) -> string",
-           "The interpolation form: strings as-is, numbers canonically, null as '', arrays and objects as compact JSON.",
-           1...1, [("string(42)", "\"42\""), ("string(1.5)", "\"1.5\""), ("string([1, 'a'])", "\"[1,\\\"a\\\"]\""),
-                   ("string(null)", "\"\"")], { _ in .string }) { a, _ in
+        fn(
+            "string", "string(x) -> string",
+            "The interpolation form: strings as-is, numbers canonically, null as '', arrays and objects as compact JSON.",
+            1...1,
+            [
+                ("string(42)", "\"42\""), ("string(1.5)", "\"1.5\""), ("string([1, 'a'])", "\"[1,\\\"a\\\"]\""),
+                ("string(null)", "\"\""),
+            ], { _ in .string }
+        ) { a, _ in
             .string(a[0].interpolated)
         },
-        fn("len", "len(x: string | array | object) -> int",
-           "Length of a string (in characters), an array, or an object (number of keys).", 1...1,
-           [("len('héllo')", "5"), ("len([1, 2, 3])", "3"), ("len({a: 1})", "1")], { _ in .int }) { a, _ throws(BuiltinFailure) in
+        fn(
+            "len", "len(x: string | array | object) -> int",
+            "Length of a string (in characters), an array, or an object (number of keys).", 1...1,
+            [("len('héllo')", "5"), ("len([1, 2, 3])", "3"), ("len({a: 1})", "1")], { _ in .int }
+        ) { a, _ throws(BuiltinFailure) in
             switch a[0] {
             case .string(let s): return .int(s.count)
             case .array(let x): return .int(x.count)
@@ -90,14 +119,20 @@ public enum Builtins {
             default: throw .type("len", "a string, array or object", a[0])
             }
         },
-        stringFn("lower", "Lower-cases a string.", [("lower('Ann@Example.COM')", "\"ann@example.com\"")]) { $0.lowercased() },
+        stringFn("lower", "Lower-cases a string.", [("lower('Ann@Example.COM')", "\"ann@example.com\"")]) {
+            $0.lowercased()
+        },
         stringFn("upper", "Upper-cases a string.", [("upper('abc')", "\"ABC\"")]) { $0.uppercased() },
-        stringFn("trim", "Removes leading and trailing whitespace.", [("trim('  a b  ')", "\"a b\"")]) { $0.trimmingSpaces() },
+        stringFn("trim", "Removes leading and trailing whitespace.", [("trim('  a b  ')", "\"a b\"")]) {
+            $0.trimmingSpaces()
+        },
         rounding("ceil", "Rounds up to an int.", [("ceil(250 / 100)", "3"), ("ceil(2)", "2")]) { $0.rounded(.up) },
         rounding("floor", "Rounds down to an int.", [("floor(2.7)", "2"), ("floor(-2.5)", "-3")]) { $0.rounded(.down) },
-        fn("round", "round(x: number, digits?: int) -> number",
-           "Rounds half away from zero to an int, or to `digits` decimal places.", 1...2,
-           [("round(2.5)", "3"), ("round(3.14159, 2)", "3.14")], { a in a.count > 1 ? .number : .int }) { a, _ throws(BuiltinFailure) in
+        fn(
+            "round", "round(x: number, digits?: int) -> number",
+            "Rounds half away from zero to an int, or to `digits` decimal places.", 1...2,
+            [("round(2.5)", "3"), ("round(3.14159, 2)", "3.14")], { a in a.count > 1 ? .number : .int }
+        ) { a, _ throws(BuiltinFailure) in
             guard let x = a[0].doubleValue else { throw .type("round", "a number", a[0]) }
             if a.count == 1 {
                 if case .int = a[0] { return a[0] }
@@ -110,8 +145,10 @@ public enum Builtins {
             for _ in 0..<digits { scale *= 10 }
             return .double((x * scale).rounded(.toNearestOrAwayFromZero) / scale)
         },
-        fn("abs", "abs(x: number) -> number", "Absolute value.", 1...1, [("abs(-3)", "3"), ("abs(-1.5)", "1.5")],
-           { $0.first ?? .number }) { a, _ throws(BuiltinFailure) in
+        fn(
+            "abs", "abs(x: number) -> number", "Absolute value.", 1...1, [("abs(-3)", "3"), ("abs(-1.5)", "1.5")],
+            { $0.first ?? .number }
+        ) { a, _ throws(BuiltinFailure) in
             switch a[0] {
             case .int(let i):
                 guard i != Int.min else { throw BuiltinFailure(.overflow, "abs overflows") }
@@ -120,66 +157,100 @@ public enum Builtins {
             default: throw .type("abs", "a number", a[0])
             }
         },
-        extremum("min", "Smallest of its arguments, or of one array argument.", [("min(3, 1, 2)", "1"), ("min([4, 2.5])", "2.5")]) { $0 < 0 },
-        extremum("max", "Largest of its arguments, or of one array argument.", [("max(3, 1, 2)", "3"), ("max(['a', 'b'])", "\"b\"")]) { $0 > 0 },
-        fn("keys", "keys(o: object) -> array<string>", "An object's keys, in order.", 1...1,
-           [("keys({b: 1, a: 2})", "[\"b\",\"a\"]")], { _ in .array(.string) }) { a, _ throws(BuiltinFailure) in
+        extremum(
+            "min", "Smallest of its arguments, or of one array argument.",
+            [("min(3, 1, 2)", "1"), ("min([4, 2.5])", "2.5")]
+        ) { $0 < 0 },
+        extremum(
+            "max", "Largest of its arguments, or of one array argument.",
+            [("max(3, 1, 2)", "3"), ("max(['a', 'b'])", "\"b\"")]
+        ) { $0 > 0 },
+        fn(
+            "keys", "keys(o: object) -> array<string>", "An object's keys, in order.", 1...1,
+            [("keys({b: 1, a: 2})", "[\"b\",\"a\"]")], { _ in .array(.string) }
+        ) { a, _ throws(BuiltinFailure) in
             guard case .object(let o) = a[0] else { throw .type("keys", "an object", a[0]) }
             return .array(o.keys.map { .string($0) })
         },
-        fn("values", "values(o: object) -> array", "An object's values, in order.", 1...1,
-           [("values({b: 1, a: 2})", "[1,2]")], { _ in .array(.any) }) { a, _ throws(BuiltinFailure) in
+        fn(
+            "values", "values(o: object) -> array", "An object's values, in order.", 1...1,
+            [("values({b: 1, a: 2})", "[1,2]")], { _ in .array(.any) }
+        ) { a, _ throws(BuiltinFailure) in
             guard case .object(let o) = a[0] else { throw .type("values", "an object", a[0]) }
             return .array(Array(o.values))
         },
-        fn("entries", "entries(o: object) -> array<array>", "An object's `[key, value]` pairs, in order.", 1...1,
-           [("entries({a: 1})", "[[\"a\",1]]")], { _ in .array(.array(.any)) }) { a, _ throws(BuiltinFailure) in
+        fn(
+            "entries", "entries(o: object) -> array<array>", "An object's `[key, value]` pairs, in order.", 1...1,
+            [("entries({a: 1})", "[[\"a\",1]]")], { _ in .array(.array(.any)) }
+        ) { a, _ throws(BuiltinFailure) in
             guard case .object(let o) = a[0] else { throw .type("entries", "an object", a[0]) }
             return .array(o.map { .array([.string($0.key), $0.value]) })
         },
-        fn("uuid", "uuid() -> string", "A random (version 4) UUID in lower case.", 0...0,
-           [("len(uuid())", "36"), ("uuid().split('-').length", "5")], { _ in .string }) { _, _ in
+        fn(
+            "uuid", "uuid() -> string", "A random (version 4) UUID in lower case.", 0...0,
+            [("len(uuid())", "36"), ("uuid().split('-').length", "5")], { _ in .string }
+        ) { _, _ in
             .string(Hashing.uuid())
         },
-        fn("sha256", "sha256(s: string) -> string", "Hex SHA-256 of the string's UTF-8 bytes.", 1...1,
-           [("sha256('abc')", "\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"")],
-           { _ in .string }) { a, _ throws(BuiltinFailure) in
+        fn(
+            "sha256", "sha256(s: string) -> string", "Hex SHA-256 of the string's UTF-8 bytes.", 1...1,
+            [("sha256('abc')", "\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"")],
+            { _ in .string }
+        ) { a, _ throws(BuiltinFailure) in
             .string(Hashing.sha256Hex(Array(try text(a[0], "sha256").utf8)))
         },
-        fn("base64", "base64(s: string) -> string", "Base64 of the string's UTF-8 bytes.", 1...1,
-           [("base64('user:pass')", "\"dXNlcjpwYXNz\"")], { _ in .string }) { a, _ throws(BuiltinFailure) in
+        fn(
+            "base64", "base64(s: string) -> string", "Base64 of the string's UTF-8 bytes.", 1...1,
+            [("base64('user:pass')", "\"dXNlcjpwYXNz\"")], { _ in .string }
+        ) { a, _ throws(BuiltinFailure) in
             .string(Hashing.base64(Array(try text(a[0], "base64").utf8)))
         },
-        fn("base64decode", "base64decode(s: string) -> string", "Decodes Base64 (standard or URL-safe) to a UTF-8 string.",
-           1...1, [("base64decode('dXNlcjpwYXNz')", "\"user:pass\"")], { _ in .string }) { a, _ throws(BuiltinFailure) in
+        fn(
+            "base64decode", "base64decode(s: string) -> string",
+            "Decodes Base64 (standard or URL-safe) to a UTF-8 string.",
+            1...1, [("base64decode('dXNlcjpwYXNz')", "\"user:pass\"")], { _ in .string }
+        ) { a, _ throws(BuiltinFailure) in
             guard let bytes = Hashing.base64Decode(try text(a[0], "base64decode")),
                 let s = String(validating: bytes, as: UTF8.self)
             else { throw BuiltinFailure("base64decode: not Base64-encoded UTF-8 text") }
             return .string(s)
         },
-        fn("duration", "duration(s: string) -> int", "A duration such as `'1h30m'` or `'250ms'` in nanoseconds.", 1...1,
-           [("duration('1m30s')", "90000000000"), ("duration('1h') / 1000000000", "3600")], { _ in .int }) { a, _ throws(BuiltinFailure) in
+        fn(
+            "duration", "duration(s: string) -> int", "A duration such as `'1h30m'` or `'250ms'` in nanoseconds.",
+            1...1,
+            [("duration('1m30s')", "90000000000"), ("duration('1h') / 1000000000", "3600")], { _ in .int }
+        ) { a, _ throws(BuiltinFailure) in
             let s = try text(a[0], "duration")
-            guard let n = Durations.parse(s) else { throw BuiltinFailure("duration: '\(s)' is not a duration like '90s' or '1h30m'") }
+            guard let n = Durations.parse(s) else {
+                throw BuiltinFailure("duration: '\(s)' is not a duration like '90s' or '1h30m'")
+            }
             return .int(n)
         },
-        fn("JSON.stringify", "JSON.stringify(x, indent?: int) -> string",
-           "Serializes a value as JSON: compact, or pretty-printed when `indent` is given.", 1...2,
-           [("JSON.stringify({a: [1, 'x']})", "\"{\\\"a\\\":[1,\\\"x\\\"]}\"")], { _ in .string }) { a, _ in
+        fn(
+            "JSON.stringify", "JSON.stringify(x, indent?: int) -> string",
+            "Serializes a value as JSON: compact, or pretty-printed when `indent` is given.", 1...2,
+            [("JSON.stringify({a: [1, 'x']})", "\"{\\\"a\\\":[1,\\\"x\\\"]}\"")], { _ in .string }
+        ) { a, _ in
             .string(a.count > 1 ? JSON.pretty(a[0]) : JSON.serialize(a[0]))
         },
-        fn("JSON.parse", "JSON.parse(s: string) -> any", "Parses JSON text; invalid text is an error, never null.", 1...1,
-           [("JSON.parse('{\"a\": [1, 2.0]}')", "{\"a\":[1,2.0]}")], { _ in .any }) { a, _ throws(BuiltinFailure) in
+        fn(
+            "JSON.parse", "JSON.parse(s: string) -> any", "Parses JSON text; invalid text is an error, never null.",
+            1...1,
+            [("JSON.parse('{\"a\": [1, 2.0]}')", "{\"a\":[1,2.0]}")], { _ in .any }
+        ) { a, _ throws(BuiltinFailure) in
             let s = try text(a[0], "JSON.parse")
-            do throws(JSON.ParseError) { return try JSON.parse(s) } catch { throw BuiltinFailure("JSON.parse: \(error.description)") }
+            do throws(JSON.ParseError) { return try JSON.parse(s) } catch {
+                throw BuiltinFailure("JSON.parse: \(error.description)")
+            }
         },
     ]
 
-    public static let byName: [String: FunctionSpec] = Dictionary(uniqueKeysWithValues: functions.map { spec in
-        var spec = spec
-        if spec.unary == nil, let f = unaryFastPaths[spec.name] { spec.unary = f }
-        return (spec.name, spec)
-    })
+    public static let byName: [String: FunctionSpec] = Dictionary(
+        uniqueKeysWithValues: functions.map { spec in
+            var spec = spec
+            if spec.unary == nil, let f = unaryFastPaths[spec.name] { spec.unary = f }
+            return (spec.name, spec)
+        })
 
     /// One-argument fast paths for builtins used per item in mappings.
     static let unaryFastPaths: [String: @Sendable (Value) throws(BuiltinFailure) -> Value] = [
@@ -204,13 +275,15 @@ public enum Builtins {
         _ result: @escaping @Sendable ([Shape]) -> Shape,
         _ impl: @escaping @Sendable ([Value], Globals) throws(BuiltinFailure) -> Value
     ) -> FunctionSpec {
-        FunctionSpec(name: name, signature: signature, doc: doc, arity: arity, examples: examples, result: result, impl: impl)
+        FunctionSpec(
+            name: name, signature: signature, doc: doc, arity: arity, examples: examples, result: result, impl: impl)
     }
 
     private static func stringFn(
         _ name: String, _ doc: String, _ examples: [(String, String)], _ f: @escaping @Sendable (String) -> String
     ) -> FunctionSpec {
-        var spec = fn(name, "\(name)(s: string) -> string", doc, 1...1, examples, { _ in .string }) { a, _ throws(BuiltinFailure) in
+        var spec = fn(name, "\(name)(s: string) -> string", doc, 1...1, examples, { _ in .string }) {
+            a, _ throws(BuiltinFailure) in
             .string(f(try text(a[0], name)))
         }
         spec.unary = { x throws(BuiltinFailure) in .string(f(try text(x, name))) }
@@ -227,7 +300,8 @@ public enum Builtins {
             default: throw .type(name, "a number", x)
             }
         }
-        var spec = fn(name, "\(name)(x: number) -> int", doc, 1...1, examples, { _ in .int }) { a, _ throws(BuiltinFailure) in
+        var spec = fn(name, "\(name)(x: number) -> int", doc, 1...1, examples, { _ in .int }) {
+            a, _ throws(BuiltinFailure) in
             try unary(a[0])
         }
         spec.unary = unary
@@ -237,9 +311,12 @@ public enum Builtins {
     private static func extremum(
         _ name: String, _ doc: String, _ examples: [(String, String)], _ better: @escaping @Sendable (Int) -> Bool
     ) -> FunctionSpec {
-        fn(name, "\(name)(a, b, ...) or \(name)(array)", doc, 1...64, examples, { args in
-            args.count == 1 ? args[0].element : args.reduce(Shape.never) { Shape.join($0, $1) }
-        }) { a, _ throws(BuiltinFailure) in
+        fn(
+            name, "\(name)(a, b, ...) or \(name)(array)", doc, 1...64, examples,
+            { args in
+                args.count == 1 ? args[0].element : args.reduce(Shape.never) { Shape.join($0, $1) }
+            }
+        ) { a, _ throws(BuiltinFailure) in
             var items = a
             if a.count == 1 {
                 guard case .array(let x) = a[0] else { throw .type(name, "several arguments or an array", a[0]) }
@@ -263,7 +340,9 @@ public enum Builtins {
     }
 
     static func integral(_ d: Double, _ fn: String) throws(BuiltinFailure) -> Value {
-        guard d.isFinite, Swift.abs(d) < 9.2e18 else { throw BuiltinFailure(.overflow, "\(fn): \(d) does not fit in an int") }
+        guard d.isFinite, Swift.abs(d) < 9.2e18 else {
+            throw BuiltinFailure(.overflow, "\(fn): \(d) does not fit in an int")
+        }
         return .int(Int(d))
     }
 

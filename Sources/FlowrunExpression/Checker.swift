@@ -73,9 +73,12 @@ public struct Checker {
                 return .any
             default:
                 let candidates = scope.map(\.name) + CheckContext.globalNames
-                let help = didYouMean(name, candidates) ?? (Builtins.byName[name] != nil ? "\(name) is a function: call it as \(name)(...)" : nil)
-                report(.unknownIdentifier, "unknown name '\(name)'", span,
-                       help: help ?? "names are arrow parameters or one of $ vars secrets env run flow")
+                let help =
+                    didYouMean(name, candidates)
+                    ?? (Builtins.byName[name] != nil ? "\(name) is a function: call it as \(name)(...)" : nil)
+                report(
+                    .unknownIdentifier, "unknown name '\(name)'", span,
+                    help: help ?? "names are arrow parameters or one of $ vars secrets env run flow")
                 return .any
             }
         case .member(let base, let name, let optional):
@@ -101,13 +104,16 @@ public struct Checker {
         case .call(let name, let args):
             let shapes = args.map { checkArgument($0) }
             guard let spec = Builtins.byName[name] else {
-                report(.unknownFunction, "unknown function '\(name)'", span,
-                       help: didYouMean(name, Builtins.byName.keys) ?? (Methods.byName[name] != nil ? "\(name) is a method: write x.\(name)(...)" : nil))
+                report(
+                    .unknownFunction, "unknown function '\(name)'", span,
+                    help: didYouMean(name, Builtins.byName.keys)
+                        ?? (Methods.byName[name] != nil ? "\(name) is a method: write x.\(name)(...)" : nil))
                 return .any
             }
             if !spec.arity.contains(args.count) {
-                report(.arity, "\(name) takes \(Compiler.describe(spec.arity)), got \(args.count)", span,
-                       help: "usage: \(spec.signature)")
+                report(
+                    .arity, "\(name) takes \(Compiler.describe(spec.arity)), got \(args.count)", span,
+                    help: "usage: \(spec.signature)")
                 return spec.result(shapes)
             }
             return spec.result(shapes)
@@ -115,17 +121,23 @@ public struct Checker {
             let r = check(receiver, probing: probing)
             guard let spec = Methods.byName[name] else {
                 for a in args { _ = checkIgnoringArrow(a) }
-                let help = didYouMean(name, Methods.byName.keys)
+                let help =
+                    didYouMean(name, Methods.byName.keys)
                     ?? (Builtins.byName[name] != nil ? "\(name) is a function: write \(name)(x)" : nil)
                 report(.unknownMethod, "unknown method '.\(name)'", span, help: help)
                 return .any
             }
             if let kind = r.kind, kind != "null" || !(optional || probing), !spec.receivers.contains(kind) {
-                report(.methodOnType, "\(kind) has no method .\(name) (it is a method of \(spec.receivers.joined(separator: " and ")))",
-                       span, help: kind == "object" ? "use keys(), values() or entries() to turn an object into an array" : nil)
+                report(
+                    .methodOnType,
+                    "\(kind) has no method .\(name) (it is a method of \(spec.receivers.joined(separator: " and ")))",
+                    span,
+                    help: kind == "object" ? "use keys(), values() or entries() to turn an object into an array" : nil)
             }
             if !spec.arity.contains(args.count) {
-                report(.arity, ".\(name) takes \(Compiler.describe(spec.arity)), got \(args.count)", span, help: "usage: \(spec.signature)")
+                report(
+                    .arity, ".\(name) takes \(Compiler.describe(spec.arity)), got \(args.count)", span,
+                    help: "usage: \(spec.signature)")
                 for a in args { _ = checkIgnoringArrow(a) }
                 return .any
             }
@@ -136,12 +148,15 @@ public struct Checker {
                     return .any
                 }
                 if params.count > allowed.upperBound {
-                    report(.arity, "the function passed to .\(name) takes at most \(allowed.upperBound) parameters", args[0].span)
+                    report(
+                        .arity, "the function passed to .\(name) takes at most \(allowed.upperBound) parameters",
+                        args[0].span)
                 }
                 let rest = args.dropFirst().map { checkArgument($0) }
                 let element = r.element
                 let paramShapes: [Shape] =
-                    name == "reduce" ? [rest.first.map { Shape.join($0, element) } ?? element, element, .int] : [element, .int]
+                    name == "reduce"
+                    ? [rest.first.map { Shape.join($0, element) } ?? element, element, .int] : [element, .int]
                 for (p, s) in zip(params, paramShapes) { scope.append((p, s)) }
                 let bodyShape = check(body, probing: false)
                 scope.removeLast(min(params.count, paramShapes.count))
@@ -186,7 +201,9 @@ public struct Checker {
                     case .object(let o): object = object.spreading(o)
                     case .null, .never: break
                     default:
-                        if definitelyNot(s, ["object", "null"]) { report(.operandType, "cannot spread \(s) into an object", x.span) }
+                        if definitelyNot(s, ["object", "null"]) {
+                            report(.operandType, "cannot spread \(s) into an object", x.span)
+                        }
                         object = object.spreading(ObjectShape([], open: true))
                     }
                 }
@@ -217,7 +234,9 @@ public struct Checker {
         if lenient { return .null }
         var help: String?
         if case .object(let o) = b { help = didYouMean(name, o.fields.map(\.name)) }
-        if help == nil, b.kind == "array", Methods.byName[name] != nil { help = "\(name) is a method: call it as .\(name)(...)" }
+        if help == nil, b.kind == "array", Methods.byName[name] != nil {
+            help = "\(name) is a method: call it as .\(name)(...)"
+        }
         let what = describe(base)
         var shape = b.description
         if shape.count > 120 { shape = String(shape.prefix(117)) + "..." }
@@ -266,7 +285,9 @@ public struct Checker {
             if lk == "string" || rk == "string" {
                 let other = lk == "string" ? r : l
                 if definitelyNot(other, ["string", "number", "bool"]) {
-                    report(.operandType, "cannot add \(other) to a string\(other == .null ? " (use ?? '' for a default)" : "")", span)
+                    report(
+                        .operandType,
+                        "cannot add \(other) to a string\(other == .null ? " (use ?? '' for a default)" : "")", span)
                 }
                 return .string
             }

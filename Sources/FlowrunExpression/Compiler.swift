@@ -91,7 +91,8 @@ struct Compiler {
                         if negate, i == Int.min { throw EvalError(.overflow, "integer overflow in negation", at: span) }
                         return .int(negate ? -i : i)
                     case .double(let d): return .double(negate ? -d : d)
-                    case let v: throw EvalError(.typeError, "unary \(op.rawValue) needs a number, got \(v.typeName)", at: span)
+                    case let v:
+                        throw EvalError(.typeError, "unary \(op.rawValue) needs a number, got \(v.typeName)", at: span)
                     }
                 }
             }
@@ -185,13 +186,17 @@ struct Compiler {
     static func index(_ v: Value, _ i: Value, _ safe: Bool, _ span: Span) throws(EvalError) -> Value {
         switch (v, i) {
         case (.array(let a), _):
-            guard let n = i.intValue else { throw EvalError(.typeError, "an array index must be an int, got \(i.typeName)", at: span) }
+            guard let n = i.intValue else {
+                throw EvalError(.typeError, "an array index must be an int, got \(i.typeName)", at: span)
+            }
             let k = n < 0 ? a.count + n : n
             return a.indices.contains(k) ? a[k] : .null
         case (.object(let o), .string(let key)): return o[key] ?? .null
         case (.object, _): throw EvalError(.typeError, "an object key must be a string, got \(i.typeName)", at: span)
         case (.string(let s), _):
-            guard let n = i.intValue else { throw EvalError(.typeError, "a string index must be an int, got \(i.typeName)", at: span) }
+            guard let n = i.intValue else {
+                throw EvalError(.typeError, "a string index must be an int, got \(i.typeName)", at: span)
+            }
             let chars = Array(s)
             let k = n < 0 ? chars.count + n : n
             return chars.indices.contains(k) ? .string(String(chars[k])) : .null
@@ -213,7 +218,9 @@ struct Compiler {
         let impl = spec.impl
         switch compiled.count {
         case 0:
-            return { env throws(EvalError) in try Self.wrap(span) { () throws(BuiltinFailure) in try impl([], env.globals) } }
+            return { env throws(EvalError) in
+                try Self.wrap(span) { () throws(BuiltinFailure) in try impl([], env.globals) }
+            }
         case 1:
             let a = compiled[0]
             if let unary = spec.unary {
@@ -267,7 +274,10 @@ struct Compiler {
             }
             let kind = v.typeName
             guard receivers.contains(kind) else {
-                throw EvalError(.typeError, "\(kind) has no method .\(name) (it is a method of \(receivers.joined(separator: " and ")))", at: span)
+                throw EvalError(
+                    .typeError,
+                    "\(kind) has no method .\(name) (it is a method of \(receivers.joined(separator: " and ")))",
+                    at: span)
             }
         }
         switch spec.impl {
@@ -287,8 +297,9 @@ struct Compiler {
             }
             guard let allowed = spec.lambdaParams, allowed.contains(params.count) || params.count < allowed.lowerBound
             else {
-                throw .error(.arity, "the function passed to .\(name) takes at most \(spec.lambdaParams!.upperBound) parameters",
-                             at: args[0].span)
+                throw .error(
+                    .arity, "the function passed to .\(name) takes at most \(spec.lambdaParams!.upperBound) parameters",
+                    at: args[0].span)
             }
             let slots = Array(nextSlot..<nextSlot + params.count)
             for (p, s) in zip(params, slots) { scope.append((p, s)) }
@@ -312,19 +323,30 @@ struct Compiler {
         }
     }
 
-    private mutating func binary(_ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, _ span: Span) throws(Diagnostic) -> Compiled {
+    private mutating func binary(_ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, _ span: Span) throws(Diagnostic) -> Compiled
+    {
         let l = try compile(lhs), r = try compile(rhs)
         switch op {
-        case .and: return { env throws(EvalError) in let a = try l(env); return a.isTruthy ? try r(env) : a }
-        case .or: return { env throws(EvalError) in let a = try l(env); return a.isTruthy ? a : try r(env) }
-        case .coalesce: return { env throws(EvalError) in let a = try l(env); return a.isNull ? try r(env) : a }
+        case .and:
+            return { env throws(EvalError) in
+                let a = try l(env); return a.isTruthy ? try r(env) : a
+            }
+        case .or:
+            return { env throws(EvalError) in
+                let a = try l(env); return a.isTruthy ? a : try r(env)
+            }
+        case .coalesce:
+            return { env throws(EvalError) in
+                let a = try l(env); return a.isNull ? try r(env) : a
+            }
         case .equal: return { env throws(EvalError) in .bool(try l(env) == (try r(env))) }
         case .notEqual: return { env throws(EvalError) in .bool(try l(env) != (try r(env))) }
         case .less, .lessEqual, .greater, .greaterEqual:
             return { env throws(EvalError) in
                 let a = try l(env), b = try r(env)
                 guard let order = Builtins.compare(a, b) else {
-                    throw EvalError(.typeError, "cannot compare \(a.typeName) with \(b.typeName) using \(op.rawValue)", at: span)
+                    throw EvalError(
+                        .typeError, "cannot compare \(a.typeName) with \(b.typeName) using \(op.rawValue)", at: span)
                 }
                 switch op {
                 case .less: return .bool(order < 0)
@@ -361,8 +383,10 @@ enum Arithmetic {
             if o { throw EvalError(.overflow, "integer overflow in +", at: span) }
             return .int(s)
         case (.string(let x), .string(let y)): return .string(x + y)
-        case (.string(let x), .int), (.string(let x), .double), (.string(let x), .bool): return .string(x + b.interpolated)
-        case (.int, .string(let y)), (.double, .string(let y)), (.bool, .string(let y)): return .string(a.interpolated + y)
+        case (.string(let x), .int), (.string(let x), .double), (.string(let x), .bool):
+            return .string(x + b.interpolated)
+        case (.int, .string(let y)), (.double, .string(let y)), (.bool, .string(let y)):
+            return .string(a.interpolated + y)
         default:
             if let x = a.doubleValue, let y = b.doubleValue { return try finite(x + y, span) }
             throw mismatch("+", a, b, span)

@@ -21,7 +21,9 @@ public struct Diagnostic: Error, Sendable {
         self.help = help
     }
 
-    public static func error(_ code: DiagnosticCode, _ message: String, at span: Span?, help: String? = nil) -> Diagnostic {
+    public static func error(_ code: DiagnosticCode, _ message: String, at span: Span?, help: String? = nil)
+        -> Diagnostic
+    {
         Diagnostic(.error, code, message, at: span, help: help)
     }
 

@@ -106,7 +106,8 @@ public struct DiagnosticCode: Sendable, Hashable, CustomStringConvertible {
         "E307", "missing required field",
         "The message built for the target port lacks a field that the port requires.")
     public static let unknownField = DiagnosticCode(
-        "E308", "unknown field on port", "The message built for the target port has a field that the port does not accept.")
+        "E308", "unknown field on port",
+        "The message built for the target port has a field that the port does not accept.")
     public static let fieldType = DiagnosticCode(
         "E309", "wrong field type", "A field of the message built for the target port has the wrong type.")
     public static let endpoint = DiagnosticCode(
@@ -117,7 +118,8 @@ public struct DiagnosticCode: Sendable, Hashable, CustomStringConvertible {
         "W400", "unreachable node", "No trigger (a node with no inputs) leads to this node, so it never runs.")
     public static let unhandledError = DiagnosticCode(
         "W401", "unconnected error port on an I/O node",
-        "Errors of this I/O node are recorded on the run and the message is dropped; connect its `error` port to handle them.")
+        "Errors of this I/O node are recorded on the run and the message is dropped; connect its `error` port to handle them."
+    )
     public static let endlessCycle = DiagnosticCode(
         "W402", "cycle with no exit",
         "A loop has no router or conditional on it, so nothing ends it but the run's message budget.")

@@ -72,7 +72,8 @@ struct Lexer {
             return Token(kind: .punct(String(decoding: p, as: UTF8.self)), start: start, end: pos)
         }
         let scalarEnd = pos + max(1, utf8Length(c))
-        throw .error(.syntax, "unexpected character '\(source.slice(pos, min(scalarEnd, limit)))'", at: span(pos, scalarEnd))
+        throw .error(
+            .syntax, "unexpected character '\(source.slice(pos, min(scalarEnd, limit)))'", at: span(pos, scalarEnd))
     }
 
     private mutating func number() throws(Diagnostic) -> Token {
@@ -136,7 +137,8 @@ struct Lexer {
                         digits += 1
                     }
                     guard digits == 4, let scalar = Unicode.Scalar(v) else {
-                        throw .error(.syntax, "invalid \\u escape (four hex digits expected)", at: span(pos - digits - 2, pos))
+                        throw .error(
+                            .syntax, "invalid \\u escape (four hex digits expected)", at: span(pos - digits - 2, pos))
                     }
                     out.append(contentsOf: String(Character(scalar)).utf8)
                 default: out.append(e)

@@ -17,11 +17,15 @@ public struct Parser {
         var lexer = Lexer(source: source, range: range)
         var parser = Parser(source: source, tokens: try lexer.tokenize())
         if case .end = parser.peek.kind {
-            throw .error(.syntax, "empty expression", at: Span(source: source, start: range.lowerBound - 2, end: range.upperBound + 2))
+            throw .error(
+                .syntax, "empty expression",
+                at: Span(source: source, start: range.lowerBound - 2, end: range.upperBound + 2))
         }
         let expr = try parser.expression()
         guard case .end = parser.peek.kind else {
-            throw .error(.syntax, "unexpected \(parser.describe(parser.peek)) after the expression", at: parser.span(parser.peek))
+            throw .error(
+                .syntax, "unexpected \(parser.describe(parser.peek)) after the expression", at: parser.span(parser.peek)
+            )
         }
         return expr
     }
@@ -290,7 +294,8 @@ public struct Parser {
                 case .string(let s): key = s
                 case .number(let v): key = v.interpolated
                 default:
-                    throw .error(.syntax, "expected a key in the object, found \(describe(keyToken))", at: span(keyToken))
+                    throw .error(
+                        .syntax, "expected a key in the object, found \(describe(keyToken))", at: span(keyToken))
                 }
                 _ = try expect(":", "after the key '\(key)' (shorthand keys are not supported)")
                 entries.append(.pair(key, try expression()))

@@ -66,7 +66,10 @@ public indirect enum Shape: Sendable, Equatable {
         case .object(let o):
             var fields: [Field] = []
             for f in o.fields {
-                fields.append(Field(f.name, f.shape.limited(depth: depth + 1, remaining: &remaining), required: f.required, doc: f.doc))
+                fields.append(
+                    Field(
+                        f.name, f.shape.limited(depth: depth + 1, remaining: &remaining), required: f.required,
+                        doc: f.doc))
             }
             return .object(ObjectShape(fields, open: o.open))
         case .oneOf(let ms): return .oneOf(ms.map { $0.limited(depth: depth + 1, remaining: &remaining) })
@@ -259,7 +262,10 @@ public struct ObjectShape: Sendable, Equatable {
         var result: [Field] = []
         for f in fields {
             if let g = other.field(f.name) {
-                result.append(Field(f.name, Shape.join(f.shape, g.shape, depth: depth), required: f.required && g.required, doc: f.doc))
+                result.append(
+                    Field(
+                        f.name, Shape.join(f.shape, g.shape, depth: depth), required: f.required && g.required,
+                        doc: f.doc))
             } else {
                 result.append(Field(f.name, f.shape, required: false, doc: f.doc))
             }
@@ -276,7 +282,8 @@ public struct ObjectShape: Sendable, Equatable {
         var result = fields
         for g in other.fields {
             if let i = result.firstIndex(where: { $0.name == g.name }) {
-                result[i] = g.required ? g : Field(g.name, Shape.join(result[i].shape, g.shape), required: result[i].required)
+                result[i] =
+                    g.required ? g : Field(g.name, Shape.join(result[i].shape, g.shape), required: result[i].required)
             } else {
                 result.append(g)
             }
@@ -300,8 +307,9 @@ extension Shape: CustomStringConvertible {
         case .enumeration(let values): values.map { "'\($0)'" }.joined(separator: " | ")
         case .array(let e): "array<\(e)>"
         case .object(let o):
-            if o.fields.isEmpty { o.open ? "object" : "object{}" }
-            else {
+            if o.fields.isEmpty {
+                o.open ? "object" : "object{}"
+            } else {
                 "object{" + o.fields.map { "\($0.name)\($0.required ? "" : "?"): \($0.shape)" }.joined(separator: ", ")
                     + (o.open ? ", ..." : "") + "}"
             }

@@ -62,8 +62,12 @@ public enum TemplateScanner {
                 j += 1
             }
             guard let close else {
-                diagnostics.append(.error(.unterminatedTemplate, "'<<' has no matching '>>'", at: Span(source: source, start: open, end: open + 2),
-                             help: quote != nil ? "a quote inside the template is not closed" : "write \\<< for a literal <<"))
+                diagnostics.append(
+                    .error(
+                        .unterminatedTemplate, "'<<' has no matching '>>'",
+                        at: Span(source: source, start: open, end: open + 2),
+                        help: quote != nil ? "a quote inside the template is not closed" : "write \\<< for a literal <<"
+                    ))
                 i += 2
                 continue
             }

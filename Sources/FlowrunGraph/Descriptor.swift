@@ -29,7 +29,8 @@ public struct ComponentDescriptor: Sendable {
     public init(
         name: String, aliases: [String] = [], summary: String, doc: String, isIO: Bool = false,
         isTrigger: Bool = false, isConditional: Bool = false, settings: [SettingDescriptor], ports: [PortDescriptor],
-        terminalInputs: [String] = [], example: String, dynamicOutputs: @escaping @Sendable (Settings) -> [PortDescriptor] = { _ in [] },
+        terminalInputs: [String] = [], example: String,
+        dynamicOutputs: @escaping @Sendable (Settings) -> [PortDescriptor] = { _ in [] },
         transfer: @escaping @Sendable (Transfer) -> [String: Shape]
     ) {
         self.name = name
@@ -158,10 +159,13 @@ public struct PortDescriptor: Sendable {
     /// The shape of an error message, with the failed input and its context.
     public static func errorShape(input: Shape, context: Shape) -> Shape {
         .object([
-            Field("error", .object([
-                Field("message", .string), Field("code", .string), Field("retryable", .bool),
-                Field("node", .string), Field("port", .string), Field("location", .optional(.string), required: false),
-            ]), doc: "what went wrong"),
+            Field(
+                "error",
+                .object([
+                    Field("message", .string), Field("code", .string), Field("retryable", .bool),
+                    Field("node", .string), Field("port", .string),
+                    Field("location", .optional(.string), required: false),
+                ]), doc: "what went wrong"),
             Field("input", input, doc: "the message that failed"),
             Field("context", context, doc: "the failed message's context"),
         ])

@@ -66,8 +66,9 @@ public enum FlowChecker {
             }
             // Bytes before the first invalid one decode exactly, so the span is right.
             let source = SourceFile(path: path, text: String(decoding: bytes, as: UTF8.self))
-            let d = Diagnostic.error(.invalidUTF8, "invalid UTF-8 at byte \(offset) (line \(line), column \(column))",
-                                     at: Span(source: source, start: offset, end: offset + 1))
+            let d = Diagnostic.error(
+                .invalidUTF8, "invalid UTF-8 at byte \(offset) (line \(line), column \(column))",
+                at: Span(source: source, start: offset, end: offset + 1))
             return Report(flow: nil, diagnostics: [d])
         }
         return check(SourceFile(path: path, text: text), registry: registry)
@@ -173,8 +174,9 @@ private struct Checking {
         for decl in document.nodes {
             guard !decl.component.isEmpty else { continue }
             guard let descriptor = registry[decl.component] else {
-                error(.unknownComponent, "unknown component '\(decl.component)'", decl.componentSpan,
-                      help: didYouMean(decl.component, registry.names) ?? "`flowrun components` lists the components")
+                error(
+                    .unknownComponent, "unknown component '\(decl.component)'", decl.componentSpan,
+                    help: didYouMean(decl.component, registry.names) ?? "`flowrun components` lists the components")
                 continue
             }
             var literal: [String: Value] = [:]
@@ -182,19 +184,24 @@ private struct Checking {
             for (k, v) in decl.settings {
                 let key = k.string ?? ""
                 guard descriptor.setting(key) != nil else {
-                    error(.unknownSetting, "\(descriptor.name) has no setting '\(key)'", k.span,
-                          help: didYouMean(key, descriptor.settings.map(\.name))
-                              ?? "its settings are \(descriptor.settings.map(\.name).joined(separator: ", "))")
+                    error(
+                        .unknownSetting, "\(descriptor.name) has no setting '\(key)'", k.span,
+                        help: didYouMean(key, descriptor.settings.map(\.name))
+                            ?? "its settings are \(descriptor.settings.map(\.name).joined(separator: ", "))")
                     continue
                 }
                 if let c = v.constant { literal[key] = c } else { literal[key] = nil }
             }
-            for s in descriptor.settings where s.required && !decl.settings.contains(where: { $0.key.string == s.name }) {
-                error(.missingSetting, "node '\(decl.name)' (\(descriptor.name)) needs the setting '\(s.name)'", decl.nameSpan,
-                      help: s.example.map { "for example `\(s.name): \($0)`" })
+            for s in descriptor.settings where s.required && !decl.settings.contains(where: { $0.key.string == s.name })
+            {
+                error(
+                    .missingSetting, "node '\(decl.name)' (\(descriptor.name)) needs the setting '\(s.name)'",
+                    decl.nameSpan,
+                    help: s.example.map { "for example `\(s.name): \($0)`" })
             }
             let settings = ComponentDescriptor.Settings(literal)
-            var b = Bound(decl: decl, descriptor: descriptor, settings: settings, ports: descriptor.ports(for: settings))
+            var b = Bound(
+                decl: decl, descriptor: descriptor, settings: settings, ports: descriptor.ports(for: settings))
             var compiling = TemplateCompiling()
             for (k, v) in decl.settings {
                 guard let key = k.string, let s = descriptor.setting(key) else { continue }
@@ -207,7 +214,8 @@ private struct Checking {
                     }
                 case .perRun: break
                 }
-                let t = compiling.validate(v, against: s.shape, what: "setting '\(key)'", context: context(hasInput: false))
+                let t = compiling.validate(
+                    v, against: s.shape, what: "setting '\(key)'", context: context(hasInput: false))
                 if let t { b.settingTemplates[key] = t }
                 b.settingShapes[key] = compiling.compile(v, context(hasInput: false)).1
             }
@@ -230,24 +238,28 @@ private struct Checking {
             var ok = true
             for (end, direction) in [(from, PortDescriptor.Direction.output), (to, .input)] {
                 guard document.node(end.node) != nil else {
-                    error(.unknownNode, "no node named '\(end.node)'", end.span,
-                          help: didYouMean(end.node, nodeNames) ?? "nodes are \(nodeNames.joined(separator: ", "))")
+                    error(
+                        .unknownNode, "no node named '\(end.node)'", end.span,
+                        help: didYouMean(end.node, nodeNames) ?? "nodes are \(nodeNames.joined(separator: ", "))")
                     ok = false
                     continue
                 }
                 guard let b = bound[end.node] else { ok = false; continue }  // its component was already reported
                 guard let port = b.port(end.port) else {
                     let names = b.ports.filter { $0.direction == direction }.map(\.name)
-                    error(.unknownPort, "\(b.descriptor.name) node '\(end.node)' has no port '\(end.port)'", end.span,
-                          help: didYouMean(end.port, names)
-                              ?? "its \(direction.rawValue) ports are \(names.joined(separator: ", "))")
+                    error(
+                        .unknownPort, "\(b.descriptor.name) node '\(end.node)' has no port '\(end.port)'", end.span,
+                        help: didYouMean(end.port, names)
+                            ?? "its \(direction.rawValue) ports are \(names.joined(separator: ", "))")
                     ok = false
                     continue
                 }
                 if port.direction != direction {
-                    let verb = direction == .output ? "an edge starts at an output port" : "an edge ends at an input port"
-                    error(.portDirection, "'\(end)' is an \(port.direction.rawValue) port, but \(verb)", end.span,
-                          help: direction == .input ? "swap from and to?" : nil)
+                    let verb =
+                        direction == .output ? "an edge starts at an output port" : "an edge ends at an input port"
+                    error(
+                        .portDirection, "'\(end)' is an \(port.direction.rawValue) port, but \(verb)", end.span,
+                        help: direction == .input ? "swap from and to?" : nil)
                     ok = false
                 }
             }
@@ -293,7 +305,8 @@ private struct Checking {
         let t = ComponentDescriptor.Transfer(inputs: inputs, settings: b.settings, settingShapes: b.settingShapes)
         var out = b.descriptor.outputShapes(t).mapValues { $0.limited() }
         let allInputs = inputs.values.reduce(Shape.never) { Shape.join($0, $1) }
-        out["error"] = allInputs.isNever && !b.descriptor.isTrigger
+        out["error"] =
+            allInputs.isNever && !b.descriptor.isTrigger
             ? .never : PortDescriptor.errorShape(input: allInputs, context: t.anyContext).limited()
         return out
     }
@@ -327,12 +340,15 @@ private struct Checking {
             guard var b = bound[name] else { continue }
             var settingCompiler = TemplateCompiling()
             for (k, v) in b.decl.settings {
-                guard let key = k.string, let s = b.descriptor.setting(key), case .perMessage(let port) = s.evaluation else {
+                guard let key = k.string, let s = b.descriptor.setting(key), case .perMessage(let port) = s.evaluation
+                else {
                     continue
                 }
                 let input = converged ? (inputs[name]?[port] ?? .any) : .any
-                if let t = settingCompiler.validate(v, against: s.shape, what: "setting '\(key)'",
-                                                    context: context(input: input.isNever ? .any : input)) {
+                if let t = settingCompiler.validate(
+                    v, against: s.shape, what: "setting '\(key)'",
+                    context: context(input: input.isNever ? .any : input))
+                {
                     b.settingTemplates[key] = t
                 }
             }
@@ -356,23 +372,29 @@ private struct Checking {
                 continue
             }
             for f in expected.fields where f.required && actual.field(f.name) == nil && !actual.open {
-                error(.missingField, "the message for \(target) has no field '\(f.name)', which the port requires", where_,
-                      help: edge.decl.data == nil
-                          ? "add `data:` to the edge to build the message, e.g. `\(f.name): ...`"
-                          : didYouMean(f.name, actual.fields.map(\.name)).map { "misspelt? \($0)" })
+                error(
+                    .missingField, "the message for \(target) has no field '\(f.name)', which the port requires",
+                    where_,
+                    help: edge.decl.data == nil
+                        ? "add `data:` to the edge to build the message, e.g. `\(f.name): ...`"
+                        : didYouMean(f.name, actual.fields.map(\.name)).map { "misspelt? \($0)" })
             }
             for f in actual.fields {
                 let keySpan = dataEntries?.first { $0.key.string == f.name }?.key.span ?? where_
                 guard let g = expected.field(f.name) else {
                     if !expected.open {
-                        error(.unknownField, "\(target) does not take a field '\(f.name)'", keySpan,
-                              help: didYouMean(f.name, expected.fields.map(\.name))
-                                  ?? "it takes \(expected.fields.map(\.name).joined(separator: ", ")); put state in `context`")
+                        error(
+                            .unknownField, "\(target) does not take a field '\(f.name)'", keySpan,
+                            help: didYouMean(f.name, expected.fields.map(\.name))
+                                ?? "it takes \(expected.fields.map(\.name).joined(separator: ", ")); put state in `context`"
+                        )
                     }
                     continue
                 }
                 if !f.shape.mayConform(to: g.shape) {
-                    error(.fieldType, "field '\(f.name)' of \(target) must be \(g.shape), but this edge sends \(f.shape)", keySpan)
+                    error(
+                        .fieldType, "field '\(f.name)' of \(target) must be \(g.shape), but this edge sends \(f.shape)",
+                        keySpan)
                 }
             }
         }
@@ -390,7 +412,9 @@ private struct Checking {
         }
         // Reachability from triggers, and from nodes that nothing feeds (entry points for --input).
         var reach = successors
-        for e in edges where !(reach[e.from.node] ?? []).contains(e.to.node) { reach[e.from.node, default: []].append(e.to.node) }
+        for e in edges where !(reach[e.from.node] ?? []).contains(e.to.node) {
+            reach[e.from.node, default: []].append(e.to.node)
+        }
         var seen: Set<String> = []
         // Reachability from the triggers; a flow without triggers is entered with --input at any input-less node.
         let triggerNodes = order.filter { bound[$0]!.descriptor.isTrigger }
@@ -400,14 +424,18 @@ private struct Checking {
             stack += reach[n] ?? []
         }
         for name in order where !seen.contains(name) {
-            diagnostics.append(.warning(.unreachable, "node '\(name)' is unreachable: no trigger leads to it",
-                                        at: bound[name]!.decl.nameSpan, help: "connect it, or run it with --entry \(name)"))
+            diagnostics.append(
+                .warning(
+                    .unreachable, "node '\(name)' is unreachable: no trigger leads to it",
+                    at: bound[name]!.decl.nameSpan, help: "connect it, or run it with --entry \(name)"))
         }
         for name in order {
             let b = bound[name]!
             if b.descriptor.isIO, !edges.contains(where: { $0.from.node == name && $0.from.port == "error" }) {
-                diagnostics.append(.warning(.unhandledError, "errors of '\(name)' (\(b.descriptor.name)) are not handled",
-                                            at: b.decl.nameSpan, help: "add an edge from \(name).error"))
+                diagnostics.append(
+                    .warning(
+                        .unhandledError, "errors of '\(name)' (\(b.descriptor.name)) are not handled",
+                        at: b.decl.nameSpan, help: "add an edge from \(name).error"))
             }
         }
         for component in stronglyConnected(successors) {
@@ -416,9 +444,11 @@ private struct Checking {
             let hasExit = component.contains { bound[$0]?.descriptor.isConditional ?? false }
             if !hasExit {
                 let first = order.first { component.contains($0) }!
-                diagnostics.append(.warning(.endlessCycle,
-                    "the loop \(component.sorted { order.firstIndex(of: $0)! < order.firstIndex(of: $1)! }.joined(separator: " -> ")) has no router to end it",
-                    at: bound[first]!.decl.nameSpan, help: "only the run's message budget stops it"))
+                diagnostics.append(
+                    .warning(
+                        .endlessCycle,
+                        "the loop \(component.sorted { order.firstIndex(of: $0)! < order.firstIndex(of: $1)! }.joined(separator: " -> ")) has no router to end it",
+                        at: bound[first]!.decl.nameSpan, help: "only the run's message budget stops it"))
             }
         }
     }

@@ -64,12 +64,16 @@ enum FlowDecoder {
             diagnostics.append(.error(code, message, at: span, help: help))
         }
         guard let entries = root.entries else {
-            error(.structure, "a flow file is a mapping with `flow:`, `nodes:` and `edges:`, not \(root.kindName)", root.span)
+            error(
+                .structure, "a flow file is a mapping with `flow:`, `nodes:` and `edges:`, not \(root.kindName)",
+                root.span)
             return (doc, diagnostics)
         }
         for (key, _) in entries where !topLevelKeys.contains(key.string ?? "") {
-            error(.unknownKey, "unknown top-level key '\(key.string ?? "")'", key.span,
-                  help: didYouMean(key.string ?? "", topLevelKeys) ?? "top-level keys are \(topLevelKeys.joined(separator: ", "))")
+            error(
+                .unknownKey, "unknown top-level key '\(key.string ?? "")'", key.span,
+                help: didYouMean(key.string ?? "", topLevelKeys)
+                    ?? "top-level keys are \(topLevelKeys.joined(separator: ", "))")
         }
 
         if let name = root["flow"] {
@@ -80,11 +84,16 @@ enum FlowDecoder {
             }
             doc.nameSpan = name.span
         } else {
-            error(.missingKey, "the flow has no `flow:` name", Span(source: source, start: 0, end: 1),
-                  help: "add `flow: my-flow` at the top")
+            error(
+                .missingKey, "the flow has no `flow:` name", Span(source: source, start: 0, end: 1),
+                help: "add `flow: my-flow` at the top")
         }
         if let d = root["description"] {
-            if let s = d.string { doc.description = s } else { error(.structure, "description must be a string", d.span) }
+            if let s = d.string {
+                doc.description = s
+            } else {
+                error(.structure, "description must be a string", d.span)
+            }
         }
 
         if let vars = root["vars"] {
@@ -117,8 +126,10 @@ enum FlowDecoder {
                         for (sk, sv) in sources {
                             let which = sk.string ?? ""
                             guard ["env", "file", "default"].contains(which) else {
-                                error(.unknownKey, "unknown secret source '\(which)'", sk.span,
-                                      help: didYouMean(which, ["env", "file", "default"]) ?? "sources are env, file and default")
+                                error(
+                                    .unknownKey, "unknown secret source '\(which)'", sk.span,
+                                    help: didYouMean(which, ["env", "file", "default"])
+                                        ?? "sources are env, file and default")
                                 continue
                             }
                             guard let text = sv.string ?? sv.constant.map({ $0.interpolated }), !sv.hasTemplates else {
@@ -132,11 +143,14 @@ enum FlowDecoder {
                             }
                         }
                         if decl.env == nil, decl.file == nil, decl.defaultValue == nil {
-                            error(.missingKey, "secret '\(name)' has no source", v.span, help: "write {env: NAME}, {file: path} or {default: value}")
+                            error(
+                                .missingKey, "secret '\(name)' has no source", v.span,
+                                help: "write {env: NAME}, {file: path} or {default: value}")
                         }
                     } else {
-                        error(.structure, "a secret is {env: NAME}, {file: path} or {default: value}", v.span,
-                              help: "secrets are never written inline in a flow file")
+                        error(
+                            .structure, "a secret is {env: NAME}, {file: path} or {default: value}", v.span,
+                            help: "secrets are never written inline in a flow file")
                     }
                     doc.secrets.append(decl)
                 }
@@ -180,23 +194,33 @@ enum FlowDecoder {
         }
         var node = NodeDecl(name: name, nameSpan: k.span, componentSpan: k.span)
         for (key, _) in m where !nodeKeys.contains(key.string ?? "") {
-            error(.unknownKey, "unknown key '\(key.string ?? "")' in node '\(name)'", key.span,
-                  didYouMean(key.string ?? "", nodeKeys) ?? "node keys are \(nodeKeys.joined(separator: ", ")); settings go under `settings:`")
+            error(
+                .unknownKey, "unknown key '\(key.string ?? "")' in node '\(name)'", key.span,
+                didYouMean(key.string ?? "", nodeKeys)
+                    ?? "node keys are \(nodeKeys.joined(separator: ", ")); settings go under `settings:`")
         }
         if let c = v["component"] {
-            if let s = c.string { node.component = s } else { error(.structure, "component must be a name", c.span, nil) }
+            if let s = c.string {
+                node.component = s
+            } else {
+                error(.structure, "component must be a name", c.span, nil)
+            }
             node.componentSpan = c.span
         } else {
             error(.missingKey, "node '\(name)' has no `component:`", k.span, nil)
         }
         if let d = v["description"] { node.description = d.string }
         if let s = v["settings"] {
-            if let entries = s.entries { node.settings = entries } else if !isNull(s) {
+            if let entries = s.entries {
+                node.settings = entries
+            } else if !isNull(s) {
                 error(.structure, "settings of '\(name)' must be a mapping, not \(s.kindName)", s.span, nil)
             }
         }
         if let c = v["concurrency"] {
-            if case .scalar(.int(let n)) = c.kind, (1...1024).contains(n) { node.concurrency = n } else {
+            if case .scalar(.int(let n)) = c.kind, (1...1024).contains(n) {
+                node.concurrency = n
+            } else {
                 error(.invalidValue, "concurrency is an int from 1 to 1024", c.span, nil)
             }
         }
@@ -211,9 +235,12 @@ enum FlowDecoder {
             return
         }
         for (key, _) in m where !edgeKeys.contains(key.string ?? "") {
-            error(.unknownKey, "unknown key '\(key.string ?? "")' in an edge", key.span,
-                  didYouMean(key.string ?? "", edgeKeys + ["target"]).map { $0 == "did you mean 'target'?" ? "edges use `to: node.port`" : $0 }
-                      ?? "edge keys are \(edgeKeys.joined(separator: ", "))")
+            error(
+                .unknownKey, "unknown key '\(key.string ?? "")' in an edge", key.span,
+                didYouMean(key.string ?? "", edgeKeys + ["target"]).map {
+                    $0 == "did you mean 'target'?" ? "edges use `to: node.port`" : $0
+                }
+                    ?? "edge keys are \(edgeKeys.joined(separator: ", "))")
         }
         func endpoint(_ key: String) -> Endpoint? {
             guard let n = item[key] else {
@@ -252,7 +279,9 @@ enum FlowDecoder {
 
     static func isIdentifier(_ s: String) -> Bool {
         guard let f = s.utf8.first, !(f >= 48 && f <= 57) else { return false }
-        return s.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 65 && $0 <= 90) || ($0 >= 48 && $0 <= 57) || $0 == 95 }
+        return s.utf8.allSatisfy {
+            ($0 >= 97 && $0 <= 122) || ($0 >= 65 && $0 <= 90) || ($0 >= 48 && $0 <= 57) || $0 == 95
+        }
     }
 }
 
@@ -262,12 +291,18 @@ public enum RunPolicy {
         Field("timeout", .duration, required: false, doc: "fail the run as timed_out after this long"),
         Field("retries", .int, required: false, doc: "whole-run retries on failure (0-10)"),
         Field("retryDelay", .duration, required: false, doc: "first retry's delay; doubles each time"),
-        Field("circuitBreaker", .object([
-            Field("minRecords", .int, required: false), Field("failureRatio", .number, required: false),
-        ]), required: false, doc: "fail the run when more than failureRatio of at least minRecords records failed"),
+        Field(
+            "circuitBreaker",
+            .object([
+                Field("minRecords", .int, required: false), Field("failureRatio", .number, required: false),
+            ]), required: false, doc: "fail the run when more than failureRatio of at least minRecords records failed"),
         Field("maxMessages", .int, required: false, doc: "message budget per run (default 10,000,000)"),
-        Field("overlap", .enumeration(["skip", "allow", "queue"]), required: false, doc: "when a trigger fires during a run"),
+        Field(
+            "overlap", .enumeration(["skip", "allow", "queue"]), required: false,
+            doc: "when a trigger fires during a run"),
         Field("catchUp", .enumeration(["skip", "once"]), required: false, doc: "missed schedule slots after downtime"),
-        Field("cursorPolicy", .enumeration(["hold", "park"]), required: false, doc: "whether a cursor passes a failed record"),
+        Field(
+            "cursorPolicy", .enumeration(["hold", "park"]), required: false,
+            doc: "whether a cursor passes a failed record"),
     ])
 }

@@ -32,9 +32,11 @@ struct TemplateCompiling {
                 }
             }
             let template = Template(parts: parts)
-            let whole = expressions == 1 && pieces.allSatisfy {
-                if case .text(let t) = $0 { t.allSatisfy(\.isWhitespace) } else { true }
-            }
+            let whole =
+                expressions == 1
+                && pieces.allSatisfy {
+                    if case .text(let t) = $0 { t.allSatisfy(\.isWhitespace) } else { true }
+                }
             return (failed ? nil : .template(template), whole ? shape : .string)
         case .scalar:
             let v = node.constant ?? .null
@@ -64,11 +66,15 @@ struct TemplateCompiling {
     }
 
     /// Checks that `node` fits `expected`; `what` names it in messages ("setting 'interval'").
-    mutating func validate(_ node: YNode, against expected: Shape, what: String, context: CheckContext) -> ValueTemplate? {
+    mutating func validate(_ node: YNode, against expected: Shape, what: String, context: CheckContext)
+        -> ValueTemplate?
+    {
         if case .scalar(.template) = node.kind {
             let (t, shape) = compile(node, context)
             if t != nil, !shape.mayConform(to: expected) {
-                report(.error(.settingType, "\(what) must be \(expected), but this template gives \(shape)", at: node.span))
+                report(
+                    .error(.settingType, "\(what) must be \(expected), but this template gives \(shape)", at: node.span)
+                )
             }
             return t
         }
@@ -82,7 +88,9 @@ struct TemplateCompiling {
         if case .scalar(.template) = node.kind {
             let (_, shape) = compile(node, context)
             if !shape.mayConform(to: expected) {
-                report(.error(.settingType, "\(what) must be \(expected), but this template gives \(shape)", at: node.span))
+                report(
+                    .error(.settingType, "\(what) must be \(expected), but this template gives \(shape)", at: node.span)
+                )
             }
             return
         }
@@ -121,14 +129,18 @@ struct TemplateCompiling {
             if case .scalar(.int) = node.kind { return }
             guard let s = node.string else { return mismatch() }
             if Durations.parse(s) == nil {
-                report(.error(.invalidValue, "\(what): '\(s)' is not a duration", at: node.span,
-                              help: "write a number with a unit: 500ms, 30s, 5m, 1h30m"))
+                report(
+                    .error(
+                        .invalidValue, "\(what): '\(s)' is not a duration", at: node.span,
+                        help: "write a number with a unit: 500ms, 30s, 5m, 1h30m"))
             }
         case .enumeration(let values):
             guard let s = node.string else { return mismatch() }
             if !values.contains(s) {
-                report(.error(.invalidValue, "\(what): '\(s)' is not one of \(values.joined(separator: ", "))", at: node.span,
-                              help: didYouMean(s, values)))
+                report(
+                    .error(
+                        .invalidValue, "\(what): '\(s)' is not one of \(values.joined(separator: ", "))", at: node.span,
+                        help: didYouMean(s, values)))
             }
         case .array(let element):
             guard let items = node.items else { return mismatch() }
@@ -140,9 +152,11 @@ struct TemplateCompiling {
                 if let field = object.field(key) {
                     conform(v, field.shape, what: "\(what).\(key)", context: context)
                 } else if !object.open {
-                    report(.error(.settingType, "\(what) has no field '\(key)'", at: k.span,
-                                  help: didYouMean(key, object.fields.map(\.name))
-                                      ?? "fields are \(object.fields.map(\.name).joined(separator: ", "))"))
+                    report(
+                        .error(
+                            .settingType, "\(what) has no field '\(key)'", at: k.span,
+                            help: didYouMean(key, object.fields.map(\.name))
+                                ?? "fields are \(object.fields.map(\.name).joined(separator: ", "))"))
                 }
             }
             for f in object.fields where f.required && !entries.contains(where: { $0.key.string == f.name }) {

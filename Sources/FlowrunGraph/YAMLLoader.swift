@@ -61,7 +61,8 @@ public enum YAMLLoader {
             }
             do {
                 let root = try convert(node, depth: 0)
-                return scanDiagnostics.isEmpty ? .success(root) : .failure(Diagnostics(items: scanDiagnostics, partial: root))
+                return scanDiagnostics.isEmpty
+                    ? .success(root) : .failure(Diagnostics(items: scanDiagnostics, partial: root))
             } catch {
                 return .failure(Diagnostics(items: scanDiagnostics + [error]))
             }
@@ -82,20 +83,24 @@ public enum YAMLLoader {
                 let c = bytes[i]
                 if c == 0x0A { lineStart = true; indent = 0; quote = nil; i += 1; continue }
                 if lineStart {
-                    if c == 0x20 { indent += 1 }
-                    else if c == 0x09 {
+                    if c == 0x20 {
+                        indent += 1
+                    } else if c == 0x09 {
                         // A tab before the first character of a line is indentation, which YAML forbids.
                         var j = i
                         while j < bytes.count, bytes[j] == 0x09 || bytes[j] == 0x20 { j += 1 }
                         if j < bytes.count, bytes[j] != 0x0A, bytes[j] != 0x23 {
-                            return .error(.tabIndent, "a tab is used for indentation", at: span(i, i + 1),
-                                          help: "YAML allows only spaces for indentation")
+                            return .error(
+                                .tabIndent, "a tab is used for indentation", at: span(i, i + 1),
+                                help: "YAML allows only spaces for indentation")
                         }
                     } else {
                         lineStart = false
                         if indent > 2 * YAMLLoader.maxDepth {
-                            return .error(.nestingTooDeep, "the flow file is indented more than \(2 * YAMLLoader.maxDepth) columns",
-                                          at: span(i, i + 1))
+                            return .error(
+                                .nestingTooDeep,
+                                "the flow file is indented more than \(2 * YAMLLoader.maxDepth) columns",
+                                at: span(i, i + 1))
                         }
                     }
                 }
@@ -104,7 +109,9 @@ public enum YAMLLoader {
                 } else if c == UInt8(ascii: "[") || c == UInt8(ascii: "{") {
                     depth += 1
                     if depth > YAMLLoader.maxDepth {
-                        return .error(.nestingTooDeep, "brackets nest more than \(YAMLLoader.maxDepth) levels deep", at: span(i, i + 1))
+                        return .error(
+                            .nestingTooDeep, "brackets nest more than \(YAMLLoader.maxDepth) levels deep",
+                            at: span(i, i + 1))
                     }
                 } else if c == UInt8(ascii: "]") || c == UInt8(ascii: "}") {
                     depth = max(0, depth - 1)
@@ -134,23 +141,30 @@ public enum YAMLLoader {
             let scanSource = SourceFile(path: source.path, text: String(decoding: masked, as: UTF8.self))
             let (pieces, scanned) = TemplateScanner.scan(scanSource, 0..<masked.count)
             let diagnostics = scanned.map { d in
-                Diagnostic(d.severity, d.code, d.message, at: d.span.map { Span(source: source, start: $0.start, end: $0.end) }, help: d.help)
+                Diagnostic(
+                    d.severity, d.code, d.message,
+                    at: d.span.map { Span(source: source, start: $0.start, end: $0.end) }, help: d.help)
             }
             var out: [UInt8] = []
             out.reserveCapacity(source.bytes.count)
             for piece in pieces {
                 switch piece {
                 case .text(let r):
-                    segments.append(Segment(tStart: out.count, oStart: r.lowerBound, tLength: r.count, oLength: r.count))
+                    segments.append(
+                        Segment(tStart: out.count, oStart: r.lowerBound, tLength: r.count, oLength: r.count))
                     out.append(contentsOf: source.bytes[r])
                 case .escape(let r):
                     let marker = Array(String(YAMLLoader.escapedOpen).utf8)
-                    segments.append(Segment(tStart: out.count, oStart: r.lowerBound, tLength: marker.count, oLength: r.count))
+                    segments.append(
+                        Segment(tStart: out.count, oStart: r.lowerBound, tLength: marker.count, oLength: r.count))
                     out.append(contentsOf: marker)
                 case .template(let outer, let inner):
                     let placeholder = Array("\(YAMLLoader.open)\(templates.count)\(YAMLLoader.close)".utf8)
                     templates.append((outer, inner))
-                    segments.append(Segment(tStart: out.count, oStart: outer.lowerBound, tLength: placeholder.count, oLength: outer.count))
+                    segments.append(
+                        Segment(
+                            tStart: out.count, oStart: outer.lowerBound, tLength: placeholder.count,
+                            oLength: outer.count))
                     out.append(contentsOf: placeholder)
                 }
             }
@@ -184,16 +198,19 @@ public enum YAMLLoader {
                 var message = problem
                 if let context { message += " (\(context.text))" }
                 var help: String?
-                if o < source.bytes.count, source.bytes[o] == 0x09 { help = "YAML does not allow tabs here; use spaces" }
+                if o < source.bytes.count, source.bytes[o] == 0x09 {
+                    help = "YAML does not allow tabs here; use spaces"
+                }
                 if problem.contains("mapping values are not allowed") {
                     help = "quote the value, or wrap an expression in <<...>>"
                 }
                 return .error(.yamlSyntax, message, at: span(o, o + 1), help: help)
             case .duplicatedKeysInMapping(let duplicates, let context):
                 let o = secondOccurrence(of: duplicates.first ?? "", after: offset(context.mark))
-                return .error(.duplicateKey, "duplicate key '\(duplicates.joined(separator: "', '"))' in a mapping",
-                              at: span(o, o + max(1, duplicates.first?.utf8.count ?? 1)),
-                              help: "YAML keeps only one of them; remove or rename the other")
+                return .error(
+                    .duplicateKey, "duplicate key '\(duplicates.joined(separator: "', '"))' in a mapping",
+                    at: span(o, o + max(1, duplicates.first?.utf8.count ?? 1)),
+                    help: "YAML keeps only one of them; remove or rename the other")
             default:
                 return .error(.yamlSyntax, "\(error)", at: span(0, 0))
             }
@@ -211,7 +228,9 @@ public enum YAMLLoader {
                 if b[i - 1] == 0x0A {
                     var j = i
                     while j < b.count, b[j] == 0x20 { j += 1 }
-                    if j - i == indent, j + needle.count <= b.count, Array(b[j..<j + needle.count]) == needle { return j }
+                    if j - i == indent, j + needle.count <= b.count, Array(b[j..<j + needle.count]) == needle {
+                        return j
+                    }
                 }
                 i += 1
             }
@@ -231,11 +250,15 @@ public enum YAMLLoader {
             nodeCount += 1
             let start = offset(node.mark)
             if nodeCount > YAMLLoader.maxNodes {
-                throw .error(.aliasBomb, "the flow file expands to more than \(YAMLLoader.maxNodes) YAML nodes (anchors and aliases?)",
-                             at: span(start, start + 1))
+                throw .error(
+                    .aliasBomb,
+                    "the flow file expands to more than \(YAMLLoader.maxNodes) YAML nodes (anchors and aliases?)",
+                    at: span(start, start + 1))
             }
             if depth > YAMLLoader.maxDepth {
-                throw .error(.nestingTooDeep, "the flow file nests more than \(YAMLLoader.maxDepth) levels deep", at: span(start, start + 1))
+                throw .error(
+                    .nestingTooDeep, "the flow file nests more than \(YAMLLoader.maxDepth) levels deep",
+                    at: span(start, start + 1))
             }
             switch node {
             case .scalar(let scalar):
@@ -253,9 +276,12 @@ public enum YAMLLoader {
                         for src in sources {
                             let merged = try convert(src, depth: depth + 1)
                             guard let entries = merged.entries else {
-                                throw .error(.structure, "a merge key (<<:) needs a mapping or a list of mappings", at: merged.span)
+                                throw .error(
+                                    .structure, "a merge key (<<:) needs a mapping or a list of mappings",
+                                    at: merged.span)
                             }
-                            for e in entries where !pairs.contains(where: { $0.key.string == e.key.string })
+                            for e in entries
+                            where !pairs.contains(where: { $0.key.string == e.key.string })
                                 && !map.contains(where: { $0.key.string == e.key.string })
                             {
                                 pairs.append(e)
@@ -274,8 +300,9 @@ public enum YAMLLoader {
                     }
                     let textKey = key.string ?? keyText(key)
                     if pairs.contains(where: { $0.key.string == textKey }) {
-                        throw .error(.duplicateKey, "duplicate key '\(textKey)' in a mapping", at: key.span,
-                                     help: "YAML keeps only one of them; remove or rename the other")
+                        throw .error(
+                            .duplicateKey, "duplicate key '\(textKey)' in a mapping", at: key.span,
+                            help: "YAML keeps only one of them; remove or rename the other")
                     }
                     let value = try convert(v, depth: depth + 1)
                     pairs.append((YNode(kind: .scalar(.string(textKey)), span: key.span), value))
@@ -329,7 +356,8 @@ public enum YAMLLoader {
             if !buffer.isEmpty { pieces.append(.text(buffer)) }
             let hasExpression = pieces.contains { if case .expression = $0 { true } else { false } }
             if !hasExpression {
-                return YNode(kind: .scalar(.string(buffer)), span: span(start, scalarEnd(start, length: text.utf8.count)))
+                return YNode(
+                    kind: .scalar(.string(buffer)), span: span(start, scalarEnd(start, length: text.utf8.count)))
             }
             let s = span(min(start, first ?? start), max(last, start + 1))
             return YNode(kind: .scalar(.template(pieces)), span: s)
@@ -344,7 +372,8 @@ public enum YAMLLoader {
             default: break
             }
             let first = text.utf8.first!
-            let numeric = (first >= 48 && first <= 57) || first == UInt8(ascii: "-") || first == UInt8(ascii: "+")
+            let numeric =
+                (first >= 48 && first <= 57) || first == UInt8(ascii: "-") || first == UInt8(ascii: "+")
                 || first == UInt8(ascii: ".")
             guard numeric else { return .string(text) }
             if let i = Int(text) { return .int(i) }

@@ -22,22 +22,33 @@ public enum HTTPServer {
         settings: [
             SettingDescriptor("host", .string, default: "127.0.0.1", doc: "Address to listen on.", example: "0.0.0.0"),
             SettingDescriptor("port", .int, required: true, doc: "TCP port.", example: "8089"),
-            SettingDescriptor("routes", .array(.object([
-                Field("method", .string, required: false), Field("path", .string),
-            ])), doc: "Accepted method/path pairs; paths may hold `:param` segments.", example: "[{method: GET, path: /users}]"),
-            SettingDescriptor("auth", .object([
-                Field("bearer", .string, required: false), Field("hmacSecret", .string, required: false),
-                Field("hmacHeader", .string, required: false),
-            ]), doc: "Bearer token or HMAC-SHA256 signature check.", example: "{bearer: <<secrets.webhookToken>>}"),
-            SettingDescriptor("timeout", .duration, default: "30s", doc: "How long to wait for the flow's response.", example: "10s"),
-            SettingDescriptor("maxBodyBytes", .int, default: .int(1 << 20), doc: "Larger request bodies get 413.", example: "65536"),
+            SettingDescriptor(
+                "routes",
+                .array(
+                    .object([
+                        Field("method", .string, required: false), Field("path", .string),
+                    ])), doc: "Accepted method/path pairs; paths may hold `:param` segments.",
+                example: "[{method: GET, path: /users}]"),
+            SettingDescriptor(
+                "auth",
+                .object([
+                    Field("bearer", .string, required: false), Field("hmacSecret", .string, required: false),
+                    Field("hmacHeader", .string, required: false),
+                ]), doc: "Bearer token or HMAC-SHA256 signature check.", example: "{bearer: <<secrets.webhookToken>>}"),
+            SettingDescriptor(
+                "timeout", .duration, default: "30s", doc: "How long to wait for the flow's response.", example: "10s"),
+            SettingDescriptor(
+                "maxBodyBytes", .int, default: .int(1 << 20), doc: "Larger request bodies get 413.", example: "65536"),
         ],
         ports: [
             .output("request", requestShape, doc: "An incoming request."),
-            .input("response", .object([
-                Field("requestId", .string), Field("statusCode", .int, required: false), Field("headers", .anyObject, required: false),
-                Field("body", .string, required: false), Field("json", .any, required: false), .contextField,
-            ]), doc: "The answer to the request with this `requestId`."),
+            .input(
+                "response",
+                .object([
+                    Field("requestId", .string), Field("statusCode", .int, required: false),
+                    Field("headers", .anyObject, required: false),
+                    Field("body", .string, required: false), Field("json", .any, required: false), .contextField,
+                ]), doc: "The answer to the request with this `requestId`."),
         ],
         terminalInputs: ["response"],
         example: """

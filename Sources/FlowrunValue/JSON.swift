@@ -219,7 +219,9 @@ private struct Parser {
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self)
         if !isDouble, let i = Int(text) { return .int(i) }
-        guard let d = Double(text), d.isFinite else { throw JSON.ParseError(message: "number out of range", offset: start) }
+        guard let d = Double(text), d.isFinite else {
+            throw JSON.ParseError(message: "number out of range", offset: start)
+        }
         return .double(d)
     }
 

@@ -17,7 +17,8 @@ func nanos() -> UInt64 {
 
 let users: [Value] = (0..<100).map { i in
     [
-        "id": .string("u\(i)"), "email": .string("User\(i)@Example.COM"), "first_name": "Ann", "last_name": .string("Lee\(i)"),
+        "id": .string("u\(i)"), "email": .string("User\(i)@Example.COM"), "first_name": "Ann",
+        "last_name": .string("Lee\(i)"),
         "active": .bool(i % 3 != 0), "updated_at": "2024-05-01T12:00:00Z",
     ]
 }
@@ -36,24 +37,33 @@ struct Case {
 
 let cases = [
     Case(name: "field arithmetic  $.page + 1", template: "<<$.page + 1>>", iterations: 20_000_000),
-    Case(name: "seed totalPages   ceil(total / pageSize)", template: "<<ceil($.response.bodyJson.total / $.pageSize)>>",
-         iterations: 10_000_000),
-    Case(name: "seed hasMore      page < ceil(...)", template: "<<$.page < ceil($.response.bodyJson.total / $.pageSize)>>",
-         iterations: 10_000_000),
-    Case(name: "object literal    {...$, page: $.page + 1}", template: "<<{syncId: $.page, page: $.page + 1, done: false}>>",
-         iterations: 5_000_000),
-    Case(name: "users map (100 items, seed transform)", template: """
-        <<$.items.map(item => ({
-          external_id: item.id,
-          email: lower(item.email),
-          name: item.first_name + ' ' + item.last_name,
-          status: item.active ? 'active' : 'inactive',
-          metadata: JSON.stringify({source: 'crm', original_id: item.id, synced_at: RFC3339(now())}),
-          updated_at: RFC3339(item.updated_at)
-        }))>>
-        """, iterations: 20_000),
-    Case(name: "users map (100 items, 3 fields)", template: "<<$.items.map(u => ({id: u.id, name: u.first_name + ' ' + u.last_name, active: u.active}))>>",
-         iterations: 100_000),
+    Case(
+        name: "seed totalPages   ceil(total / pageSize)", template: "<<ceil($.response.bodyJson.total / $.pageSize)>>",
+        iterations: 10_000_000),
+    Case(
+        name: "seed hasMore      page < ceil(...)",
+        template: "<<$.page < ceil($.response.bodyJson.total / $.pageSize)>>",
+        iterations: 10_000_000),
+    Case(
+        name: "object literal    {...$, page: $.page + 1}",
+        template: "<<{syncId: $.page, page: $.page + 1, done: false}>>",
+        iterations: 5_000_000),
+    Case(
+        name: "users map (100 items, seed transform)",
+        template: """
+            <<$.items.map(item => ({
+              external_id: item.id,
+              email: lower(item.email),
+              name: item.first_name + ' ' + item.last_name,
+              status: item.active ? 'active' : 'inactive',
+              metadata: JSON.stringify({source: 'crm', original_id: item.id, synced_at: RFC3339(now())}),
+              updated_at: RFC3339(item.updated_at)
+            }))>>
+            """, iterations: 20_000),
+    Case(
+        name: "users map (100 items, 3 fields)",
+        template: "<<$.items.map(u => ({id: u.id, name: u.first_name + ' ' + u.last_name, active: u.active}))>>",
+        iterations: 100_000),
 ]
 
 let filter = CommandLine.arguments.dropFirst().first
@@ -71,13 +81,21 @@ for c in cases where filter == nil || c.name.contains(filter!) {
         let start = nanos()
         for _ in 0..<c.iterations {
             let v = try! template.evaluate(message, globals)
-            if case .array(let a) = v { sink &+= a.count } else if case .int(let i) = v { sink &+= i } else { sink &+= 1 }
+            if case .array(let a) = v {
+                sink &+= a.count
+            } else if case .int(let i) = v {
+                sink &+= i
+            } else {
+                sink &+= 1
+            }
         }
         rounds.append(Double(nanos() - start) / Double(c.iterations))
     }
     rounds.sort()
     let median = rounds[2]
-    print("\(c.name) | \(String(format: "%.1f", median)) | \(String(format: "%.0f", 1e9 / median))" + (sink == 42 ? " " : ""))
+    print(
+        "\(c.name) | \(String(format: "%.1f", median)) | \(String(format: "%.0f", 1e9 / median))"
+            + (sink == 42 ? " " : ""))
 }
 
 // JSON parse of a 100-user page (27 KB-ish), for reference.
@@ -90,4 +108,6 @@ for _ in 0..<5 {
     parseRounds.append(Double(nanos() - start) / 2000)
 }
 parseRounds.sort()
-print("JSON.parse of a 100-user page (\(bytes.count) bytes) | \(String(format: "%.0f", parseRounds[2])) | \(String(format: "%.0f", 1e9 / parseRounds[2]))")
+print(
+    "JSON.parse of a 100-user page (\(bytes.count) bytes) | \(String(format: "%.0f", parseRounds[2])) | \(String(format: "%.0f", 1e9 / parseRounds[2]))"
+)

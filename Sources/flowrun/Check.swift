@@ -18,7 +18,9 @@ struct Check: ParsableCommand {
         var all: [FlowrunValue.Value] = []
         for file in files {
             let report: FlowChecker.Report
-            do throws(FlowFiles.ReadError) { report = try FlowFiles.check(file) } catch { throw UsageError(error.description) }
+            do throws(FlowFiles.ReadError) { report = try FlowFiles.check(file) } catch {
+                throw UsageError(error.description)
+            }
             anyErrors = anyErrors || report.hasErrors
             switch format {
             case .json:
@@ -28,7 +30,9 @@ struct Check: ParsableCommand {
                 if shapes, let flow = report.flow {
                     for node in flow.nodes {
                         print("\(node.name) (\(node.descriptor.name))")
-                        for (port, shape) in node.inputShapes.sorted(by: { $0.key < $1.key }) { print("  in  \(port): \(shape)") }
+                        for (port, shape) in node.inputShapes.sorted(by: { $0.key < $1.key }) {
+                            print("  in  \(port): \(shape)")
+                        }
                         for (port, shape) in node.outputShapes.sorted(by: { $0.key < $1.key }) where port != "error" {
                             print("  out \(port): \(shape)")
                         }
@@ -40,7 +44,9 @@ struct Check: ParsableCommand {
                 if errors == 0 {
                     print("\(file): ok" + (warnings > 0 ? " (\(warnings) warning\(warnings == 1 ? "" : "s"))" : ""))
                 } else {
-                    print("\(file): \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")")
+                    print(
+                        "\(file): \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")"
+                    )
                 }
             }
         }

@@ -32,7 +32,9 @@ struct Components: ParsableCommand {
         case .markdown: print(DocsRenderer.component(c))
         case .json: print(JSON.pretty(detail(c)))
         case .text:
-            print("\(c.name)\(c.aliases.isEmpty ? "" : " (alias: \(c.aliases.joined(separator: ", ")))")\n\n\(c.summary)\n\n\(c.doc)\n")
+            print(
+                "\(c.name)\(c.aliases.isEmpty ? "" : " (alias: \(c.aliases.joined(separator: ", ")))")\n\n\(c.summary)\n\n\(c.doc)\n"
+            )
             print("Settings:")
             if c.settings.isEmpty { print("  (none)") }
             for s in c.settings {
@@ -56,16 +58,22 @@ struct Components: ParsableCommand {
     func detail(_ c: ComponentDescriptor) -> Value {
         var o = summary(c).objectValue!
         o["doc"] = .string(c.doc)
-        o["settings"] = .array(c.settings.map { s in
-            [
-                "name": .string(s.name), "type": .string(s.shape.description), "required": .bool(s.required),
-                "default": s.defaultValue ?? .null, "doc": .string(s.doc), "example": s.example.map { .string($0) } ?? .null,
-            ]
-        })
-        o["ports"] = .array(c.ports(for: .init([:])).map { p in
-            ["name": .string(p.name), "direction": .string(p.direction.rawValue), "schema": .string(p.schema.description),
-             "doc": .string(p.doc)]
-        })
+        o["settings"] = .array(
+            c.settings.map { s in
+                [
+                    "name": .string(s.name), "type": .string(s.shape.description), "required": .bool(s.required),
+                    "default": s.defaultValue ?? .null, "doc": .string(s.doc),
+                    "example": s.example.map { .string($0) } ?? .null,
+                ]
+            })
+        o["ports"] = .array(
+            c.ports(for: .init([:])).map { p in
+                [
+                    "name": .string(p.name), "direction": .string(p.direction.rawValue),
+                    "schema": .string(p.schema.description),
+                    "doc": .string(p.doc),
+                ]
+            })
         return .object(o)
     }
 }

@@ -35,7 +35,8 @@ struct Docs: ParsableCommand {
                 print("docs are up to date (\(DocsRenderer.pages().count) pages)")
                 return
             }
-            FileHandleOutput.stderr("stale docs: \(stale.joined(separator: ", "))\nrun `flowrun docs generate` and commit the result")
+            FileHandleOutput.stderr(
+                "stale docs: \(stale.joined(separator: ", "))\nrun `flowrun docs generate` and commit the result")
             throw ExitCode(1)
         }
     }

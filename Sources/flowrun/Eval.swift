@@ -23,20 +23,26 @@ struct Eval: ParsableCommand {
     func json(_ option: String?, _ name: String) throws -> Value? {
         guard var text = option else { return nil }
         if text.hasPrefix("@") {
-            do throws(FlowFiles.ReadError) { text = String(decoding: try FlowFiles.read(String(text.dropFirst())), as: UTF8.self) } catch {
+            do throws(FlowFiles.ReadError) {
+                text = String(decoding: try FlowFiles.read(String(text.dropFirst())), as: UTF8.self)
+            } catch {
                 throw UsageError(error.description)
             }
         }
-        do throws(JSON.ParseError) { return try JSON.parse(text) } catch { throw UsageError("--\(name): \(error.description)") }
+        do throws(JSON.ParseError) { return try JSON.parse(text) } catch {
+            throw UsageError("--\(name): \(error.description)")
+        }
     }
 
     func run() throws {
         let message = try json(input, "input") ?? .object([:])
         let varsValue = try json(vars, "vars") ?? .object([:])
         let secretsValue = try json(secrets, "secrets") ?? .object([:])
-        let context = CheckContext(input: .any, vars: varsValue == [:] ? .anyObject : Shape(of: varsValue),
-                                   secrets: secretsValue == [:] ? .anyObject : Shape(of: secretsValue))
-        let (template, _, diagnostics) = ExpressionCompiler.compileTemplate(expression, path: "<eval>", context: context)
+        let context = CheckContext(
+            input: .any, vars: varsValue == [:] ? .anyObject : Shape(of: varsValue),
+            secrets: secretsValue == [:] ? .anyObject : Shape(of: secretsValue))
+        let (template, _, diagnostics) = ExpressionCompiler.compileTemplate(
+            expression, path: "<eval>", context: context)
         for d in diagnostics { FileHandleOutput.stderr(d.render()) }
         guard let template else { throw ExitCode(1) }
         let globals = Globals(

@@ -12,7 +12,9 @@ struct Graph: ParsableCommand {
 
     func run() throws {
         let report: FlowChecker.Report
-        do throws(FlowFiles.ReadError) { report = try FlowFiles.check(file) } catch { throw UsageError(error.description) }
+        do throws(FlowFiles.ReadError) { report = try FlowFiles.check(file) } catch {
+            throw UsageError(error.description)
+        }
         guard let flow = report.flow else {
             for d in report.diagnostics where d.severity == .error { FileHandleOutput.stderr(d.render() + "\n") }
             throw ExitCode(1)

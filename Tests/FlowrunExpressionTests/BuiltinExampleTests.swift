@@ -30,7 +30,8 @@ import Testing
         for name in design.split(whereSeparator: \.isWhitespace) {
             #expect(Builtins.byName[String(name)] != nil, "missing builtin \(name)")
         }
-        let methods = "map filter find some every reduce slice concat includes join indexOf toLowerCase toUpperCase trim split startsWith endsWith replace"
+        let methods =
+            "map filter find some every reduce slice concat includes join indexOf toLowerCase toUpperCase trim split startsWith endsWith replace"
         for name in methods.split(separator: " ") {
             #expect(Methods.byName[String(name)] != nil, "missing method \(name)")
         }

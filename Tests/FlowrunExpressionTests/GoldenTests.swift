@@ -13,7 +13,9 @@ import Testing
 ///     ===
 @Suite struct GoldenTests {
     static let directory = Bundle.module.resourceURL!.appendingPathComponent("Golden")
-    static let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?.filter { $0.hasSuffix(".golden") }.sorted() ?? []
+    static let files =
+        (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?.filter { $0.hasSuffix(".golden") }
+        .sorted() ?? []
 
     struct Case {
         var expr: String
@@ -28,10 +30,15 @@ import Testing
             var expr = "", input: String?
             var inExpr = false
             for line in halves[0].split(separator: "\n", omittingEmptySubsequences: false) {
-                if line.hasPrefix("expr: ") { expr = String(line.dropFirst(6)); inExpr = true }
-                else if line.hasPrefix("input: ") { input = String(line.dropFirst(7)); inExpr = false }
-                else if line.hasPrefix("#") || line.isEmpty && !inExpr { continue }
-                else if inExpr { expr += "\n" + line }
+                if line.hasPrefix("expr: ") {
+                    expr = String(line.dropFirst(6)); inExpr = true
+                } else if line.hasPrefix("input: ") {
+                    input = String(line.dropFirst(7)); inExpr = false
+                } else if line.hasPrefix("#") || line.isEmpty && !inExpr {
+                    continue
+                } else if inExpr {
+                    expr += "\n" + line
+                }
             }
             return Case(expr: expr, input: input, expected: halves[1].trimmingCharacters(in: .newlines))
         }
@@ -56,7 +63,8 @@ import Testing
         }
         if ProcessInfo.processInfo.environment["FLOWRUN_RECORD"] != nil {
             // Record into the source tree, not the copied bundle.
-            let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/\(file)")
+            let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+                "Golden/\(file)")
             try (recorded.joined(separator: "\n===\n") + "\n").write(to: source, atomically: true, encoding: .utf8)
         }
     }

@@ -24,7 +24,8 @@ import Testing
         let actual = try Self.render(name)
         let expectedName = name.replacingOccurrences(of: ".yaml", with: ".expected")
         if Self.recording {
-            let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(expectedName)")
+            let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+                "Fixtures/\(expectedName)")
             try actual.write(to: source, atomically: true, encoding: .utf8)
             return
         }
@@ -44,12 +45,16 @@ import Testing
 
     static func invalidUTF8() -> String {
         let bytes: [UInt8] = Array("flow: x\nnodes: {}\n# ".utf8) + [0xC3, 0x28, 0x0A]
-        return FlowChecker.check(path: "bad.yaml", bytes: bytes, registry: .standard).diagnostics.map { $0.render() }.joined()
+        return FlowChecker.check(path: "bad.yaml", bytes: bytes, registry: .standard).diagnostics.map { $0.render() }
+            .joined()
     }
 
     static func deeplyNested() -> String {
-        let text = "flow: deep\nvars:\n  x: " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000) + "\n"
-        return FlowChecker.check(path: "deep.yaml", text: text, registry: .standard).diagnostics.map { $0.render() }.joined()
+        let text =
+            "flow: deep\nvars:\n  x: " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000)
+            + "\n"
+        return FlowChecker.check(path: "deep.yaml", text: text, registry: .standard).diagnostics.map { $0.render() }
+            .joined()
     }
 
     /// E12x are runtime codes: produced by evaluating compiled edge data.

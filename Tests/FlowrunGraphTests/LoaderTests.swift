@@ -7,7 +7,8 @@ import Testing
     }
 
     @Test func templatesKeepExactPositionsInEveryScalarStyle() throws {
-        let report = check("""
+        let report = check(
+            """
             flow: p
             nodes:
               t: {component: ticker, settings: {interval: 1h, payload: {page: 1}}}
@@ -31,7 +32,8 @@ import Testing
     }
 
     @Test func unquotedTemplatesMayHoldYAMLSpecialCharacters() throws {
-        let report = check("""
+        let report = check(
+            """
             flow: y
             nodes:
               t: {component: ticker, settings: {interval: 1h, payload: {items: [{id: 1, n: 2}]}}}
@@ -50,7 +52,8 @@ import Testing
     }
 
     @Test func mergeKeysAndAnchorsWork() throws {
-        let report = check("""
+        let report = check(
+            """
             flow: m
             nodes:
               t: {component: ticker, settings: {interval: 1h}}
@@ -70,7 +73,8 @@ import Testing
     }
 
     @Test func hugeNumbersStayExactOrAreRejected() {
-        let report = check("""
+        let report = check(
+            """
             flow: n
             nodes:
               t: {component: ticker, settings: {interval: 1h, maxEmissions: 99999999999999999999999}}
@@ -79,7 +83,8 @@ import Testing
     }
 
     @Test func allProblemsAreReportedInOnePass() {
-        let report = check("""
+        let report = check(
+            """
             flow: many
             nodes:
               a: {component: modfy}
@@ -94,7 +99,8 @@ import Testing
 
     @Test func checkedFlowExposesNodesEdgesAndShapes() throws {
         let report = FlowChecker.check(
-            path: "flows/user-sync.yaml", text: try String(contentsOfFile: Self.repoFile("flows/user-sync.yaml"), encoding: .utf8),
+            path: "flows/user-sync.yaml",
+            text: try String(contentsOfFile: Self.repoFile("flows/user-sync.yaml"), encoding: .utf8),
             registry: .standard)
         #expect(!report.hasErrors, "\(report.diagnostics.map { $0.render() })")
         let flow = try #require(report.flow)

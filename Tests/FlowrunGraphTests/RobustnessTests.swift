@@ -17,11 +17,13 @@ import Testing
         }
     }
 
-    static let fragments: [[UInt8]] = [
-        "<<", ">>", ":", ": ", "{", "}", "[", "]", "'", "\"", "\t", "\n", "#", " #", "&a ", "*a", "$", "- ", ",", "\\<<",
-        "<<:", "|", ">", "!!str ", "$.", "=>", "...", "?.", "99999999999999999999999", "1e999", "null", "\u{0}",
-        "é", "🌍", "((((", "))))", "----", "%YAML 1.2\n",
-    ].map { Array($0.utf8) } + [[0xFF], [0xC3], [0xE2, 0x82]]
+    static let fragments: [[UInt8]] =
+        [
+            "<<", ">>", ":", ": ", "{", "}", "[", "]", "'", "\"", "\t", "\n", "#", " #", "&a ", "*a", "$", "- ", ",",
+            "\\<<",
+            "<<:", "|", ">", "!!str ", "$.", "=>", "...", "?.", "99999999999999999999999", "1e999", "null", "\u{0}",
+            "é", "🌍", "((((", "))))", "----", "%YAML 1.2\n",
+        ].map { Array($0.utf8) } + [[0xFF], [0xC3], [0xE2, 0x82]]
 
     static func mutate(_ input: [UInt8], _ rng: inout SplitMix) -> [UInt8] {
         var bytes = input
@@ -37,7 +39,10 @@ import Testing
             case 4: if at < bytes.count { bytes[at] = UInt8.random(in: 0...255, using: &rng) }
             default:
                 var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
-                if lines.count > 2 { lines.swapAt(Int.random(in: 0..<lines.count, using: &rng), Int.random(in: 0..<lines.count, using: &rng)) }
+                if lines.count > 2 {
+                    lines.swapAt(
+                        Int.random(in: 0..<lines.count, using: &rng), Int.random(in: 0..<lines.count, using: &rng))
+                }
                 bytes = Array(lines.joined(separator: [0x0A]))
             }
         }
@@ -66,7 +71,8 @@ import Testing
         var outcomes = (ok: 0, diagnosed: 0)
         var slowest = Duration.zero
         for i in 0..<3000 {
-            let input = i % 10 == 0
+            let input =
+                i % 10 == 0
                 ? (0..<Int.random(in: 0...400, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
                 : Self.mutate(corpus[i % corpus.count], &rng)
             let clock = ContinuousClock()
@@ -98,8 +104,10 @@ import Testing
             "round(3.14159, 2) >= 3 ? RFC3339(now()) : parseTime('2024-01-01T00:00:00Z')",
         ]
         var rng = SplitMix(state: 7)
-        let input: Value = ["items": [["id": 1, "n": 2]], "response": ["bodyJson": ["total": 250]], "pageSize": 100,
-                            "page": 1, "context": ["errors": [], "page": 1], "xs": [1, 2, 3]]
+        let input: Value = [
+            "items": [["id": 1, "n": 2]], "response": ["bodyJson": ["total": 250]], "pageSize": 100,
+            "page": 1, "context": ["errors": [], "page": 1], "xs": [1, 2, 3],
+        ]
         var slowest = Duration.zero
         for i in 0..<5000 {
             let seed = Array(seeds[i % seeds.count].utf8)

@@ -37,8 +37,9 @@ import Testing
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
     }
 
     @Test func binaryExists() {
@@ -46,8 +47,10 @@ import Testing
     }
 
     @Test func checkPassesTheMainFlowAndEveryExample() throws {
-        let examples = try FileManager.default.contentsOfDirectory(atPath: Self.repo.appendingPathComponent("flows/examples").path)
-            .filter { $0.hasSuffix(".yaml") }.map { "flows/examples/\($0)" }
+        let examples = try FileManager.default.contentsOfDirectory(
+            atPath: Self.repo.appendingPathComponent("flows/examples").path
+        )
+        .filter { $0.hasSuffix(".yaml") }.map { "flows/examples/\($0)" }
         #expect(examples.count >= 5)
         let r = try Self.run(["check", "flows/user-sync.yaml"] + examples)
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
@@ -57,7 +60,8 @@ import Testing
     @Test func checkReportsErrorsWithPositionsAndExitsOne() throws {
         let r = try Self.run(["check", "Tests/FlowrunGraphTests/Fixtures/edges.yaml"])
         #expect(r.status == 1)
-        #expect(r.stdout.contains("Tests/FlowrunGraphTests/Fixtures/edges.yaml:12:9: error[E304]: no node named 'fetc'"))
+        #expect(
+            r.stdout.contains("Tests/FlowrunGraphTests/Fixtures/edges.yaml:12:9: error[E304]: no node named 'fetc'"))
         #expect(r.stdout.contains("did you mean 'fetch'?"))
     }
 
@@ -87,10 +91,14 @@ import Testing
     }
 
     @Test func evalPrintsResultsAndDiagnostics() throws {
-        let ok = try Self.run(["eval", "<<ceil($.total / $.pageSize)>>", "--input", #"{"total": 250, "pageSize": 100}"#])
+        let ok = try Self.run([
+            "eval", "<<ceil($.total / $.pageSize)>>", "--input", #"{"total": 250, "pageSize": 100}"#,
+        ])
         #expect(ok.status == 0)
         #expect(ok.stdout == "3\n")
-        let interpolated = try Self.run(["eval", "page <<$.page + 1>> of <<vars.pages>>", "--input", #"{"page": 1}"#, "--vars", #"{"pages": 3}"#])
+        let interpolated = try Self.run([
+            "eval", "page <<$.page + 1>> of <<vars.pages>>", "--input", #"{"page": 1}"#, "--vars", #"{"pages": 3}"#,
+        ])
         #expect(interpolated.stdout == "\"page 2 of 3\"\n")
         let bad = try Self.run(["eval", "<<$.a.b>>"])
         #expect(bad.status == 1)

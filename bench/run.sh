@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Benchmarks for issue 2: `flowrun check` end to end, and expression evaluation.
+# Usage: bench/run.sh            (builds release binaries first; takes about 2 minutes)
+# Results are medians; record them in bench/README.md with the date and machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+swift build -c release --product flowrun >/dev/null
+swift build -c release --product flowrun-bench >/dev/null
+bin=.build/release
+
+echo "## flowrun check flows/user-sync.yaml (process start included), 50 runs"
+times=()
+for _ in $(seq 50); do
+    start=$(date +%s%N)
+    "$bin/flowrun" check flows/user-sync.yaml >/dev/null
+    end=$(date +%s%N)
+    times+=($(( (end - start) / 1000 )))
+done
+sorted=($(printf '%s\n' "${times[@]}" | sort -n))
+echo "median: $(( sorted[25] / 1000 )).$(( (sorted[25] % 1000) / 100 )) ms, min: $(( sorted[0] / 1000 )).$(( (sorted[0] % 1000) / 100 )) ms, max: $(( sorted[49] / 1000 )) ms"
+echo "peak RSS: $( { /usr/bin/time -f '%M' "$bin/flowrun" check flows/user-sync.yaml >/dev/null; } 2>&1 ) KiB"
+echo
+echo "## Expression evaluation (one core, median of 5 rounds)"
+"$bin/flowrun-bench"
