@@ -24,12 +24,13 @@ let package = Package(
             dependencies: ["FlowrunValue", .product(name: "OrderedCollections", package: "swift-collections")]
         ),
         .target(name: "FlowrunGraph", dependencies: ["FlowrunExpression", "Yams"]),
-        .target(name: "FlowrunComponents", dependencies: ["FlowrunGraph"]),
+        .target(name: "FlowrunRuntime", dependencies: ["FlowrunGraph"]),
+        .target(name: "FlowrunComponents", dependencies: ["FlowrunRuntime"]),
         .target(name: "FlowrunHTTP", dependencies: ["FlowrunGraph"]),
         .target(name: "FlowrunDatabase", dependencies: ["FlowrunGraph"]),
         .target(
             name: "Flowrun",
-            dependencies: ["FlowrunGraph", "FlowrunComponents", "FlowrunHTTP", "FlowrunDatabase"]
+            dependencies: ["FlowrunGraph", "FlowrunRuntime", "FlowrunComponents", "FlowrunHTTP", "FlowrunDatabase"]
         ),
         .executableTarget(
             name: "flowrun",
@@ -51,6 +52,8 @@ let package = Package(
             dependencies: ["Flowrun"],
             resources: [.copy("Fixtures")]
         ),
+        .target(name: "FlowrunTesting", dependencies: ["Flowrun"]),
         .testTarget(name: "FlowrunTests", dependencies: ["Flowrun"]),
+        .testTarget(name: "FlowrunRuntimeTests", dependencies: ["FlowrunTesting"]),
     ]
 )

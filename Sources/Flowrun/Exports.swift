@@ -1,3 +1,4 @@
 @_exported import FlowrunExpression
 @_exported import FlowrunGraph
 @_exported import FlowrunValue
+@_exported import FlowrunRuntime

@@ -1,3 +1,5 @@
+import FlowrunValue
+import FlowrunRuntime
 import FlowrunExpression
 import FlowrunGraph
 
@@ -35,4 +37,30 @@ public enum DeadLetter {
             """,
         transfer: { _ in [:] }
     )
+}
+
+extension DeadLetter {
+    /// Records each failed item in the state store under `dlq/<key>` with its attempt count. Listing,
+    /// replay and skip (`flowrun dlq`) arrive with the user-sync issue.
+    final class Instance: Component {
+        func receive(_ message: Value, on port: String, _ context: inout NodeContext) throws(NodeError) {
+            let key = message["key"].isNull ? JSON.serialize(message["payload"]) : message["key"].interpolated
+            context.count(.failed)
+            guard !context.isDryRun else { return }
+            let storeKey = "dlq/" + key
+            do {
+                let previous = try context.state.get(flow: context.flowName, key: storeKey)
+                let attempts = (previous?["attempts"].intValue ?? 0) + 1
+                try context.state.set(flow: context.flowName, key: storeKey, value: [
+                    "key": .string(key), "payload": message["payload"], "error": message["error"],
+                    "attempts": .int(attempts), "lastRun": .string(context.runID),
+                    "parked": .bool(attempts >= (context.setting("maxAttempts").intValue ?? 3)),
+                ])
+            } catch {
+                throw NodeError("state store: \(error)", retryable: true)
+            }
+        }
+    }
+
+    public static let factory: ComponentFactory = { _ in Instance() }
 }

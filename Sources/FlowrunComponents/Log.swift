@@ -1,3 +1,5 @@
+import FlowrunValue
+import FlowrunRuntime
 import FlowrunExpression
 import FlowrunGraph
 
@@ -25,4 +27,26 @@ public enum Log {
             """,
         transfer: { _ in [:] }
     )
+}
+
+extension Log {
+    final class Instance: Component {
+        func receive(_ message: Value, on port: String, _ context: inout NodeContext) throws(NodeError) {
+            let level = LogLevel(rawValue: context.setting("level").stringValue ?? "info") ?? .info
+            let prefix = context.setting("message").stringValue.map { $0 + " " } ?? ""
+            var text = context.setting("format").stringValue == "json" ? JSON.serialize(message) : Log.text(message)
+            for secret in context.secretValues {
+                text = text.split(separator: secret, omittingEmptySubsequences: false).joined(separator: "***")
+            }
+            context.log(level, prefix + text)
+        }
+    }
+
+    /// Text form: strings as-is, anything else as compact JSON.
+    static func text(_ value: Value) -> String {
+        if case .string(let s) = value { return s }
+        return JSON.serialize(value)
+    }
+
+    public static let factory: ComponentFactory = { _ in Instance() }
 }

@@ -1,3 +1,5 @@
+import FlowrunValue
+import FlowrunRuntime
 import FlowrunExpression
 import FlowrunGraph
 
@@ -26,4 +28,14 @@ public enum Modify {
             """,
         transfer: { t in ["out": t.input("in")] }
     )
+}
+
+extension Modify {
+    final class Instance: Component {
+        func receive(_ message: Value, on port: String, _ context: inout NodeContext) throws(NodeError) {
+            context.emit("out", message)
+        }
+    }
+
+    public static let factory: ComponentFactory = { _ in Instance() }
 }

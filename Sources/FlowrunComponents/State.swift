@@ -1,3 +1,5 @@
+import FlowrunValue
+import FlowrunRuntime
 import FlowrunExpression
 import FlowrunGraph
 
@@ -50,4 +52,35 @@ public enum State {
             return ["value": .object([Field("key", .string), Field("value", .any), Field("context", context)])]
         }
     )
+}
+
+extension State {
+    final class Instance: Component {
+        func receive(_ message: Value, on port: String, _ context: inout NodeContext) throws(NodeError) {
+            let key = message["key"].stringValue ?? context.setting("key").stringValue ?? ""
+            guard !key.isEmpty else { throw NodeError("state needs a key (the `key` setting or a `key` field)", code: "bad_input") }
+            switch port {
+            case "get":
+                let stored: Value?
+                do { stored = try context.state.get(flow: context.flowName, key: key) } catch {
+                    throw NodeError("state store: \(error)", retryable: true)
+                }
+                context.emit("value", ["key": .string(key), "value": stored ?? context.setting("default"), "context": message["context"]])
+            case "set":
+                if !context.isDryRun {
+                    do { try context.state.set(flow: context.flowName, key: key, value: message["value"]) } catch {
+                        throw NodeError("state store: \(error)", retryable: true)
+                    }
+                }
+                context.emit("value", ["key": .string(key), "value": message["value"], "context": message["context"]])
+            default:
+                let value = message["value"]
+                if value.isNull { return }
+                let reduce = CheckpointReduce(rawValue: context.setting("reduce").stringValue ?? "max") ?? .max
+                context.checkpoint(key, value, reduce: reduce)
+            }
+        }
+    }
+
+    public static let factory: ComponentFactory = { _ in Instance() }
 }

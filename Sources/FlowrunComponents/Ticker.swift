@@ -1,3 +1,4 @@
+import FlowrunRuntime
 import FlowrunExpression
 import FlowrunGraph
 import FlowrunValue
@@ -47,4 +48,24 @@ public enum Ticker {
             ["out": t.settingShapes["payload"] ?? t.settings["payload"].map { Shape(of: $0) } ?? .anyObject]
         }
     )
+}
+
+extension Ticker {
+    final class Instance: TriggerComponent {
+        var running: Bool
+
+        init(_ node: CheckedNode) {
+            running = node.settings["autoStart"]?.constantValue?.isTruthy ?? true
+        }
+
+        func fire(_ context: inout NodeContext) throws(NodeError) {
+            context.emit("out", context.setting("payload"))
+        }
+
+        func receive(_ message: Value, on port: String, _ context: inout NodeContext) throws(NodeError) {
+            if case .bool(let start) = message["start"] { running = start }
+        }
+    }
+
+    public static let factory: ComponentFactory = { node in Instance(node) }
 }

@@ -1,0 +1,11 @@
+import FlowrunComponents
+import FlowrunRuntime
+
+extension ComponentFactories {
+    /// The behaviours of the built-in components. I/O components (http-client, database, http-server)
+    /// arrive with the connectors.
+    public static let standard = ComponentFactories([
+        "ticker": Ticker.factory, "modify": Modify.factory, "router": Router.factory, "iterator": Iterator.factory,
+        "log": Log.factory, "state": State.factory, "dead-letter": DeadLetter.factory,
+    ])
+}

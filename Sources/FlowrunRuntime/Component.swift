@@ -1,0 +1,107 @@
+import FlowrunExpression
+import FlowrunGraph
+import FlowrunValue
+
+/// A node's behaviour. One instance per node per loaded flow; `receive` is called for every message
+/// that arrives on one of the node's input ports and emits through the context. Pure components do
+/// their work synchronously, without a task hop per message.
+public protocol Component: AnyObject {
+    func receive(_ message: Value, on port: String, _ context: inout NodeContext) throws(NodeError)
+}
+
+/// A component that starts runs on its own (ticker, http-server). `fire` emits the trigger's message.
+public protocol TriggerComponent: Component {
+    func fire(_ context: inout NodeContext) throws(NodeError)
+}
+
+/// A failure of a node, delivered on its `error` port (or recorded on the run when nothing handles it).
+public struct NodeError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public let code: String
+    public let retryable: Bool
+    /// Where in the flow file the failure comes from (an expression), as `file:line:col`.
+    public let location: String?
+
+    public init(_ message: String, code: String = "component", retryable: Bool = false, location: String? = nil) {
+        self.message = message
+        self.code = code
+        self.retryable = retryable
+        self.location = location
+    }
+
+    public init(_ error: EvalError) {
+        self.init(error.message, code: error.code.rawValue, location: error.span?.description)
+    }
+
+    public var description: String { (location.map { "\($0): " } ?? "") + message }
+}
+
+/// Counters a component reports on the run record.
+public enum Counter: String, Sendable, CaseIterable {
+    case processed, created, updated, unchanged, skipped, failed
+}
+
+/// What a component sees while handling one message: its settings (evaluated once per run), the
+/// run's globals, and the ways to emit, count and log.
+public struct NodeContext {
+    unowned let run: RunExecution
+    let node: Int
+
+    init(run: RunExecution, node: Int) {
+        self.run = run
+        self.node = node
+    }
+
+    public var nodeName: String { run.program.nodes[node].name }
+    public var runID: String { run.record.id }
+    public var globals: Globals { run.globals }
+    public var isDryRun: Bool { run.record.dryRun }
+    /// Current time in Unix nanoseconds (the run's injected clock).
+    public var now: Int { run.globals.clock() }
+
+    /// A setting's value for this run (templates evaluated once, with the run's globals).
+    public func setting(_ name: String) -> Value { run.settings[node][name] ?? .null }
+
+    /// Emits a message on an output port; it travels along every edge leaving that port.
+    public mutating func emit(_ port: String, _ message: Value) {
+        run.emit(node: node, port: port, message)
+    }
+
+    /// Emits `count` messages on `port` one at a time: each is handled downstream before the next is
+    /// made, so memory stays flat. `completion` runs after the last one (unless stopped by a failure).
+    public mutating func emitSequence(
+        _ port: String, count: Int, stopOnFailure: Bool = false, make: @escaping (Int) -> Value,
+        completion: ((inout NodeContext) -> Void)? = nil
+    ) {
+        run.push(SequenceEmission(node: node, port: port, count: count, stopOnFailure: stopOnFailure, make: make,
+                                  completion: completion))
+    }
+
+    /// The flow's durable key/value state.
+    public var state: any StateStore { run.store }
+    public var flowName: String { run.program.name }
+
+    /// Offers a checkpoint value: reduced over the run, committed only if the run completes.
+    public mutating func checkpoint(_ key: String, _ value: Value, reduce: CheckpointReduce) {
+        if let current = run.checkpoints[key] {
+            run.checkpoints[key] = (reduce.combine(current.value, value), reduce)
+        } else {
+            run.checkpoints[key] = (value, reduce)
+        }
+    }
+
+    /// The node as checked (settings templates, shapes).
+    public var checkedNode: CheckedNode { run.program.nodes[node].checked }
+
+    public mutating func count(_ counter: Counter, _ n: Int = 1) {
+        run.record.counters[counter, default: 0] += n
+    }
+
+    /// Writes a log line attributed to this node and run.
+    public func log(_ level: LogLevel, _ message: String) {
+        run.logger.log(level, message, flow: run.program.name, node: nodeName, run: runID)
+    }
+
+    /// Declared secret values, for components that must redact them.
+    public var secretValues: [String] { run.secretValues }
+}

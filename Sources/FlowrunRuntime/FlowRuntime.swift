@@ -1,0 +1,155 @@
+import FlowrunExpression
+import FlowrunGraph
+import FlowrunValue
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A loaded flow ready to run: its program, globals and store. Runs of one flow never overlap: a
+/// `FlowRuntime` runs one at a time.
+public final class FlowRuntime {
+    public struct Options {
+        public var vars: [String: Value] = [:]
+        public var env: Value = Globals.processEnvironment()
+        public var dryRun = false
+        public var logger: any RunLogger = SilentLogger()
+        public var clock: @Sendable () -> Int = Globals.systemClock
+        /// Sees every message a node emits (node, port, message): test kits and tracing.
+        public var observer: ((String, String, Value) -> Void)?
+        /// Sleeps for nanoseconds (retry backoff); injected so tests never sleep.
+        public var sleep: @Sendable (Int) -> Void = { nanos in
+            var ts = timespec(tv_sec: nanos / 1_000_000_000, tv_nsec: nanos % 1_000_000_000)
+            _ = nanosleep(&ts, nil)
+        }
+        public init() {}
+    }
+
+    /// How a run begins.
+    public enum Start {
+        /// Fire a trigger node (ticker, ...).
+        case trigger(String)
+        /// Deliver a message to `node` (its first input port, or `port`). A trigger node emits it instead.
+        case input(Value, node: String, port: String?)
+    }
+
+    public let program: FlowProgram
+    public let store: any StateStore
+    public let cancellation = CancellationFlag()
+    let options: Options
+    let secrets: Value
+    let secretValues: [String]
+    let secretProblems: [String]
+
+    public init(flow: CheckedFlow, factories: ComponentFactories, store: any StateStore, options: Options = Options())
+        throws(NodeError)
+    {
+        self.program = try FlowProgram(flow, factories: factories)
+        self.store = store
+        self.options = options
+        var resolved = Value.Object()
+        var problems: [String] = []
+        for secret in flow.document.secrets {
+            if let name = secret.env, case .string(let v) = options.env[name] {
+                resolved[secret.name] = .string(v)
+            } else if let path = secret.file, let text = Self.readFile(path) {
+                resolved[secret.name] = .string(text.hasSuffix("\n") ? String(text.dropLast()) : text)
+            } else if let d = secret.defaultValue {
+                resolved[secret.name] = .string(d)
+            } else {
+                problems.append("secret '\(secret.name)' is not set" + (secret.env.map { " (set \($0))" } ?? ""))
+            }
+        }
+        self.secrets = .object(resolved)
+        self.secretValues = resolved.values.compactMap(\.stringValue).filter { $0.count >= 3 }
+        self.secretProblems = problems
+    }
+
+    static func readFile(_ path: String) -> String? {
+        guard let f = fopen(path, "rb") else { return nil }
+        defer { fclose(f) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = fread(&buffer, 1, buffer.count, f)
+            bytes += buffer[0..<n]
+            if n < buffer.count { break }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    /// The default start of a manual run: the flow's first trigger, or its first node without inputs.
+    public var defaultEntry: String? {
+        if let t = program.triggers.first { return program.nodes[t].name }
+        let fed = Set(program.flow.edges.map(\.to.node))
+        return program.nodes.first { !fed.contains($0.name) }?.name
+    }
+
+    /// Runs once, then retries failed or timed-out runs as new linked runs (`run.retries`, with
+    /// exponential backoff). Returns every attempt's record, the last one last.
+    public func run(_ start: Start, trigger: RunRecord.Trigger) -> [RunRecord] {
+        var records: [RunRecord] = []
+        var record = runOnce(start, trigger: trigger, parent: nil, attempt: 1)
+        records.append(record)
+        var delay = program.policy.retryDelayNanos
+        while record.isRetryable, record.attempt <= program.policy.retries, !cancellation.isCancelled {
+            options.logger.log(.info, "retrying in \(Durations.format(delay))", flow: program.name, node: nil, run: record.id)
+            options.sleep(delay)
+            delay = min(delay * 2, 3_600_000_000_000)
+            record = runOnce(start, trigger: .retry, parent: record.id, attempt: record.attempt + 1)
+            records.append(record)
+        }
+        return records
+    }
+
+    func runOnce(_ start: Start, trigger: RunRecord.Trigger, parent: String?, attempt: Int) -> RunRecord {
+        let startedAt = options.clock()
+        var record = RunRecord(id: Self.newRunID(at: startedAt), flow: program.name, trigger: trigger, startedAt: startedAt)
+        record.dryRun = options.dryRun
+        record.parentID = parent
+        record.attempt = attempt
+        var vars = program.flow.document.vars
+        for (k, v) in options.vars { vars[k] = v }
+        let globals = Globals(
+            vars: .object(vars), secrets: secrets, env: options.env,
+            run: ["id": .string(record.id), "startedAt": .int(startedAt), "trigger": .string(trigger.rawValue),
+                  "dryRun": .bool(options.dryRun)],
+            flow: ["name": .string(program.name)], clock: options.clock)
+        let execution = RunExecution(program: program, record: record, globals: globals, secretValues: secretValues,
+                                     logger: options.logger, store: store, cancellation: cancellation)
+        execution.observer = options.observer
+        try? store.save(execution.record)
+        if let problem = secretProblems.first {
+            execution.fail(problem)
+        } else if execution.prepareSettings() {
+            switch start {
+            case .trigger(let name):
+                if let i = program.nodeIndex(name) { execution.start(trigger: i) } else { execution.fail("no node named '\(name)'") }
+            case .input(let message, let name, let port):
+                guard let i = program.nodeIndex(name) else {
+                    execution.fail("no node named '\(name)'")
+                    break
+                }
+                let node = program.nodes[i]
+                if port == nil, node.component is TriggerComponent {
+                    execution.emit(node: i, port: node.outputs.first ?? "out", message)
+                } else if let p = port ?? node.checked.ports.first(where: { $0.direction == .input })?.name {
+                    execution.start(deliver: message, to: i, port: p)
+                } else {
+                    execution.fail("node '\(name)' has no input port")
+                }
+            }
+            execution.drain()
+        }
+        execution.finish()
+        record = execution.record
+        try? store.save(record)
+        return record
+    }
+
+    static func newRunID(at nanos: Int) -> String {
+        var rng = SystemRandomNumberGenerator()
+        let suffix = String(UInt16.random(in: 0...UInt16.max, using: &rng), radix: 16)
+        return "r" + String(nanos / 1_000_000, radix: 36) + "-" + String(repeating: "0", count: 4 - suffix.count) + suffix
+    }
+}

@@ -1,0 +1,90 @@
+import FlowrunExpression
+import FlowrunGraph
+import FlowrunValue
+
+/// Makes the component instance of a node.
+public typealias ComponentFactory = @Sendable (CheckedNode) throws(NodeError) -> any Component
+
+/// The behaviours of the components, by component name (aliases resolve through the descriptor).
+public struct ComponentFactories: Sendable {
+    var makers: [String: ComponentFactory]
+
+    public init(_ makers: [String: ComponentFactory]) { self.makers = makers }
+
+    public func make(_ node: CheckedNode) throws(NodeError) -> any Component {
+        guard let maker = makers[node.descriptor.name] else {
+            throw NodeError("component '\(node.descriptor.name)' has no runtime implementation yet", code: "unimplemented")
+        }
+        return try maker(node)
+    }
+}
+
+/// A checked flow made executable: nodes in an array, ports and edges resolved to indexes, edge
+/// mappings compiled. Built once per load; each run executes it.
+public final class FlowProgram {
+    public struct Node {
+        public let name: String
+        public let checked: CheckedNode
+        public let component: any Component
+        /// Output port names, in declaration order; `outEdges[i]` are the edges leaving `outputs[i]`.
+        let outputs: [String]
+        var outEdges: [[Edge]]
+        var errorPort: Int { outputs.firstIndex(of: "error")! }
+    }
+
+    struct Edge {
+        let target: Int
+        let port: String
+        let data: ValueTemplate?
+    }
+
+    public let name: String
+    public let flow: CheckedFlow
+    public private(set) var nodes: [Node] = []
+    let policy: RunPolicyValues
+
+    public init(_ flow: CheckedFlow, factories: ComponentFactories) throws(NodeError) {
+        self.name = flow.name
+        self.flow = flow
+        self.policy = RunPolicyValues(flow.document.run)
+        var index: [String: Int] = [:]
+        for checked in flow.nodes {
+            let component = try factories.make(checked)
+            let outputs = checked.ports.filter { $0.direction == .output }.map(\.name)
+            index[checked.name] = nodes.count
+            nodes.append(Node(name: checked.name, checked: checked, component: component, outputs: outputs,
+                              outEdges: Array(repeating: [], count: outputs.count)))
+        }
+        for edge in flow.edges {
+            guard let from = index[edge.from.node], let to = index[edge.to.node],
+                let port = nodes[from].outputs.firstIndex(of: edge.from.port)
+            else { continue }
+            nodes[from].outEdges[port].append(Edge(target: to, port: edge.to.port, data: edge.data))
+        }
+    }
+
+    public func nodeIndex(_ name: String) -> Int? { nodes.firstIndex { $0.name == name } }
+
+    /// Nodes whose component starts runs.
+    public var triggers: [Int] { nodes.indices.filter { nodes[$0].component is TriggerComponent } }
+}
+
+/// The `run:` policy with defaults applied.
+struct RunPolicyValues {
+    var timeoutNanos: Int?
+    var retries = 0
+    var retryDelayNanos = 1_000_000_000
+    var minRecords = 10
+    var failureRatio = 0.5
+    var maxMessages = 10_000_000
+
+    init(_ node: YNode?) {
+        guard let value = node?.constant else { return }
+        if case .string(let t) = value["timeout"], let n = Durations.parse(t) { timeoutNanos = n }
+        if let r = value["retries"].intValue { retries = max(0, min(10, r)) }
+        if case .string(let t) = value["retryDelay"], let n = Durations.parse(t) { retryDelayNanos = n }
+        if let m = value["circuitBreaker"]["minRecords"].intValue { minRecords = m }
+        if let f = value["circuitBreaker"]["failureRatio"].doubleValue { failureRatio = f }
+        if let m = value["maxMessages"].intValue, m > 0 { maxMessages = m }
+    }
+}

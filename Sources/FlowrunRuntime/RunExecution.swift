@@ -1,0 +1,271 @@
+import FlowrunExpression
+import FlowrunGraph
+import FlowrunValue
+
+/// One run of a flow program: the work stack, the record, and the loop that delivers messages.
+///
+/// Delivery is depth-first with an explicit stack: a message emitted by a node is delivered before
+/// the next message of the same emitter, so a fan-out does not pile up and a loop of any length runs
+/// in constant memory and stack. Pure components run inline: no task hop per message.
+public final class RunExecution {
+    enum Work {
+        /// A message arriving at a node's input port.
+        case deliver(node: Int, port: String, message: Value)
+        /// A node emitting many messages one at a time (iterator items), each fully handled before the next.
+        case sequence(SequenceEmission)
+    }
+
+    let program: FlowProgram
+    let globals: Globals
+    let logger: any RunLogger
+    let secretValues: [String]
+    let store: any StateStore
+    var settings: [[String: Value]] = []
+    /// Checkpoint values offered during the run, reduced per key; committed only if the run completes.
+    var checkpoints: [String: (value: Value, reduce: CheckpointReduce)] = [:]
+    /// Node failures, handled or not (for `continueOnError: false`).
+    var failureEvents = 0
+    var observer: ((String, String, Value) -> Void)?
+    var record: RunRecord
+    private var stack: [Work] = []
+    private var halted = false
+    /// Set from another thread to stop the run (SIGINT/SIGTERM, API); checked between deliveries.
+    public let cancellation: CancellationFlag
+    private let deadline: Int?
+
+    init(program: FlowProgram, record: RunRecord, globals: Globals, secretValues: [String], logger: any RunLogger,
+         store: any StateStore, cancellation: CancellationFlag) {
+        self.store = store
+        self.program = program
+        self.record = record
+        self.globals = globals
+        self.secretValues = secretValues
+        self.logger = logger
+        self.cancellation = cancellation
+        self.deadline = program.policy.timeoutNanos.map { record.startedAt + $0 }
+    }
+
+    /// Evaluates every node's settings once for this run; a failing setting fails the run.
+    func prepareSettings() -> Bool {
+        for node in program.nodes {
+            var values: [String: Value] = [:]
+            for (name, template) in node.checked.settings {
+                if case .perMessage = node.checked.descriptor.setting(name)?.evaluation { continue }
+                do { values[name] = try template.evaluate(.null, globals) } catch {
+                    fail("setting '\(name)' of node '\(node.name)': \(error.description)")
+                    return false
+                }
+            }
+            settings.append(values)
+        }
+        return true
+    }
+
+    // MARK: Emitting and delivering
+
+    /// Called by `NodeContext.emit`: evaluates each edge's mapping and pushes the deliveries.
+    func emit(node: Int, port: String, _ message: Value) {
+        let source = program.nodes[node]
+        observer?(source.name, port, message)
+        guard let p = source.outputs.firstIndex(of: port) else {
+            fail("node '\(source.name)' emitted on unknown port '\(port)'")
+            return
+        }
+        let edges = source.outEdges[p]
+        // Pushed in reverse so that they are delivered in declaration order.
+        for edge in edges.reversed() {
+            guard let data = edge.data else {
+                stack.append(.deliver(node: edge.target, port: edge.port, message: message))
+                continue
+            }
+            do {
+                let built = try data.evaluate(message, globals)
+                stack.append(.deliver(node: edge.target, port: edge.port, message: built))
+            } catch {
+                // An expression error on an edge is an error of the edge's target node.
+                nodeFailed(edge.target, port: edge.port, input: message, NodeError(error))
+            }
+        }
+    }
+
+    /// Routes a node failure to its `error` port, or records it on the run when nothing handles it.
+    func nodeFailed(_ node: Int, port: String, input: Value, _ error: NodeError) {
+        failureEvents += 1
+        let n = program.nodes[node]
+        let errorEdges = n.outEdges[n.errorPort]
+        var err: Value.Object = [
+            "message": .string(error.message), "code": .string(error.code), "retryable": .bool(error.retryable),
+            "node": .string(n.name), "port": .string(port),
+        ]
+        if let location = error.location { err["location"] = .string(location) }
+        if !errorEdges.isEmpty {
+            emit(node: node, port: "error", ["error": .object(err), "input": input, "context": input["context"]])
+            return
+        }
+        record.counters[.failed, default: 0] += 1
+        if record.errors.count < RunRecord.maxErrors {
+            record.errors.append(RunRecord.ErrorEntry(
+                node: n.name, port: port, location: error.location, message: error.message, input: redactedPreview(input)))
+        }
+        logger.log(.warning, error.description, flow: program.name, node: n.name, run: record.id)
+        let processed = record[.processed], failed = record[.failed]
+        if RunStatusRules.breakerTripped(processed: processed, failed: failed, minRecords: program.policy.minRecords,
+                                         ratio: program.policy.failureRatio) {
+            fail("circuit breaker: \(failed) of \(max(processed, failed)) records failed")
+        }
+    }
+
+    func redactedPreview(_ value: Value) -> String {
+        var text = JSON.serialize(value)
+        for secret in secretValues where !secret.isEmpty {
+            text = text.split(separator: secret, omittingEmptySubsequences: false).joined(separator: "***")
+        }
+        return text.count > 1000 ? String(text.prefix(1000)) + "..." : text
+    }
+
+    /// Ends the run as failed with a reason (fatal: the rest of its work is dropped).
+    func fail(_ reason: String, status: RunRecord.Status = .failed) {
+        guard !halted else { return }
+        halted = true
+        record.status = status
+        record.reason = reason
+        stack.removeAll()
+        logger.log(.error, reason, flow: program.name, node: nil, run: record.id)
+    }
+
+    /// Starts the run at a trigger node (fires it) or with a message delivered to a node's input port.
+    func start(trigger node: Int) {
+        var context = NodeContext(run: self, node: node)
+        guard let trigger = program.nodes[node].component as? TriggerComponent else { return }
+        do { try trigger.fire(&context) } catch { nodeFailed(node, port: "fire", input: .null, error) }
+    }
+
+    func start(deliver message: Value, to node: Int, port: String) {
+        stack.append(.deliver(node: node, port: port, message: message))
+    }
+
+    /// Delivers until nothing is left (the run's end), the budget runs out, or the run is stopped.
+    func drain() {
+        var sinceCheck = 0
+        while let work = stack.popLast() {
+            switch work {
+            case .sequence(let emission):
+                if emission.stopOnFailure, failureEvents > emission.failuresAtStart { continue }
+                if emission.next < emission.count {
+                    let i = emission.next
+                    emission.next += 1
+                    stack.append(work)
+                    emit(node: emission.node, port: emission.port, emission.make(i))
+                } else if let done = emission.completion {
+                    var context = NodeContext(run: self, node: emission.node)
+                    done(&context)
+                }
+                continue
+            case .deliver(let node, let port, let message):
+                record.messages += 1
+                if record.messages > program.policy.maxMessages {
+                    fail("message budget of \(program.policy.maxMessages) deliveries exhausted (a loop that never ends?)")
+                    return
+                }
+                var context = NodeContext(run: self, node: node)
+                do {
+                    try program.nodes[node].component.receive(message, on: port, &context)
+                } catch {
+                    nodeFailed(node, port: port, input: message, error)
+                }
+            }
+            sinceCheck += 1
+            if sinceCheck >= 1024 {
+                sinceCheck = 0
+                if cancellation.isCancelled { fail("cancelled", status: .cancelled); return }
+                if let deadline, globals.clock() > deadline { fail("run.timeout exceeded", status: .timedOut); return }
+            }
+        }
+    }
+
+    func push(_ emission: SequenceEmission) {
+        emission.failuresAtStart = failureEvents
+        stack.append(.sequence(emission))
+    }
+
+    /// Final status from the counters, unless the run already ended otherwise; commits checkpoints
+    /// only when the run completed without failures.
+    func finish() {
+        if !halted {
+            record.status = RunStatusRules.resolve(processed: record[.processed], failed: record[.failed])
+        }
+        if record.status == .completed, !record.dryRun {
+            for (key, offered) in checkpoints.sorted(by: { $0.key < $1.key }) {
+                do {
+                    let current = try store.get(flow: program.name, key: key)
+                    let next = current.map { offered.reduce.combine($0, offered.value) } ?? offered.value
+                    try store.set(flow: program.name, key: key, value: next)
+                } catch {
+                    record.status = .failed
+                    record.reason = "could not commit checkpoint '\(key)': \(error)"
+                }
+            }
+        }
+        record.completedAt = globals.clock()
+    }
+}
+
+/// Many messages emitted one at a time by one node.
+final class SequenceEmission {
+    let node: Int
+    let port: String
+    let count: Int
+    let make: (Int) -> Value
+    let stopOnFailure: Bool
+    let completion: ((inout NodeContext) -> Void)?
+    var next = 0
+    var failuresAtStart = 0
+
+    init(node: Int, port: String, count: Int, stopOnFailure: Bool, make: @escaping (Int) -> Value,
+         completion: ((inout NodeContext) -> Void)?) {
+        self.node = node
+        self.port = port
+        self.count = count
+        self.make = make
+        self.stopOnFailure = stopOnFailure
+        self.completion = completion
+    }
+}
+
+/// How checkpoint values offered in one run combine, and how a commit combines with the stored value.
+public enum CheckpointReduce: String, Sendable {
+    case max, min, last
+
+    func combine(_ a: Value, _ b: Value) -> Value {
+        switch self {
+        case .last: return b
+        case .max: return (Builtins.compare(b, a) ?? 0) > 0 ? b : a
+        case .min: return (Builtins.compare(b, a) ?? 0) < 0 ? b : a
+        }
+    }
+}
+
+/// A flag another thread can raise to stop runs.
+public final class CancellationFlag: @unchecked Sendable {
+    private let lock = NSLockLite()
+    private var cancelled = false
+    public init() {}
+    public var isCancelled: Bool { lock.withLock { cancelled } }
+    public func cancel() { lock.withLock { cancelled = true } }
+}
+
+/// A tiny pthread mutex, to avoid Foundation in the runtime's core.
+final class NSLockLite: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#endif

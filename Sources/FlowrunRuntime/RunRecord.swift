@@ -1,0 +1,73 @@
+import FlowrunValue
+
+/// The durable record of one run (seed 000's SyncExecution).
+public struct RunRecord: Sendable, Equatable {
+    public enum Status: String, Sendable, CaseIterable {
+        case running, completed
+        case completedWithErrors = "completed_with_errors"
+        case failed
+        case timedOut = "timed_out"
+        case cancelled, abandoned
+    }
+
+    public enum Trigger: String, Sendable {
+        case manual, scheduled, webhook, retry, replay
+    }
+
+    public struct ErrorEntry: Sendable, Equatable {
+        public var node: String
+        public var port: String
+        public var location: String?
+        public var message: String
+        /// A truncated JSON copy of the failed input (secrets redacted).
+        public var input: String
+    }
+
+    public var id: String
+    public var flow: String
+    public var trigger: Trigger
+    public var status: Status = .running
+    /// Why the run failed when it is not just the counters (circuit breaker, message budget, ...).
+    public var reason: String?
+    public var startedAt: Int
+    public var completedAt: Int?
+    public var counters: [Counter: Int] = [:]
+    public var messages = 0
+    public var errors: [ErrorEntry] = []
+    public var dryRun = false
+    public var parentID: String?
+    public var attempt = 1
+
+    public static let maxErrors = 100
+
+    public init(id: String, flow: String, trigger: Trigger, startedAt: Int) {
+        self.id = id
+        self.flow = flow
+        self.trigger = trigger
+        self.startedAt = startedAt
+    }
+
+    public subscript(counter: Counter) -> Int { counters[counter] ?? 0 }
+
+    public var durationNanos: Int? { completedAt.map { $0 - startedAt } }
+
+    /// Whether the run should be retried under `run.retries`.
+    public var isRetryable: Bool { status == .failed || status == .timedOut }
+}
+
+/// Status resolution and the circuit breaker, exactly as seed 000 describes them; pure functions.
+public enum RunStatusRules {
+    /// The circuit breaker trips when more than `ratio` of at least `minRecords` processed records failed.
+    public static func breakerTripped(processed: Int, failed: Int, minRecords: Int, ratio: Double) -> Bool {
+        let total = max(processed, failed)
+        return total >= minRecords && Double(failed) > ratio * Double(total)
+    }
+
+    /// The final status of a run that ended normally: no failures -> completed; some -> completed_with_errors;
+    /// all (or failures and nothing processed) -> failed.
+    public static func resolve(processed: Int, failed: Int) -> RunRecord.Status {
+        if failed == 0 { return .completed }
+        if failed >= processed { return .failed }
+        return .completedWithErrors
+    }
+}

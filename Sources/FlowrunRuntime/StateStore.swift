@@ -1,0 +1,37 @@
+import FlowrunValue
+
+/// Durable per-flow key/value state and run records. SQLite by default; PostgreSQL in production.
+public protocol StateStore: AnyObject, Sendable {
+    func get(flow: String, key: String) throws -> Value?
+    func set(flow: String, key: String, value: Value) throws
+    func save(_ record: RunRecord) throws
+    func runs(flow: String?, limit: Int) throws -> [RunRecord]
+    func run(id: String) throws -> RunRecord?
+}
+
+/// A store in memory (tests, `--state memory`).
+public final class MemoryStore: StateStore, @unchecked Sendable {
+    private let lock = NSLockLite()
+    private var values: [String: Value] = [:]
+    private var records: [RunRecord] = []
+
+    public init() {}
+
+    public func get(flow: String, key: String) throws -> Value? { lock.withLock { values["\(flow)\u{0}\(key)"] } }
+
+    public func set(flow: String, key: String, value: Value) throws {
+        lock.withLock { values["\(flow)\u{0}\(key)"] = value }
+    }
+
+    public func save(_ record: RunRecord) throws {
+        lock.withLock {
+            if let i = records.firstIndex(where: { $0.id == record.id }) { records[i] = record } else { records.append(record) }
+        }
+    }
+
+    public func runs(flow: String?, limit: Int) throws -> [RunRecord] {
+        lock.withLock { Array(records.filter { flow == nil || $0.flow == flow }.reversed().prefix(limit)) }
+    }
+
+    public func run(id: String) throws -> RunRecord? { lock.withLock { records.first { $0.id == id } } }
+}
