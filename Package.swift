@@ -24,7 +24,8 @@ let package = Package(
             dependencies: ["FlowrunValue", .product(name: "OrderedCollections", package: "swift-collections")]
         ),
         .target(name: "FlowrunGraph", dependencies: ["FlowrunExpression", "Yams"]),
-        .target(name: "FlowrunRuntime", dependencies: ["FlowrunGraph"]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "FlowrunRuntime", dependencies: ["FlowrunGraph", "CSQLite"]),
         .target(name: "FlowrunComponents", dependencies: ["FlowrunRuntime"]),
         .target(name: "FlowrunHTTP", dependencies: ["FlowrunGraph"]),
         .target(name: "FlowrunDatabase", dependencies: ["FlowrunGraph"]),
@@ -54,6 +55,7 @@ let package = Package(
         ),
         .target(name: "FlowrunTesting", dependencies: ["Flowrun"]),
         .testTarget(name: "FlowrunTests", dependencies: ["Flowrun"]),
-        .testTarget(name: "FlowrunRuntimeTests", dependencies: ["FlowrunTesting"]),
+        .testTarget(
+            name: "FlowrunRuntimeTests", dependencies: ["FlowrunTesting", "FlowrunRuntime", "FlowrunComponents"]),
     ]
 )

@@ -51,11 +51,13 @@ extension DeadLetter {
             do {
                 let previous = try context.state.get(flow: context.flowName, key: storeKey)
                 let attempts = (previous?["attempts"].intValue ?? 0) + 1
-                try context.state.set(flow: context.flowName, key: storeKey, value: [
-                    "key": .string(key), "payload": message["payload"], "error": message["error"],
-                    "attempts": .int(attempts), "lastRun": .string(context.runID),
-                    "parked": .bool(attempts >= (context.setting("maxAttempts").intValue ?? 3)),
-                ])
+                try context.state.set(
+                    flow: context.flowName, key: storeKey,
+                    value: [
+                        "key": .string(key), "payload": message["payload"], "error": message["error"],
+                        "attempts": .int(attempts), "lastRun": .string(context.runID),
+                        "parked": .bool(attempts >= (context.setting("maxAttempts").intValue ?? 3)),
+                    ])
             } catch {
                 throw NodeError("state store: \(error)", retryable: true)
             }

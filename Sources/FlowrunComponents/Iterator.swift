@@ -69,7 +69,8 @@ extension Iterator {
     final class Instance: Component {
         func receive(_ message: Value, on port: String, _ context: inout NodeContext) throws(NodeError) {
             guard case .array(let items) = message["array"] else {
-                throw NodeError("iterator needs `array` to be an array, got \(message["array"].typeName)", code: "bad_input")
+                throw NodeError(
+                    "iterator needs `array` to be an array, got \(message["array"].typeName)", code: "bad_input")
             }
             let ctx = message["context"]
             let batchSize = max(1, context.setting("batchSize").intValue ?? 1)
@@ -80,28 +81,34 @@ extension Iterator {
             context.count(.processed, total)
             let done: (inout NodeContext) -> Void = { c in c.emit("done", ["count": .int(total), "context": ctx]) }
             if batchSize == 1 {
-                context.emitSequence("item", count: total, stopOnFailure: stop, make: { i in
-                    var o: Value.Object = ["item": items[i]]
-                    if emitIndex {
-                        o["index"] = .int(i)
-                        o["total"] = .int(total)
+                context.emitSequence(
+                    "item", count: total, stopOnFailure: stop,
+                    make: { i in
+                        var o: Value.Object = ["item": items[i]]
+                        if emitIndex {
+                            o["index"] = .int(i)
+                            o["total"] = .int(total)
+                        }
+                        o["context"] = ctx
+                        return .object(o)
+                    }, completion: done)
+                return
+            }
+            let batches = (total + batchSize - 1) / batchSize
+            context.emitSequence(
+                "batch", count: batches, stopOnFailure: stop,
+                make: { b in
+                    let slice = Array(items[b * batchSize..<min(total, (b + 1) * batchSize)])
+                    var o: Value.Object = [
+                        "items": .array(slice), "batchNum": .int(b + 1), "totalBatches": .int(batches),
+                    ]
+                    if emitProgress {
+                        o["progress"] = .double((Double(b + 1) / Double(batches) * 10000).rounded() / 100)
+                        o["isLastBatch"] = .bool(b + 1 == batches)
                     }
                     o["context"] = ctx
                     return .object(o)
                 }, completion: done)
-                return
-            }
-            let batches = (total + batchSize - 1) / batchSize
-            context.emitSequence("batch", count: batches, stopOnFailure: stop, make: { b in
-                let slice = Array(items[b * batchSize..<min(total, (b + 1) * batchSize)])
-                var o: Value.Object = ["items": .array(slice), "batchNum": .int(b + 1), "totalBatches": .int(batches)]
-                if emitProgress {
-                    o["progress"] = .double((Double(b + 1) / Double(batches) * 10000).rounded() / 100)
-                    o["isLastBatch"] = .bool(b + 1 == batches)
-                }
-                o["context"] = ctx
-                return .object(o)
-            }, completion: done)
         }
     }
 

@@ -105,8 +105,10 @@ extension Router {
                             throw NodeError("invalid regular expression '\(r["value"].interpolated)': \(error)")
                         }
                     }
-                    rules.append(Rule(field: r["field"].stringValue ?? "", op: op, value: r["value"],
-                                      port: r["outputPort"].stringValue ?? "default", regex: regex))
+                    rules.append(
+                        Rule(
+                            field: r["field"].stringValue ?? "", op: op, value: r["value"],
+                            port: r["outputPort"].stringValue ?? "default", regex: regex))
                 }
             }
             self.rules = rules
@@ -149,7 +151,9 @@ extension Router {
         }
         func order() -> Int? {
             if let o = Builtins.compare(field, value) { return o }
-            if case .string(let s) = value, let d = Double(s), let f = field.doubleValue { return f < d ? -1 : f > d ? 1 : 0 }
+            if case .string(let s) = value, let d = Double(s), let f = field.doubleValue {
+                return f < d ? -1 : f > d ? 1 : 0
+            }
             return nil
         }
         switch rule.op {
@@ -166,16 +170,22 @@ extension Router {
             case .object(let o): return value.stringValue.map { o[$0] != nil } ?? false
             default: return false
             }
-        case "starts_with": return field.stringValue.map { s in value.stringValue.map { s.hasPrefix($0) } ?? false } ?? false
-        case "ends_with": return field.stringValue.map { s in value.stringValue.map { s.hasSuffix($0) } ?? false } ?? false
+        case "starts_with":
+            return field.stringValue.map { s in value.stringValue.map { s.hasPrefix($0) } ?? false } ?? false
+        case "ends_with":
+            return field.stringValue.map { s in value.stringValue.map { s.hasSuffix($0) } ?? false } ?? false
         case "matches":
-            guard let s = field.stringValue ?? (field.isNull ? nil : field.interpolated), let regex = rule.regex else { return false }
+            guard let s = field.stringValue ?? (field.isNull ? nil : field.interpolated), let regex = rule.regex else {
+                return false
+            }
             return (try? regex.firstMatch(in: s)) != nil
         case "in":
             switch value {
-            case .array(let a): return a.contains(field) || a.contains { $0.stringValue == field.interpolated && !field.isNull }
+            case .array(let a):
+                return a.contains(field) || a.contains { $0.stringValue == field.interpolated && !field.isNull }
             case .string(let s):
-                return s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.contains(field.interpolated)
+                return s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.contains(
+                    field.interpolated)
             default: return false
             }
         case "exists": return !field.isNull

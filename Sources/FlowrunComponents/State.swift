@@ -58,14 +58,18 @@ extension State {
     final class Instance: Component {
         func receive(_ message: Value, on port: String, _ context: inout NodeContext) throws(NodeError) {
             let key = message["key"].stringValue ?? context.setting("key").stringValue ?? ""
-            guard !key.isEmpty else { throw NodeError("state needs a key (the `key` setting or a `key` field)", code: "bad_input") }
+            guard !key.isEmpty else {
+                throw NodeError("state needs a key (the `key` setting or a `key` field)", code: "bad_input")
+            }
             switch port {
             case "get":
                 let stored: Value?
                 do { stored = try context.state.get(flow: context.flowName, key: key) } catch {
                     throw NodeError("state store: \(error)", retryable: true)
                 }
-                context.emit("value", ["key": .string(key), "value": stored ?? context.setting("default"), "context": message["context"]])
+                context.emit(
+                    "value",
+                    ["key": .string(key), "value": stored ?? context.setting("default"), "context": message["context"]])
             case "set":
                 if !context.isDryRun {
                     do { try context.state.set(flow: context.flowName, key: key, value: message["value"]) } catch {

@@ -73,8 +73,10 @@ public struct NodeContext {
         _ port: String, count: Int, stopOnFailure: Bool = false, make: @escaping (Int) -> Value,
         completion: ((inout NodeContext) -> Void)? = nil
     ) {
-        run.push(SequenceEmission(node: node, port: port, count: count, stopOnFailure: stopOnFailure, make: make,
-                                  completion: completion))
+        run.push(
+            SequenceEmission(
+                node: node, port: port, count: count, stopOnFailure: stopOnFailure, make: make,
+                completion: completion))
     }
 
     /// The flow's durable key/value state.

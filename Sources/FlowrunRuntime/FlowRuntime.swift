@@ -93,7 +93,8 @@ public final class FlowRuntime {
         records.append(record)
         var delay = program.policy.retryDelayNanos
         while record.isRetryable, record.attempt <= program.policy.retries, !cancellation.isCancelled {
-            options.logger.log(.info, "retrying in \(Durations.format(delay))", flow: program.name, node: nil, run: record.id)
+            options.logger.log(
+                .info, "retrying in \(Durations.format(delay))", flow: program.name, node: nil, run: record.id)
             options.sleep(delay)
             delay = min(delay * 2, 3_600_000_000_000)
             record = runOnce(start, trigger: .retry, parent: record.id, attempt: record.attempt + 1)
@@ -104,7 +105,8 @@ public final class FlowRuntime {
 
     func runOnce(_ start: Start, trigger: RunRecord.Trigger, parent: String?, attempt: Int) -> RunRecord {
         let startedAt = options.clock()
-        var record = RunRecord(id: Self.newRunID(at: startedAt), flow: program.name, trigger: trigger, startedAt: startedAt)
+        var record = RunRecord(
+            id: Self.newRunID(at: startedAt), flow: program.name, trigger: trigger, startedAt: startedAt)
         record.dryRun = options.dryRun
         record.parentID = parent
         record.attempt = attempt
@@ -112,11 +114,14 @@ public final class FlowRuntime {
         for (k, v) in options.vars { vars[k] = v }
         let globals = Globals(
             vars: .object(vars), secrets: secrets, env: options.env,
-            run: ["id": .string(record.id), "startedAt": .int(startedAt), "trigger": .string(trigger.rawValue),
-                  "dryRun": .bool(options.dryRun)],
+            run: [
+                "id": .string(record.id), "startedAt": .int(startedAt), "trigger": .string(trigger.rawValue),
+                "dryRun": .bool(options.dryRun),
+            ],
             flow: ["name": .string(program.name)], clock: options.clock)
-        let execution = RunExecution(program: program, record: record, globals: globals, secretValues: secretValues,
-                                     logger: options.logger, store: store, cancellation: cancellation)
+        let execution = RunExecution(
+            program: program, record: record, globals: globals, secretValues: secretValues,
+            logger: options.logger, store: store, cancellation: cancellation)
         execution.observer = options.observer
         try? store.save(execution.record)
         if let problem = secretProblems.first {
@@ -124,7 +129,11 @@ public final class FlowRuntime {
         } else if execution.prepareSettings() {
             switch start {
             case .trigger(let name):
-                if let i = program.nodeIndex(name) { execution.start(trigger: i) } else { execution.fail("no node named '\(name)'") }
+                if let i = program.nodeIndex(name) {
+                    execution.start(trigger: i)
+                } else {
+                    execution.fail("no node named '\(name)'")
+                }
             case .input(let message, let name, let port):
                 guard let i = program.nodeIndex(name) else {
                     execution.fail("no node named '\(name)'")
@@ -150,6 +159,7 @@ public final class FlowRuntime {
     static func newRunID(at nanos: Int) -> String {
         var rng = SystemRandomNumberGenerator()
         let suffix = String(UInt16.random(in: 0...UInt16.max, using: &rng), radix: 16)
-        return "r" + String(nanos / 1_000_000, radix: 36) + "-" + String(repeating: "0", count: 4 - suffix.count) + suffix
+        return "r" + String(nanos / 1_000_000, radix: 36) + "-" + String(repeating: "0", count: 4 - suffix.count)
+            + suffix
     }
 }

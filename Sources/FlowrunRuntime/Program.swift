@@ -13,7 +13,8 @@ public struct ComponentFactories: Sendable {
 
     public func make(_ node: CheckedNode) throws(NodeError) -> any Component {
         guard let maker = makers[node.descriptor.name] else {
-            throw NodeError("component '\(node.descriptor.name)' has no runtime implementation yet", code: "unimplemented")
+            throw NodeError(
+                "component '\(node.descriptor.name)' has no runtime implementation yet", code: "unimplemented")
         }
         return try maker(node)
     }
@@ -52,8 +53,10 @@ public final class FlowProgram {
             let component = try factories.make(checked)
             let outputs = checked.ports.filter { $0.direction == .output }.map(\.name)
             index[checked.name] = nodes.count
-            nodes.append(Node(name: checked.name, checked: checked, component: component, outputs: outputs,
-                              outEdges: Array(repeating: [], count: outputs.count)))
+            nodes.append(
+                Node(
+                    name: checked.name, checked: checked, component: component, outputs: outputs,
+                    outEdges: Array(repeating: [], count: outputs.count)))
         }
         for edge in flow.edges {
             guard let from = index[edge.from.node], let to = index[edge.to.node],

@@ -33,8 +33,10 @@ public final class RunExecution {
     public let cancellation: CancellationFlag
     private let deadline: Int?
 
-    init(program: FlowProgram, record: RunRecord, globals: Globals, secretValues: [String], logger: any RunLogger,
-         store: any StateStore, cancellation: CancellationFlag) {
+    init(
+        program: FlowProgram, record: RunRecord, globals: Globals, secretValues: [String], logger: any RunLogger,
+        store: any StateStore, cancellation: CancellationFlag
+    ) {
         self.store = store
         self.program = program
         self.record = record
@@ -104,13 +106,17 @@ public final class RunExecution {
         }
         record.counters[.failed, default: 0] += 1
         if record.errors.count < RunRecord.maxErrors {
-            record.errors.append(RunRecord.ErrorEntry(
-                node: n.name, port: port, location: error.location, message: error.message, input: redactedPreview(input)))
+            record.errors.append(
+                RunRecord.ErrorEntry(
+                    node: n.name, port: port, location: error.location, message: error.message,
+                    input: redactedPreview(input)))
         }
         logger.log(.warning, error.description, flow: program.name, node: n.name, run: record.id)
         let processed = record[.processed], failed = record[.failed]
-        if RunStatusRules.breakerTripped(processed: processed, failed: failed, minRecords: program.policy.minRecords,
-                                         ratio: program.policy.failureRatio) {
+        if RunStatusRules.breakerTripped(
+            processed: processed, failed: failed, minRecords: program.policy.minRecords,
+            ratio: program.policy.failureRatio)
+        {
             fail("circuit breaker: \(failed) of \(max(processed, failed)) records failed")
         }
     }
@@ -164,7 +170,9 @@ public final class RunExecution {
             case .deliver(let node, let port, let message):
                 record.messages += 1
                 if record.messages > program.policy.maxMessages {
-                    fail("message budget of \(program.policy.maxMessages) deliveries exhausted (a loop that never ends?)")
+                    fail(
+                        "message budget of \(program.policy.maxMessages) deliveries exhausted (a loop that never ends?)"
+                    )
                     return
                 }
                 var context = NodeContext(run: self, node: node)
@@ -221,8 +229,10 @@ final class SequenceEmission {
     var next = 0
     var failuresAtStart = 0
 
-    init(node: Int, port: String, count: Int, stopOnFailure: Bool, make: @escaping (Int) -> Value,
-         completion: ((inout NodeContext) -> Void)?) {
+    init(
+        node: Int, port: String, count: Int, stopOnFailure: Bool, make: @escaping (Int) -> Value,
+        completion: ((inout NodeContext) -> Void)?
+    ) {
         self.node = node
         self.port = port
         self.count = count

@@ -25,7 +25,11 @@ public final class MemoryStore: StateStore, @unchecked Sendable {
 
     public func save(_ record: RunRecord) throws {
         lock.withLock {
-            if let i = records.firstIndex(where: { $0.id == record.id }) { records[i] = record } else { records.append(record) }
+            if let i = records.firstIndex(where: { $0.id == record.id }) {
+                records[i] = record
+            } else {
+                records.append(record)
+            }
         }
     }
 

@@ -11,7 +11,8 @@ struct FlowrunCommand: ParsableCommand {
         commandName: "flowrun",
         abstract: "A flow-based dataflow runtime: load, check and run flow files.",
         version: "0.1.0",
-        subcommands: [Check.self, Eval.self, Components.self, Graph.self, Docs.self]
+        subcommands: [Run.self, Check.self, Eval.self, Components.self, Graph.self, Docs.self, Runs.self],
+        defaultSubcommand: Run.self
     )
 
     /// Exit codes scripts can trust: 0 ok, 1 problems found, 2 usage errors.

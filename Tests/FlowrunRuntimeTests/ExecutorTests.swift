@@ -5,7 +5,8 @@ import Testing
 
 @Suite struct ExecutorTests {
     @Test func modifyChainBuildsMessagesAndKeepsContext() throws {
-        let h = try FlowHarness("""
+        let h = try FlowHarness(
+            """
             flow: chain
             nodes:
               start: {component: ticker, settings: {interval: 1h, payload: {n: 1, context: {trace: abc}}}}
@@ -22,7 +23,8 @@ import Testing
     }
 
     @Test func edgeExpressionErrorIsAnErrorOfTheTargetNode() throws {
-        let h = try FlowHarness("""
+        let h = try FlowHarness(
+            """
             flow: bad-edge
             nodes:
               start: {component: ticker, settings: {interval: 1h, payload: {items: [{n: 1}, {n: null}]}}}
@@ -46,7 +48,8 @@ import Testing
     }
 
     @Test func unhandledErrorsAreRecordedAndTheRunContinues() throws {
-        let h = try FlowHarness("""
+        let h = try FlowHarness(
+            """
             flow: unhandled
             nodes:
               start: {component: ticker, settings: {interval: 1h, payload: {items: [1, 0, 2, 0, 4]}}}
@@ -69,7 +72,8 @@ import Testing
     }
 
     @Test func allFailedIsFailed() throws {
-        let h = try FlowHarness("""
+        let h = try FlowHarness(
+            """
             flow: all-fail
             nodes:
               start: {component: ticker, settings: {interval: 1h, payload: {items: [0, 0, 0]}}}
@@ -118,7 +122,8 @@ import Testing
     }
 
     @Test func aHundredThousandIterationLoopRunsWithoutHopLimit() throws {
-        let h = try FlowHarness("""
+        let h = try FlowHarness(
+            """
             flow: loop
             nodes:
               start: {component: ticker, settings: {interval: 1h, payload: {i: 0}}}
@@ -138,7 +143,8 @@ import Testing
     }
 
     @Test func messageBudgetStopsAnEndlessLoop() throws {
-        let h = try FlowHarness("""
+        let h = try FlowHarness(
+            """
             flow: endless
             run: {maxMessages: 1000}
             nodes:
@@ -184,7 +190,8 @@ import Testing
     @Test func failedRunsAreRetriedAsLinkedRunsWithBackoff() throws {
         let clock = ManualClock()
         let start = clock.now
-        let h = try FlowHarness("""
+        let h = try FlowHarness(
+            """
             flow: retry
             run: {retries: 2, retryDelay: 10s}
             nodes:
@@ -204,7 +211,8 @@ import Testing
     }
 
     @Test func timeoutEndsTheRun() throws {
-        let h = try FlowHarness("""
+        let h = try FlowHarness(
+            """
             flow: slow
             run: {timeout: 1s}
             nodes:
@@ -221,7 +229,8 @@ import Testing
     }
 
     @Test func cancellationEndsTheRun() throws {
-        let h = try FlowHarness("""
+        let h = try FlowHarness(
+            """
             flow: cancel
             nodes:
               start: {component: ticker, settings: {interval: 1h, payload: {i: 0}}}
@@ -235,7 +244,8 @@ import Testing
     }
 
     @Test func secretsAreResolvedAndRedactedInErrorRecords() throws {
-        let h = try FlowHarness("""
+        let h = try FlowHarness(
+            """
             flow: secrets
             secrets: {token: {env: TOKEN}}
             nodes:
@@ -247,7 +257,8 @@ import Testing
             """, env: ["TOKEN": "hunter22"])
         let record = h.run()
         #expect(record.status == .failed)
-        let missing = try FlowHarness("""
+        let missing = try FlowHarness(
+            """
             flow: secrets
             secrets: {token: {env: TOKEN}}
             nodes:
@@ -259,7 +270,8 @@ import Testing
     }
 
     @Test func manualInputGoesToTheEntryNode() throws {
-        let h = try FlowHarness("""
+        let h = try FlowHarness(
+            """
             flow: manual
             nodes:
               start: {component: ticker, settings: {interval: 1h}}

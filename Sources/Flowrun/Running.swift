@@ -1,0 +1,107 @@
+import Foundation
+
+/// Wiring for the CLI: opening the state store, loading a runtime, printing run summaries.
+public enum Running {
+    /// The state store path: `--state`, else `FLOWRUN_STATE_URL`, else `.flowrun/state.db` beside the flow.
+    public static func statePath(explicit: String?, flowFile: String?) -> String {
+        if let explicit { return explicit }
+        if let env = ProcessInfo.processInfo.environment["FLOWRUN_STATE_URL"], !env.isEmpty {
+            return env.hasPrefix("sqlite:") ? String(env.dropFirst(7)) : env
+        }
+        let dir = flowFile.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path } ?? "."
+        return dir + "/.flowrun/state.db"
+    }
+
+    public static func openStore(_ path: String) throws -> SQLiteStore {
+        if path.hasPrefix("postgres://") || path.hasPrefix("postgresql://") {
+            throw SQLiteStore.StoreError(description: "a PostgreSQL state store arrives with the database connector")
+        }
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return try SQLiteStore(path: path)
+    }
+
+    /// Exit status for a run's status: 0 completed, 3 completed with errors, 1 otherwise.
+    public static func exitCode(_ status: RunRecord.Status) -> Int32 {
+        switch status {
+        case .completed: 0
+        case .completedWithErrors: 3
+        default: 1
+        }
+    }
+
+    public static func duration(_ nanos: Int?) -> String {
+        guard let nanos else { return "-" }
+        if nanos < 1_000_000 { return "\(nanos / 1000) µs" }
+        if nanos < 10_000_000_000 { return String(format: "%.1f ms", Double(nanos) / 1e6) }
+        return String(format: "%.1f s", Double(nanos) / 1e9)
+    }
+
+    /// The summary printed after `--once`.
+    public static func summary(_ r: RunRecord) -> String {
+        var out = "run \(r.id)  \(r.flow)  \(r.status.rawValue)  in \(duration(r.durationNanos))"
+        if r.dryRun { out += "  (dry run)" }
+        if let parent = r.parentID { out += "  (retry of \(parent))" }
+        out +=
+            "\n  processed \(r[.processed])  created \(r[.created])  updated \(r[.updated])  unchanged \(r[.unchanged])"
+        out += "  skipped \(r[.skipped])  failed \(r[.failed])  messages \(r.messages)"
+        if let reason = r.reason { out += "\n  reason: \(reason)" }
+        for e in r.errors.prefix(5) {
+            out += "\n  error at \(e.node).\(e.port): \(e.location.map { "\($0): " } ?? "")\(e.message)"
+        }
+        if r.errors.count > 5 { out += "\n  ... \(r.errors.count - 5) more errors (flowrun runs show \(r.id))" }
+        return out
+    }
+
+    public static func json(_ r: RunRecord) -> Value {
+        var counters = Value.Object()
+        for c in Counter.allCases { counters[c.rawValue] = .int(r[c]) }
+        return [
+            "id": .string(r.id), "flow": .string(r.flow), "trigger": .string(r.trigger.rawValue),
+            "status": .string(r.status.rawValue), "reason": r.reason.map { .string($0) } ?? .null,
+            "startedAt": .string(Time.rfc3339(nanos: r.startedAt)),
+            "completedAt": r.completedAt.map { .string(Time.rfc3339(nanos: $0)) } ?? .null,
+            "durationMs": r.durationNanos.map { .double(Double($0 / 1000) / 1000) } ?? .null,
+            "counters": .object(counters), "messages": .int(r.messages), "dryRun": .bool(r.dryRun),
+            "parentId": r.parentID.map { .string($0) } ?? .null, "attempt": .int(r.attempt),
+            "errors": .array(
+                r.errors.map { e in
+                    [
+                        "node": .string(e.node), "port": .string(e.port),
+                        "location": e.location.map { .string($0) } ?? .null,
+                        "message": .string(e.message), "input": .string(e.input),
+                    ]
+                }),
+        ]
+    }
+}
+
+/// Log lines for people (text) or machines (JSON lines), on standard error.
+public struct ConsoleLogger: RunLogger {
+    public enum Format: String, Sendable { case text, json }
+    let format: Format
+    let minimum: LogLevel
+
+    public init(format: Format, minimum: LogLevel = .info) {
+        self.format = format
+        self.minimum = minimum
+    }
+
+    public func log(_ level: LogLevel, _ message: String, flow: String, node: String?, run: String?) {
+        guard level >= minimum else { return }
+        let time = Time.rfc3339(nanos: Globals.systemClock())
+        let line: String
+        switch format {
+        case .json:
+            var o: Value.Object = ["time": .string(time), "level": .string(level.rawValue), "flow": .string(flow)]
+            if let node { o["node"] = .string(node) }
+            if let run { o["run"] = .string(run) }
+            o["msg"] = .string(message)
+            line = JSON.serialize(.object(o))
+        case .text:
+            line =
+                "\(time) \(level.rawValue) \(flow)\(node.map { "/\($0)" } ?? "")\(run.map { " [\($0)]" } ?? ""): \(message)"
+        }
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}

@@ -1,0 +1,215 @@
+import ArgumentParser
+import Dispatch
+import Flowrun
+import Foundation
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a flow, then run it (the default command: `flowrun FILE` is `flowrun run FILE`).",
+        discussion: """
+            With --once (or when the flow has no ticker) each trigger fires once; flowrun waits for the runs,
+            prints their summaries and exits 0 (completed), 3 (completed_with_errors), 1 (failed, timed_out,
+            cancelled) or 2 (the flow did not pass `check`). Otherwise tickers fire on their interval until
+            SIGINT/SIGTERM.
+            """)
+
+    @Argument(help: "Flow files.") var files: [String]
+    @Flag(help: "Fire each trigger once, wait for the runs, print the summary, exit.") var once = false
+    @Option(help: "Start a manual run whose first message is this JSON (or @file).") var input: String?
+    @Option(help: "The node (or node.port) --input is delivered to; default: the flow's trigger.") var entry: String?
+    @Option(name: .customLong("set"), help: "Override a var: --set vars.pageSize=50 (JSON or text).") var sets:
+        [String] = []
+    @Flag(help: "Reads happen, writes do not.") var dryRun = false
+    @Option(help: "State store path (default .flowrun/state.db beside the flow, or FLOWRUN_STATE_URL).") var state:
+        String?
+    @Option(help: "Log format: text or json.") var logFormat: String = "text"
+    @Option(help: "Seconds in-flight runs may finish after SIGINT/SIGTERM before they are cancelled.") var grace:
+        Double = 30
+
+    func parseVars() throws -> [String: Value] {
+        var vars: [String: Value] = [:]
+        for s in sets {
+            guard let eq = s.firstIndex(of: "="), s.hasPrefix("vars.") else {
+                throw UsageError("--set takes vars.NAME=VALUE, got '\(s)'")
+            }
+            let name = String(s[s.index(s.startIndex, offsetBy: 5)..<eq])
+            let text = String(s[s.index(after: eq)...])
+            vars[name] = (try? JSON.parse(text)) ?? .string(text)
+        }
+        return vars
+    }
+
+    func run() throws {
+        guard let format = ConsoleLogger.Format(rawValue: logFormat) else {
+            throw UsageError("--log-format is text or json")
+        }
+        let vars = try parseVars()
+        var message: Value?
+        if var text = input {
+            if text.hasPrefix("@") {
+                do throws(FlowFiles.ReadError) {
+                    text = String(decoding: try FlowFiles.read(String(text.dropFirst())), as: UTF8.self)
+                } catch {
+                    throw UsageError(error.description)
+                }
+            }
+            do throws(JSON.ParseError) { message = try JSON.parse(text) } catch {
+                throw UsageError("--input: \(error.description)")
+            }
+        }
+        var worst: Int32 = 0
+        for file in files {
+            let report: FlowChecker.Report
+            do throws(FlowFiles.ReadError) { report = try FlowFiles.check(file) } catch {
+                throw UsageError(error.description)
+            }
+            for d in report.diagnostics { FileHandleOutput.stderr(d.render() + "\n") }
+            guard let flow = report.flow else { throw ExitCode(2) }
+            let store: SQLiteStore
+            do { store = try Running.openStore(Running.statePath(explicit: state, flowFile: file)) } catch {
+                FileHandleOutput.stderr("\(error)")
+                throw ExitCode(1)
+            }
+            var options = FlowRuntime.Options()
+            options.vars = vars
+            options.dryRun = dryRun
+            options.logger = ConsoleLogger(format: format)
+            let runtime: FlowRuntime
+            do throws(NodeError) {
+                runtime = try FlowRuntime(flow: flow, factories: .standard, store: store, options: options)
+            } catch {
+                FileHandleOutput.stderr("\(file): \(error.description)")
+                throw ExitCode(1)
+            }
+            let signals = SignalHandling(runtime: runtime, grace: grace)
+            defer { signals.stop() }
+            let code =
+                once || message != nil || !hasSchedule(runtime)
+                ? runOnce(runtime, message: message)
+                : runScheduled(runtime, signals: signals)
+            worst = max(worst, code == 3 && worst == 1 ? 1 : code)
+        }
+        if worst != 0 { throw ExitCode(worst) }
+    }
+
+    func hasSchedule(_ runtime: FlowRuntime) -> Bool {
+        runtime.program.triggers.contains { runtime.program.nodes[$0].checked.descriptor.name == "ticker" }
+    }
+
+    func runOnce(_ runtime: FlowRuntime, message: Value?) -> Int32 {
+        var records: [RunRecord] = []
+        if let message {
+            let target = entry ?? runtime.defaultEntry ?? ""
+            let parts = target.split(separator: ".", maxSplits: 1).map(String.init)
+            records += runtime.run(
+                .input(message, node: parts[0], port: parts.count > 1 ? parts[1] : nil), trigger: .manual)
+        } else if runtime.program.triggers.isEmpty {
+            FileHandleOutput.stderr("\(runtime.program.name): nothing to fire: the flow has no trigger (use --input)")
+            return 1
+        } else {
+            for t in runtime.program.triggers {
+                records += runtime.run(.trigger(runtime.program.nodes[t].name), trigger: .manual)
+            }
+        }
+        var code: Int32 = 0
+        for r in records { print(Running.summary(r)) }
+        // The outcome is the last attempt of each trigger's runs.
+        for r in records where r.parentID == nil || r.id == records.last?.id {
+            let c = Running.exitCode((records.last { $0.id == r.id || $0.parentID == r.id } ?? r).status)
+            code = code == 1 || c == 1 ? 1 : max(code, c)
+        }
+        return Running.exitCode(records.last?.status ?? .failed) == 1 ? 1 : code
+    }
+
+    /// Fires interval tickers on time until SIGINT/SIGTERM (cron and catch-up come with scheduler mode).
+    func runScheduled(_ runtime: FlowRuntime, signals: SignalHandling) -> Int32 {
+        struct Schedule {
+            let node: String
+            let interval: Int
+            var next: Int
+            var remaining: Int?
+        }
+        var schedules: [Schedule] = []
+        let now = Globals.systemClock()
+        for t in runtime.program.triggers {
+            let node = runtime.program.nodes[t]
+            let settings = node.checked.settings
+            guard case .string(let text) = settings["interval"]?.constantValue ?? .null,
+                let interval = Durations.parse(text),
+                interval > 0
+            else {
+                FileHandleOutput.stderr("\(node.name): only interval tickers run on a schedule so far; use --once")
+                return 1
+            }
+            let onStart = settings["emitOnStart"]?.constantValue?.isTruthy ?? false
+            let max = settings["maxEmissions"]?.constantValue?.intValue ?? 0
+            schedules.append(
+                Schedule(
+                    node: node.name, interval: interval, next: onStart ? now : now + interval,
+                    remaining: max > 0 ? max : nil))
+        }
+        var code: Int32 = 0
+        while !signals.stopRequested,
+            let i = schedules.indices.filter({ schedules[$0].remaining != 0 })
+                .min(by: { schedules[$0].next < schedules[$1].next })
+        {
+            let wait = schedules[i].next - Globals.systemClock()
+            if wait > 0 {
+                signals.sleep(nanos: wait)
+                continue
+            }
+            let records = runtime.run(.trigger(schedules[i].node), trigger: .scheduled)
+            for r in records { print(Running.summary(r)) }
+            code = Running.exitCode(records.last?.status ?? .failed)
+            schedules[i].next += schedules[i].interval
+            if let r = schedules[i].remaining { schedules[i].remaining = r - 1 }
+        }
+        return signals.stopRequested ? 0 : code
+    }
+}
+
+/// SIGINT/SIGTERM: stop firing triggers, let the in-flight run finish within the grace period, then cancel it.
+final class SignalHandling: @unchecked Sendable {
+    private let sources: [DispatchSourceSignal]
+    private let lock = NSLock()
+    private var stopped = false
+    private let wake = DispatchSemaphore(value: 0)
+
+    init(runtime: FlowRuntime, grace: Double) {
+        var sources: [DispatchSourceSignal] = []
+        let queue = DispatchQueue(label: "flowrun.signals")
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            sources.append(source)
+        }
+        self.sources = sources
+        let cancellation = runtime.cancellation
+        for source in sources {
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                let first = self.lock.withLock {
+                    defer { self.stopped = true }
+                    return !self.stopped
+                }
+                self.wake.signal()
+                if first {
+                    queue.asyncAfter(deadline: .now() + grace) { cancellation.cancel() }
+                } else {
+                    cancellation.cancel()  // a second signal cancels at once
+                }
+            }
+            source.resume()
+        }
+    }
+
+    var stopRequested: Bool { lock.withLock { stopped } }
+
+    func sleep(nanos: Int) { _ = wake.wait(timeout: .now() + .nanoseconds(nanos)) }
+
+    func stop() {
+        for s in sources { s.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+}
