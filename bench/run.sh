@@ -23,3 +23,14 @@ echo "peak RSS: $( { /usr/bin/time -f '%M' "$bin/flowrun" check flows/user-sync.
 echo
 echo "## Expression evaluation (one core, median of 5 rounds)"
 "$bin/flowrun-bench"
+
+echo
+echo "## Engine: pure chain ticker -> modify -> router -> modify (bench/flows/chain.yaml)"
+state=$(mktemp -d)
+for n in 10000 1000000 3333333; do
+    out=$( { /usr/bin/time -f 'rss=%M' "$bin/flowrun" bench/flows/chain.yaml --once --set vars.n=$n --state "$state/s.db" >"$state/out" 2>"$state/err"; } 2>&1 || true)
+    line=$(grep -E "in [0-9.]+ (ms|s|µs)" "$state/out" | head -1)
+    msgs=$(grep -oE "messages [0-9]+" "$state/out" | grep -oE "[0-9]+")
+    echo "n=$n: $line | deliveries=$msgs | peak $(grep -oE 'rss=[0-9]+' <<<"$out$(cat "$state/err")" | tail -1) KiB"
+done
+rm -rf "$state"

@@ -2,10 +2,16 @@ import FlowrunValue
 import OrderedCollections
 
 /// A parsed, checked and compiled expression, ready to evaluate many times.
-public struct CompiledExpression: Sendable {
+public final class CompiledExpression: Sendable {
     let run: Compiled
     let slotCount: Int
     public let span: Span
+
+    init(run: @escaping Compiled, slotCount: Int, span: Span) {
+        self.run = run
+        self.slotCount = slotCount
+        self.span = span
+    }
 
     /// Evaluates against a message; runtime failures are `EvalError`s carrying the failing sub-expression's location.
     @inline(__always)

@@ -1,4 +1,5 @@
 import FlowrunValue
+import OrderedCollections
 
 /// A value that may hold templates anywhere inside it: a setting, or the `data:` of an edge. Parts
 /// without templates are stored as constants and cost nothing to evaluate.
@@ -6,7 +7,27 @@ public indirect enum ValueTemplate: Sendable {
     case constant(Value)
     case template(Template)
     case array([ValueTemplate])
-    case object([(String, ValueTemplate)])
+    case object(ObjectTemplate)
+
+    /// An object with templates among its values: the key set is built once.
+    public struct ObjectTemplate: Sendable {
+        let keys: OrderedSet<String>
+        let values: [ValueTemplate]
+        public var entries: [(String, ValueTemplate)] { Array(zip(keys, values)) }
+    }
+
+    public static func object(_ entries: [(String, ValueTemplate)]) -> ValueTemplate {
+        let keys = OrderedSet(entries.map(\.0))
+        if keys.count != entries.count {
+            // Duplicate keys (impossible from YAML): the last one wins, as in a dictionary.
+            var merged: [(String, ValueTemplate)] = []
+            for (k, v) in entries {
+                if let i = merged.firstIndex(where: { $0.0 == k }) { merged[i].1 = v } else { merged.append((k, v)) }
+            }
+            return .object(merged)
+        }
+        return .object(ObjectTemplate(keys: keys, values: entries.map(\.1)))
+    }
 
     /// Folds constant subtrees so that evaluation only walks the parts that hold templates.
     public static func array(folding items: [ValueTemplate]) -> ValueTemplate {
@@ -37,10 +58,11 @@ public indirect enum ValueTemplate: Sendable {
             out.reserveCapacity(items.count)
             for item in items { out.append(try item.evaluate(input, globals)) }
             return .array(out)
-        case .object(let entries):
-            var out = Value.Object(minimumCapacity: entries.count)
-            for (k, v) in entries { out[k] = try v.evaluate(input, globals) }
-            return .object(out)
+        case .object(let template):
+            var values = ContiguousArray<Value>()
+            values.reserveCapacity(template.values.count)
+            for v in template.values { values.append(try v.evaluate(input, globals)) }
+            return .object(Value.Object(uncheckedUniqueKeys: template.keys, values: values))
         }
     }
 }

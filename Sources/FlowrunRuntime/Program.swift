@@ -23,14 +23,24 @@ public struct ComponentFactories: Sendable {
 /// A checked flow made executable: nodes in an array, ports and edges resolved to indexes, edge
 /// mappings compiled. Built once per load; each run executes it.
 public final class FlowProgram {
-    public struct Node {
+    /// A class, so that reaching a node on the hot path costs one reference, not a copy of its parts.
+    public final class Node {
         public let name: String
         public let checked: CheckedNode
         public let component: any Component
         /// Output port names, in declaration order; `outEdges[i]` are the edges leaving `outputs[i]`.
         let outputs: [String]
         var outEdges: [[Edge]]
-        var errorPort: Int { outputs.firstIndex(of: "error")! }
+        let errorPort: Int
+
+        init(name: String, checked: CheckedNode, component: any Component, outputs: [String], outEdges: [[Edge]]) {
+            self.name = name
+            self.checked = checked
+            self.component = component
+            self.outputs = outputs
+            self.outEdges = outEdges
+            self.errorPort = outputs.firstIndex(of: "error") ?? 0
+        }
     }
 
     struct Edge {

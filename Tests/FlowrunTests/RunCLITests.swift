@@ -1,0 +1,93 @@
+import Flowrun
+import Foundation
+import Testing
+
+/// `flowrun FILE --once` as a user runs it: summaries, exit codes, the durable run history.
+@Suite struct RunCLITests {
+    let dir: URL = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-run-\(UUID().uuidString)")
+
+    func write(_ name: String, _ text: String) throws -> String {
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let url = dir.appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    func flow(items: String) -> String {
+        """
+        flow: numbers
+        nodes:
+          start: {component: ticker, settings: {interval: 1h, payload: {xs: \(items)}}}
+          each: {component: iterator}
+          calc: {component: modify}
+        edges:
+          - {from: start.out, to: each.in, data: {array: <<$.xs>>}}
+          - {from: each.item, to: calc.in, data: {v: <<10 / $.item>>}}
+        """
+    }
+
+    @Test func exitCodesFollowTheRunStatus() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let state = dir.appendingPathComponent("state.db").path
+        let ok = try CLITests.run([try write("ok.yaml", flow(items: "[1, 2]")), "--once", "--state", state])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout.contains("numbers  completed  in"))
+        #expect(ok.stdout.contains("processed 2"))
+        let partial = try CLITests.run([try write("partial.yaml", flow(items: "[1, 0]")), "--once", "--state", state])
+        #expect(partial.status == 3)
+        #expect(partial.stdout.contains("completed_with_errors"))
+        #expect(partial.stdout.contains("error at calc.in:"))
+        #expect(partial.stdout.contains("division by zero"))
+        let failed = try CLITests.run(["run", try write("failed.yaml", flow(items: "[0]")), "--once", "--state", state])
+        #expect(failed.status == 1)
+        let broken = try CLITests.run([try write("broken.yaml", "flow: x\nnodes: {a: {component: nope}}\n"), "--once"])
+        #expect(broken.status == 2)
+        #expect(broken.stderr.contains("error[E300]"))
+
+        let list = try CLITests.run(["runs", "--state", state, "--flow", "numbers", "--format", "json"])
+        let runs = try JSON.parse(list.stdout)
+        #expect(runs.arrayValue?.map { $0["status"] } == ["failed", "completed_with_errors", "completed"])
+        let id = try #require(runs[1]["id"].stringValue)
+        let show = try CLITests.run(["runs", "show", id, "--state", state])
+        #expect(show.status == 0)
+        #expect(show.stdout.contains("failed 1"))
+        let table = try CLITests.run(["runs", "--state", state])
+        #expect(table.stdout.hasPrefix("RUN"))
+    }
+
+    @Test func inputEntryAndVarsOverride() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = try write(
+            "input.yaml",
+            """
+            flow: manual
+            vars: {factor: 2}
+            nodes:
+              start: {component: ticker, settings: {interval: 1h}}
+              calc: {component: modify}
+              show: {component: log, settings: {format: json}}
+            edges:
+              - {from: start.out, to: calc.in, data: {v: <<($.n ?? 1) * vars.factor>>}}
+              - {from: calc.out, to: show.in}
+            """)
+        let state = dir.appendingPathComponent("s.db").path
+        let r = try CLITests.run([file, "--input", #"{"n": 21}"#, "--set", "vars.factor=3", "--state", state])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains(#"{"v":63}"#))
+        let json = try CLITests.run([file, "--once", "--state", state, "--log-format", "json"])
+        let line = try #require(json.stderr.split(separator: "\n").first { $0.contains("\"node\":\"show\"") })
+        let logged = try JSON.parse(String(line))
+        #expect(logged["msg"] == #"{"v":2}"#)
+        #expect(logged["flow"] == "manual")
+        #expect(logged["run"].stringValue?.hasPrefix("r") == true)
+    }
+
+    @Test func everyPureExampleRunsOnce() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let state = dir.appendingPathComponent("e.db").path
+        for example in ["ticker-log", "router", "iterator", "pagination-loop", "state-cursor"] {
+            let r = try CLITests.run(["flows/examples/\(example).yaml", "--once", "--state", state])
+            #expect(r.status == 0, "\(example): \(r.stdout) \(r.stderr)")
+        }
+    }
+}
