@@ -2,3 +2,4 @@
 @_exported import FlowrunGraph
 @_exported import FlowrunValue
 @_exported import FlowrunRuntime
+@_exported import FlowrunComponents

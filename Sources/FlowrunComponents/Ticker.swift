@@ -1,3 +1,4 @@
+import Foundation
 import FlowrunRuntime
 import FlowrunExpression
 import FlowrunGraph
@@ -44,10 +45,70 @@ public enum Ticker {
               component: ticker
               settings: {interval: 1h, emitOnStart: true, payload: {syncType: full}}
             """,
+        validate: { settings in
+            var problems: [(setting: String, message: String)] = []
+            switch (settings.has("interval"), settings.has("cron")) {
+            case (false, false): problems.append(("interval", "a ticker needs `interval` or `cron`"))
+            case (true, true): problems.append(("cron", "set `interval` or `cron`, not both"))
+            default: break
+            }
+            if case .string(let cron) = settings["cron"] {
+                do throws(CronSchedule.ParseError) { _ = try CronSchedule(cron) } catch {
+                    problems.append(("cron", error.description))
+                }
+            }
+            if case .string(let zone) = settings["timezone"], TimeZone(identifier: zone) == nil {
+                problems.append(("timezone", "unknown time zone '\(zone)' (use an IANA name such as Europe/Berlin)"))
+            }
+            if case .string(let text) = settings["interval"], let n = Durations.parse(text), n <= 0 {
+                problems.append(("interval", "the interval must be positive"))
+            }
+            return problems
+        },
         transfer: { t in
             ["out": t.settingShapes["payload"] ?? t.settings["payload"].map { Shape(of: $0) } ?? .anyObject]
         }
     )
+}
+
+/// When a ticker fires: a pure schedule the scheduler asks for the next firing time.
+public struct TickerSchedule: Sendable {
+    public enum Kind: Sendable {
+        case interval(Int)
+        case cron(CronSchedule, TimeZone)
+    }
+
+    public let kind: Kind
+    public let emitOnStart: Bool
+    /// nil = unlimited.
+    public let maxEmissions: Int?
+
+    public init?(_ node: CheckedNode) {
+        let settings = node.settings
+        if case .string(let text) = settings["interval"]?.constantValue ?? .null, let n = Durations.parse(text), n > 0 {
+            kind = .interval(n)
+        } else if case .string(let text) = settings["cron"]?.constantValue ?? .null, let cron = try? CronSchedule(text)
+        {
+            let zone = settings["timezone"]?.constantValue?.stringValue.flatMap { TimeZone(identifier: $0) }
+            kind = .cron(cron, zone ?? TimeZone(identifier: "UTC")!)
+        } else {
+            return nil
+        }
+        emitOnStart = settings["emitOnStart"]?.constantValue?.isTruthy ?? false
+        let max = settings["maxEmissions"]?.constantValue?.intValue ?? 0
+        maxEmissions = max > 0 ? max : nil
+    }
+
+    /// The first firing when the flow starts at `now`.
+    public func first(now: Int) -> Int? { emitOnStart ? now : next(after: now) }
+
+    /// The firing after the one at `previous`.
+    public func next(after previous: Int) -> Int? {
+        switch kind {
+        case .interval(let n): return previous + n
+        case .cron(let cron, let zone): return cron.next(after: previous, in: zone)
+        }
+    }
 }
 
 extension Ticker {

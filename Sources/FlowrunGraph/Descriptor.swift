@@ -25,14 +25,18 @@ public struct ComponentDescriptor: Sendable {
     let dynamicOutputs: @Sendable (Settings) -> [PortDescriptor]
     /// Shapes of the messages on each output port, given what arrives on the inputs.
     let transfer: @Sendable (Transfer) -> [String: Shape]
+    /// Checks across settings that a schema cannot express: `(setting, problem)` pairs, reported as E210.
+    let validate: @Sendable (Settings) -> [(setting: String, message: String)]
 
     public init(
         name: String, aliases: [String] = [], summary: String, doc: String, isIO: Bool = false,
         isTrigger: Bool = false, isConditional: Bool = false, settings: [SettingDescriptor], ports: [PortDescriptor],
         terminalInputs: [String] = [], example: String,
         dynamicOutputs: @escaping @Sendable (Settings) -> [PortDescriptor] = { _ in [] },
+        validate: @escaping @Sendable (Settings) -> [(setting: String, message: String)] = { _ in [] },
         transfer: @escaping @Sendable (Transfer) -> [String: Shape]
     ) {
+        self.validate = validate
         self.name = name
         self.aliases = aliases
         self.summary = summary
@@ -60,11 +64,20 @@ public struct ComponentDescriptor: Sendable {
 
     public func outputShapes(_ transfer: Transfer) -> [String: Shape] { self.transfer(transfer) }
 
+    public func problems(_ settings: Settings) -> [(setting: String, message: String)] { validate(settings) }
+
     /// The literal values of a node's settings (nil for a setting written as a template), with defaults applied.
     public struct Settings: Sendable {
         public let values: [String: Value]
-        public init(_ values: [String: Value]) { self.values = values }
+        /// Settings written as templates: set, but their values are known only at run time.
+        public let templated: Set<String>
+        public init(_ values: [String: Value], templated: Set<String> = []) {
+            self.values = values
+            self.templated = templated
+        }
         public subscript(name: String) -> Value? { values[name] }
+        /// Whether the setting is set at all (literally or by a template).
+        public func has(_ name: String) -> Bool { values[name] != nil || templated.contains(name) }
     }
 
     /// What the checker knows when it asks a component for its output shapes.

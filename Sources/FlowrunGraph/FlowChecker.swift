@@ -199,7 +199,12 @@ private struct Checking {
                     decl.nameSpan,
                     help: s.example.map { "for example `\(s.name): \($0)`" })
             }
-            let settings = ComponentDescriptor.Settings(literal)
+            let templated = Set(decl.settings.compactMap { $0.value.constant == nil ? $0.key.string : nil })
+            let settings = ComponentDescriptor.Settings(literal, templated: templated)
+            for (setting, message) in descriptor.problems(settings) {
+                let span = decl.settings.first { $0.key.string == setting }?.value.span ?? decl.nameSpan
+                error(.invalidValue, "node '\(decl.name)': \(message)", span)
+            }
             var b = Bound(
                 decl: decl, descriptor: descriptor, settings: settings, ports: descriptor.ports(for: settings))
             var compiling = TemplateCompiling()

@@ -121,48 +121,46 @@ struct Run: ParsableCommand {
         return Running.exitCode(records.last?.status ?? .failed) == 1 ? 1 : code
     }
 
-    /// Fires interval tickers on time until SIGINT/SIGTERM (cron and catch-up come with scheduler mode).
+    /// Fires tickers on their interval or cron schedule until SIGINT/SIGTERM. Runs of the flow never
+    /// overlap: slots that pass while a run is going on are skipped.
     func runScheduled(_ runtime: FlowRuntime, signals: SignalHandling) -> Int32 {
-        struct Schedule {
+        struct Slot {
             let node: String
-            let interval: Int
-            var next: Int
+            let schedule: TickerSchedule
+            var next: Int?
             var remaining: Int?
         }
-        var schedules: [Schedule] = []
+        var slots: [Slot] = []
         let now = Globals.systemClock()
         for t in runtime.program.triggers {
             let node = runtime.program.nodes[t]
-            let settings = node.checked.settings
-            guard case .string(let text) = settings["interval"]?.constantValue ?? .null,
-                let interval = Durations.parse(text),
-                interval > 0
-            else {
-                FileHandleOutput.stderr("\(node.name): only interval tickers run on a schedule so far; use --once")
+            guard let schedule = TickerSchedule(node.checked) else {
+                FileHandleOutput.stderr("\(node.name): this trigger has no schedule; use --once")
                 return 1
             }
-            let onStart = settings["emitOnStart"]?.constantValue?.isTruthy ?? false
-            let max = settings["maxEmissions"]?.constantValue?.intValue ?? 0
-            schedules.append(
-                Schedule(
-                    node: node.name, interval: interval, next: onStart ? now : now + interval,
-                    remaining: max > 0 ? max : nil))
+            slots.append(
+                Slot(
+                    node: node.name, schedule: schedule, next: schedule.first(now: now),
+                    remaining: schedule.maxEmissions))
         }
         var code: Int32 = 0
-        while !signals.stopRequested,
-            let i = schedules.indices.filter({ schedules[$0].remaining != 0 })
-                .min(by: { schedules[$0].next < schedules[$1].next })
-        {
-            let wait = schedules[i].next - Globals.systemClock()
+        while !signals.stopRequested {
+            let due = slots.indices.filter { slots[$0].next != nil && slots[$0].remaining != 0 }
+            guard let i = due.min(by: { slots[$0].next! < slots[$1].next! }) else { break }
+            let wait = slots[i].next! - Globals.systemClock()
             if wait > 0 {
                 signals.sleep(nanos: wait)
                 continue
             }
-            let records = runtime.run(.trigger(schedules[i].node), trigger: .scheduled)
+            let records = runtime.run(.trigger(slots[i].node), trigger: .scheduled)
             for r in records { print(Running.summary(r)) }
             code = Running.exitCode(records.last?.status ?? .failed)
-            schedules[i].next += schedules[i].interval
-            if let r = schedules[i].remaining { schedules[i].remaining = r - 1 }
+            if let r = slots[i].remaining { slots[i].remaining = r - 1 }
+            // Skip slots that passed while the run was going on.
+            var next = slots[i].schedule.next(after: slots[i].next!)
+            let current = Globals.systemClock()
+            while let n = next, n <= current { next = slots[i].schedule.next(after: n) }
+            slots[i].next = next
         }
         return signals.stopRequested ? 0 : code
     }

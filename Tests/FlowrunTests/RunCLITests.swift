@@ -91,3 +91,70 @@ import Testing
         }
     }
 }
+
+@Suite struct ScheduleCLITests {
+    let dir: URL = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-sched-\(UUID().uuidString)")
+
+    func write(_ name: String, _ text: String) throws -> String {
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let url = dir.appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    @Test func intervalTickerFiresOnScheduleUntilMaxEmissions() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = try write(
+            "tick.yaml",
+            """
+            flow: tick
+            nodes:
+              t: {component: ticker, settings: {interval: 200ms, emitOnStart: true, maxEmissions: 3, payload: {x: 1}}}
+              m: {component: modify}
+            edges:
+              - {from: t.out, to: m.in}
+            """)
+        let start = Date()
+        let r = try CLITests.run([file, "--state", dir.appendingPathComponent("s.db").path])
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.components(separatedBy: "tick  completed").count - 1 == 3)
+        #expect(elapsed >= 0.35, "three emissions 200 ms apart took \(elapsed) s")
+        let runs = try JSON.parse(
+            try CLITests.run([
+                "runs", "--state", dir.appendingPathComponent("s.db").path,
+                "--format", "json",
+            ]).stdout)
+        #expect(runs.arrayValue?.allSatisfy { $0["trigger"] == "scheduled" } == true)
+    }
+
+    @Test func sigtermCancelsAnInFlightRunAfterTheGracePeriod() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = try write(
+            "slow.yaml",
+            """
+            flow: slow
+            run: {maxMessages: 1000000000}
+            nodes:
+              t: {component: ticker, settings: {interval: 1h, emitOnStart: true, payload: {i: 0}}}
+              step: {component: modify}
+            edges:
+              - {from: t.out, to: step.in}
+              - {from: step.out, to: step.in, data: {i: <<$.i + 1>>}}
+            """)
+        let state = dir.appendingPathComponent("s.db").path
+        let process = Process()
+        process.executableURL = CLITests.binary
+        process.arguments = [file, "--state", state, "--grace", "0.3"]
+        process.standardOutput = Pipe()
+        process.standardError = Pipe()
+        try process.run()
+        Thread.sleep(forTimeInterval: 0.8)
+        process.terminate()  // SIGTERM
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let runs = try JSON.parse(try CLITests.run(["runs", "--state", state, "--format", "json"]).stdout)
+        #expect(runs[0]["status"] == "cancelled")
+        #expect(runs[0]["reason"] == "cancelled")
+    }
+}
