@@ -114,6 +114,7 @@ public struct TickerSchedule: Sendable {
 extension Ticker {
     final class Instance: TriggerComponent {
         var running: Bool
+        var isActive: Bool { running }
 
         init(_ node: CheckedNode) {
             running = node.settings["autoStart"]?.constantValue?.isTruthy ?? true

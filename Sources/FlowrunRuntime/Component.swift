@@ -12,6 +12,8 @@ public protocol Component: AnyObject {
 /// A component that starts runs on its own (ticker, http-server). `fire` emits the trigger's message.
 public protocol TriggerComponent: Component {
     func fire(_ context: inout NodeContext) throws(NodeError)
+    /// Whether scheduled firings happen (a ticker with `autoStart: false` waits for `control`).
+    var isActive: Bool { get }
 }
 
 /// A failure of a node, delivered on its `error` port (or recorded on the run when nothing handles it).

@@ -17,6 +17,8 @@ public final class FlowRuntime {
         public var clock: @Sendable () -> Int = Globals.systemClock
         /// Sees every message a node emits (node, port, message): test kits and tracing.
         public var observer: ((String, String, Value) -> Void)?
+        /// Sees the run record every 1,024 deliveries (the CLI's live progress line).
+        public var progress: ((RunRecord) -> Void)?
         /// Sleeps for nanoseconds (retry backoff); injected so tests never sleep.
         public var sleep: @Sendable (Int) -> Void = { nanos in
             var ts = timespec(tv_sec: nanos / 1_000_000_000, tv_nsec: nanos % 1_000_000_000)
@@ -123,6 +125,7 @@ public final class FlowRuntime {
             program: program, record: record, globals: globals, secretValues: secretValues,
             logger: options.logger, store: store, cancellation: cancellation)
         execution.observer = options.observer
+        execution.progress = options.progress
         try? store.save(execution.record)
         if let problem = secretProblems.first {
             execution.fail(problem)

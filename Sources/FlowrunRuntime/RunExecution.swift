@@ -26,6 +26,8 @@ public final class RunExecution {
     /// Node failures, handled or not (for `continueOnError: false`).
     var failureEvents = 0
     var observer: ((String, String, Value) -> Void)?
+    /// Called every 1,024 deliveries with the record so far (live progress displays).
+    var progress: ((RunRecord) -> Void)?
     var record: RunRecord
     private var stack: [Work] = []
     private var halted = false
@@ -187,6 +189,7 @@ public final class RunExecution {
                 sinceCheck = 0
                 if cancellation.isCancelled { fail("cancelled", status: .cancelled); return }
                 if let deadline, globals.clock() > deadline { fail("run.timeout exceeded", status: .timedOut); return }
+                progress?(record)
             }
         }
     }

@@ -74,6 +74,7 @@ struct Run: ParsableCommand {
             options.vars = vars
             options.dryRun = dryRun
             options.logger = ConsoleLogger(format: format)
+            if isatty(2) != 0, format == .text { options.progress = ProgressLine.shared.update }
             let runtime: FlowRuntime
             do throws(NodeError) {
                 runtime = try FlowRuntime(flow: flow, factories: .standard, store: store, options: options)
@@ -112,6 +113,7 @@ struct Run: ParsableCommand {
             }
         }
         var code: Int32 = 0
+        ProgressLine.shared.clear()
         for r in records { print(Running.summary(r)) }
         // The outcome is the last attempt of each trigger's runs.
         for r in records where r.parentID == nil || r.id == records.last?.id {
@@ -152,17 +154,59 @@ struct Run: ParsableCommand {
                 signals.sleep(nanos: wait)
                 continue
             }
-            let records = runtime.run(.trigger(slots[i].node), trigger: .scheduled)
-            for r in records { print(Running.summary(r)) }
-            code = Running.exitCode(records.last?.status ?? .failed)
-            if let r = slots[i].remaining { slots[i].remaining = r - 1 }
-            // Skip slots that passed while the run was going on.
+            let trigger =
+                runtime.program.nodes[runtime.program.nodeIndex(slots[i].node)!].component as? TriggerComponent
+            if trigger?.isActive ?? true {
+                let records = runtime.run(.trigger(slots[i].node), trigger: .scheduled)
+                ProgressLine.shared.clear()
+                for r in records { print(Running.summary(r)) }
+                code = Running.exitCode(records.last?.status ?? .failed)
+                if let r = slots[i].remaining { slots[i].remaining = r - 1 }
+            }
+            // Slots that passed while the run was going on are skipped, or with `run.overlap: queue`
+            // fire once right away.
             var next = slots[i].schedule.next(after: slots[i].next!)
             let current = Globals.systemClock()
-            while let n = next, n <= current { next = slots[i].schedule.next(after: n) }
-            slots[i].next = next
+            var missed = false
+            while let n = next, n <= current {
+                missed = true
+                next = slots[i].schedule.next(after: n)
+            }
+            slots[i].next = missed && overlapQueue(runtime) ? current : next
         }
         return signals.stopRequested ? 0 : code
+    }
+}
+
+func overlapQueue(_ runtime: FlowRuntime) -> Bool {
+    runtime.program.flow.document.run?["overlap"]?.string == "queue"
+}
+
+/// The live one-line progress display on a terminal: run id, elapsed, processed, failed, rate.
+final class ProgressLine: @unchecked Sendable {
+    static let shared = ProgressLine()
+    private var last = 0
+    private var shown = false
+
+    func update(_ r: RunRecord) {
+        let now = Globals.systemClock()
+        guard now - last > 100_000_000 else { return }
+        last = now
+        let elapsed = Double(now - r.startedAt) / 1e9
+        let rate = elapsed > 0 ? Double(r.messages) / elapsed : 0
+        let line =
+            "\r\u{1B}[2K\(r.id)  "
+            + String(
+                format: "%.1fs  processed %d  failed %d  %.0f msg/s", elapsed,
+                r[.processed], r[.failed], rate)
+        FileHandle.standardError.write(Data(line.utf8))
+        shown = true
+    }
+
+    func clear() {
+        guard shown else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+        shown = false
     }
 }
 
