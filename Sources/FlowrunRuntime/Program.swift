@@ -11,6 +11,8 @@ public struct ComponentFactories: Sendable {
 
     public init(_ makers: [String: ComponentFactory]) { self.makers = makers }
 
+    public mutating func add(_ name: String, _ factory: @escaping ComponentFactory) { makers[name] = factory }
+
     public func make(_ node: CheckedNode) throws(NodeError) -> any Component {
         guard let maker = makers[node.descriptor.name] else {
             throw NodeError(
@@ -28,6 +30,8 @@ public final class FlowProgram {
         public let name: String
         public let checked: CheckedNode
         public let component: any Component
+        /// The same component when it does I/O (resolved once, not per delivery).
+        let asyncComponent: (any AsyncComponent)?
         /// Output port names, in declaration order; `outEdges[i]` are the edges leaving `outputs[i]`.
         let outputs: [String]
         var outEdges: [[Edge]]
@@ -37,6 +41,7 @@ public final class FlowProgram {
             self.name = name
             self.checked = checked
             self.component = component
+            self.asyncComponent = component as? any AsyncComponent
             self.outputs = outputs
             self.outEdges = outEdges
             self.errorPort = outputs.firstIndex(of: "error") ?? 0

@@ -13,6 +13,8 @@ public final class RunExecution {
         case deliver(node: Int, port: String, message: Value)
         /// A node emitting many messages one at a time (iterator items), each fully handled before the next.
         case sequence(SequenceEmission)
+        /// An I/O node's finished results, handled one at a time in the order their messages arrived.
+        case ready(node: Int)
     }
 
     let program: FlowProgram
@@ -28,6 +30,12 @@ public final class RunExecution {
     var observer: ((String, String, Value) -> Void)?
     /// Called every 1,024 deliveries with the record so far (live progress displays).
     var progress: ((RunRecord) -> Void)?
+    /// I/O nodes' in-flight work, by node index.
+    var asyncNodes: [Int: AsyncNodeState] = [:]
+    let inbox = CompletionInbox()
+    var totalInFlight = 0
+    /// Messages waiting for an I/O node before producers are held back (back pressure).
+    static let waitingLimit = 256
     var record: RunRecord
     private var stack: [Work] = []
     private var halted = false
@@ -152,12 +160,30 @@ public final class RunExecution {
         stack.append(.deliver(node: node, port: port, message: message))
     }
 
-    /// Delivers until nothing is left (the run's end), the budget runs out, or the run is stopped.
+    /// Delivers until nothing is left and nothing is in flight (the run's end), the budget runs out,
+    /// or the run is stopped.
     func drain() {
         var sinceCheck = 0
-        while let work = stack.popLast() {
+        while !halted {
+            if totalInFlight > 0 { applyCompletions() }
+            guard let work = stack.popLast() else {
+                if totalInFlight == 0 { return }
+                inbox.wait(nanos: 50_000_000)
+                if checkStop() { return }
+                continue
+            }
             switch work {
+            case .ready(let node):
+                handleReady(node)
+                continue
             case .sequence(let emission):
+                // Back pressure: a producer waits while an I/O node has too much waiting for it.
+                if asyncNodes.values.contains(where: { $0.waiting.count >= Self.waitingLimit }) {
+                    stack.append(work)
+                    inbox.wait(nanos: 50_000_000)
+                    if checkStop() { return }
+                    continue
+                }
                 if emission.stopOnFailure, failureEvents > emission.failuresAtStart { continue }
                 if emission.next < emission.count {
                     let i = emission.next
@@ -177,22 +203,114 @@ public final class RunExecution {
                     )
                     return
                 }
-                var context = NodeContext(run: self, node: node)
-                do {
-                    try program.nodes[node].component.receive(message, on: port, &context)
-                } catch {
-                    nodeFailed(node, port: port, input: message, error)
+                let target = program.nodes[node]
+                if let io = target.asyncComponent {
+                    deliverAsync(node, io, port, message)
+                } else {
+                    var context = NodeContext(run: self, node: node)
+                    do {
+                        try target.component.receive(message, on: port, &context)
+                    } catch {
+                        nodeFailed(node, port: port, input: message, error)
+                    }
                 }
             }
             sinceCheck += 1
             if sinceCheck >= 1024 {
                 sinceCheck = 0
-                if cancellation.isCancelled { fail("cancelled", status: .cancelled); return }
-                if let deadline, globals.clock() > deadline { fail("run.timeout exceeded", status: .timedOut); return }
+                if checkStop() { return }
                 progress?(record)
             }
         }
     }
+
+    /// Cancellation and `run.timeout`; true when the run must stop.
+    func checkStop() -> Bool {
+        if cancellation.isCancelled {
+            fail("cancelled", status: .cancelled)
+            return true
+        }
+        if let deadline, globals.clock() > deadline {
+            fail("run.timeout exceeded", status: .timedOut)
+            return true
+        }
+        return false
+    }
+
+    // MARK: I/O nodes
+
+    func deliverAsync(_ node: Int, _ io: any AsyncComponent, _ port: String, _ message: Value) {
+        let state = asyncNodes[node] ?? AsyncNodeState(concurrency: program.nodes[node].checked.concurrency)
+        asyncNodes[node] = state
+        let seq = state.nextSeq
+        state.nextSeq += 1
+        if state.inFlight < state.concurrency {
+            startAsync(node, io, state, seq, port, message)
+        } else {
+            state.waiting.append((seq, port, message))
+        }
+    }
+
+    func startAsync(
+        _ node: Int, _ io: any AsyncComponent, _ state: AsyncNodeState, _ seq: Int, _ port: String,
+        _ message: Value
+    ) {
+        state.inFlight += 1
+        totalInFlight += 1
+        state.inputs[seq] = (port, message)
+        let context = AsyncContext(
+            nodeName: program.nodes[node].name, runID: record.id, settings: settings[node], globals: globals,
+            isDryRun: record.dryRun, secretValues: secretValues)
+        let inbox = self.inbox
+        io.start(message, on: port, context) { result in inbox.post(node, seq, result) }
+    }
+
+    /// Takes finished I/O work and queues its results per node in the order the messages arrived.
+    func applyCompletions() {
+        for (node, seq, result) in inbox.take() {
+            guard let state = asyncNodes[node], let input = state.inputs.removeValue(forKey: seq) else { continue }
+            state.inFlight -= 1
+            totalInFlight -= 1
+            state.finished[seq] = (input.port, input.message, result)
+            // Start the next waiting message before emitting, so the node stays busy.
+            if !state.waiting.isEmpty, state.inFlight < state.concurrency, let io = program.nodes[node].asyncComponent {
+                let next = state.waiting.removeFirst()
+                startAsync(node, io, state, next.seq, next.port, next.message)
+            }
+            while let done = state.finished.removeValue(forKey: state.nextToEmit) {
+                state.ready.append(done)
+                state.nextToEmit += 1
+            }
+            if !state.ready.isEmpty, !state.readyScheduled {
+                state.readyScheduled = true
+                stack.append(.ready(node: node))
+            }
+        }
+    }
+
+    /// Handles the oldest finished result of an I/O node; the next one waits until this one's
+    /// messages have been handled downstream.
+    func handleReady(_ node: Int) {
+        guard let state = asyncNodes[node] else { return }
+        guard !state.ready.isEmpty else {
+            state.readyScheduled = false
+            return
+        }
+        let done = state.ready.removeFirst()
+        // The marker stays below this result's messages: results finishing meanwhile queue behind it.
+        stack.append(.ready(node: node))
+        for (counter, n) in done.result.counters { record.counters[counter, default: 0] += n }
+        if let error = done.result.error {
+            nodeFailed(node, port: done.port, input: done.input, error)
+            return
+        }
+        for emission in done.result.emissions.reversed() {
+            emitReversed(node: node, port: emission.port, emission.message)
+        }
+    }
+
+    /// `emit`, for callers that push several emissions in reverse order themselves.
+    private func emitReversed(node: Int, port: String, _ message: Value) { emit(node: node, port: port, message) }
 
     func push(_ emission: SequenceEmission) {
         emission.failuresAtStart = failureEvents
