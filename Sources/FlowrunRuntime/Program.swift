@@ -32,6 +32,7 @@ public final class FlowProgram {
         public let component: any Component
         /// The same component when it does I/O (resolved once, not per delivery).
         let asyncComponent: (any AsyncComponent)?
+        let isAsync: Bool
         /// Output port names, in declaration order; `outEdges[i]` are the edges leaving `outputs[i]`.
         let outputs: [String]
         var outEdges: [[Edge]]
@@ -42,6 +43,7 @@ public final class FlowProgram {
             self.checked = checked
             self.component = component
             self.asyncComponent = component as? any AsyncComponent
+            self.isAsync = asyncComponent != nil
             self.outputs = outputs
             self.outEdges = outEdges
             self.errorPort = outputs.firstIndex(of: "error") ?? 0

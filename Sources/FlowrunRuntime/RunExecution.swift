@@ -204,7 +204,7 @@ public final class RunExecution {
                     return
                 }
                 let target = program.nodes[node]
-                if let io = target.asyncComponent {
+                if target.isAsync, let io = target.asyncComponent {
                     deliverAsync(node, io, port, message)
                 } else {
                     var context = NodeContext(run: self, node: node)
