@@ -113,8 +113,9 @@ public struct TickerSchedule: Sendable {
 
 extension Ticker {
     final class Instance: TriggerComponent {
-        var running: Bool
-        var isActive: Bool { running }
+        private let lock = NSLock()
+        private var running: Bool
+        var isActive: Bool { lock.withLock { running } }
 
         init(_ node: CheckedNode) {
             running = node.settings["autoStart"]?.constantValue?.isTruthy ?? true
@@ -125,7 +126,7 @@ extension Ticker {
         }
 
         func receive(_ message: Value, on port: String, _ context: inout NodeContext) throws(NodeError) {
-            if case .bool(let start) = message["start"] { running = start }
+            if case .bool(let start) = message["start"] { lock.withLock { running = start } }
         }
     }
 

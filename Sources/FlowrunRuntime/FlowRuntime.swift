@@ -6,9 +6,10 @@ import FlowrunValue
     import Glibc
 #endif
 
-/// A loaded flow ready to run: its program, globals and store. Runs of one flow never overlap: a
-/// `FlowRuntime` runs one at a time.
-public final class FlowRuntime {
+/// A loaded flow ready to run: its program, globals and store. Each run has its own `RunExecution`;
+/// the program is read-only while runs go on, so runs may overlap on several threads when the flow
+/// says `run.overlap: allow` (components keep no per-run state in themselves, or lock it).
+public final class FlowRuntime: @unchecked Sendable {
     public struct Options {
         public var vars: [String: Value] = [:]
         public var env: Value = Globals.processEnvironment()

@@ -74,7 +74,9 @@ struct Run: ParsableCommand {
             options.vars = vars
             options.dryRun = dryRun
             options.logger = ConsoleLogger(format: format)
-            if isatty(2) != 0, format == .text { options.progress = ProgressLine.shared.update }
+            if isatty(2) != 0, format == .text, flow.document.run?["overlap"]?.string != "allow" {
+                options.progress = ProgressLine.shared.update
+            }
             let runtime: FlowRuntime
             do throws(NodeError) {
                 runtime = try FlowRuntime(flow: flow, factories: .standard, store: store, options: options)
@@ -146,6 +148,11 @@ struct Run: ParsableCommand {
                     remaining: schedule.maxEmissions))
         }
         var code: Int32 = 0
+        let overlap = runtime.program.flow.document.run?["overlap"]?.string ?? "skip"
+        let concurrent = DispatchGroup()
+        let printLock = NSLock()
+        // In-flight overlapping runs finish (within the grace period) before flowrun exits.
+        defer { concurrent.wait() }
         while !signals.stopRequested {
             let due = slots.indices.filter { slots[$0].next != nil && slots[$0].remaining != 0 }
             guard let i = due.min(by: { slots[$0].next! < slots[$1].next! }) else { break }
@@ -156,7 +163,17 @@ struct Run: ParsableCommand {
             }
             let trigger =
                 runtime.program.nodes[runtime.program.nodeIndex(slots[i].node)!].component as? TriggerComponent
-            if trigger?.isActive ?? true {
+            if trigger?.isActive ?? true, overlap == "allow" {
+                // Runs may overlap: each runs on its own thread; the scheduler goes on.
+                let node = slots[i].node
+                concurrent.enter()
+                Thread.detachNewThread {
+                    let records = runtime.run(.trigger(node), trigger: .scheduled)
+                    printLock.withLock { for r in records { print(Running.summary(r)) } }
+                    concurrent.leave()
+                }
+                if let r = slots[i].remaining { slots[i].remaining = r - 1 }
+            } else if trigger?.isActive ?? true {
                 let records = runtime.run(.trigger(slots[i].node), trigger: .scheduled)
                 ProgressLine.shared.clear()
                 for r in records { print(Running.summary(r)) }
@@ -172,14 +189,10 @@ struct Run: ParsableCommand {
                 missed = true
                 next = slots[i].schedule.next(after: n)
             }
-            slots[i].next = missed && overlapQueue(runtime) ? current : next
+            slots[i].next = missed && overlap == "queue" ? current : next
         }
         return signals.stopRequested ? 0 : code
     }
-}
-
-func overlapQueue(_ runtime: FlowRuntime) -> Bool {
-    runtime.program.flow.document.run?["overlap"]?.string == "queue"
 }
 
 /// The live one-line progress display on a terminal: run id, elapsed, processed, failed, rate.

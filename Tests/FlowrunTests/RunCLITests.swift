@@ -158,3 +158,49 @@ import Testing
         #expect(runs[0]["reason"] == "cancelled")
     }
 }
+
+@Suite struct OverlapCLITests {
+    let dir: URL = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-overlap-\(UUID().uuidString)")
+
+    func runs(overlap: String) throws -> [Value] {
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let file = dir.appendingPathComponent("\(overlap).yaml")
+        // Each run loops for a while; the ticker fires every 50 ms, three times.
+        try """
+        flow: overlap-\(overlap)
+        run: {overlap: \(overlap), maxMessages: 1000000000}
+        nodes:
+          t: {component: ticker, settings: {interval: 50ms, emitOnStart: true, maxEmissions: 3, payload: {i: 0}}}
+          step: {component: modify}
+          more: {component: router, settings: {when: <<$.i < 150000>>, outputPort: again}}
+        edges:
+          - {from: t.out, to: step.in}
+          - {from: step.out, to: more.in}
+          - {from: more.again, to: step.in, data: {i: <<$.i + 1>>}}
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let state = dir.appendingPathComponent("\(overlap).db").path
+        let r = try CLITests.run([file.path, "--state", state])
+        #expect(r.status == 0, "\(r.stderr)")
+        return try JSON.parse(try CLITests.run(["runs", "--state", state, "--format", "json"]).stdout).arrayValue ?? []
+    }
+
+    func overlapping(_ records: [Value]) -> Bool {
+        let spans = records.compactMap { r -> (Int, Int)? in
+            guard let s = r["startedAt"].stringValue.flatMap(Time.parse),
+                let e = r["completedAt"].stringValue.flatMap(Time.parse)
+            else { return nil }
+            return (s, e)
+        }.sorted { $0.0 < $1.0 }
+        return zip(spans, spans.dropFirst()).contains { $0.1 > $1.0 }
+    }
+
+    @Test func allowLetsRunsOverlapAndSkipDoesNot() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let allowed = try runs(overlap: "allow")
+        #expect(allowed.count == 3)
+        #expect(allowed.allSatisfy { $0["status"] == "completed" })
+        #expect(overlapping(allowed), "with overlap: allow the runs should overlap")
+        let skipped = try runs(overlap: "skip")
+        #expect(!overlapping(skipped))
+    }
+}
