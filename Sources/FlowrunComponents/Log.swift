@@ -34,10 +34,8 @@ extension Log {
         func receive(_ message: Value, on port: String, _ context: inout NodeContext) throws(NodeError) {
             let level = LogLevel(rawValue: context.setting("level").stringValue ?? "info") ?? .info
             let prefix = context.setting("message").stringValue.map { $0 + " " } ?? ""
-            var text = context.setting("format").stringValue == "json" ? JSON.serialize(message) : Log.text(message)
-            for secret in context.secretValues {
-                text = text.split(separator: secret, omittingEmptySubsequences: false).joined(separator: "***")
-            }
+            let text = context.redacted(
+                context.setting("format").stringValue == "json" ? JSON.serialize(message) : Log.text(message))
             context.log(level, prefix + text)
         }
     }

@@ -108,4 +108,18 @@ public struct NodeContext {
 
     /// Declared secret values, for components that must redact them.
     public var secretValues: [String] { run.secretValues }
+
+    /// `text` with every declared secret value replaced by `***`.
+    public func redacted(_ text: String) -> String { Redaction.redact(text, run.secretValues) }
+}
+
+/// Keeps secret values out of logs and run records.
+public enum Redaction {
+    public static func redact(_ text: String, _ secrets: [String]) -> String {
+        var text = text
+        for secret in secrets where !secret.isEmpty {
+            text = text.split(separator: secret, omittingEmptySubsequences: false).joined(separator: "***")
+        }
+        return text
+    }
 }

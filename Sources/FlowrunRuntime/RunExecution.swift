@@ -132,10 +132,7 @@ public final class RunExecution {
     }
 
     func redactedPreview(_ value: Value) -> String {
-        var text = JSON.serialize(value)
-        for secret in secretValues where !secret.isEmpty {
-            text = text.split(separator: secret, omittingEmptySubsequences: false).joined(separator: "***")
-        }
+        let text = Redaction.redact(JSON.serialize(value), secretValues)
         return text.count > 1000 ? String(text.prefix(1000)) + "..." : text
     }
 

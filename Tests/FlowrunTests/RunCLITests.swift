@@ -6,12 +6,7 @@ import Testing
 @Suite struct RunCLITests {
     let dir: URL = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-run-\(UUID().uuidString)")
 
-    func write(_ name: String, _ text: String) throws -> String {
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let url = dir.appendingPathComponent(name)
-        try text.write(to: url, atomically: true, encoding: .utf8)
-        return url.path
-    }
+    func write(_ name: String, _ text: String) throws -> String { try writeFile(dir, name, text) }
 
     func flow(items: String) -> String {
         """
@@ -95,12 +90,7 @@ import Testing
 @Suite struct ScheduleCLITests {
     let dir: URL = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-sched-\(UUID().uuidString)")
 
-    func write(_ name: String, _ text: String) throws -> String {
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let url = dir.appendingPathComponent(name)
-        try text.write(to: url, atomically: true, encoding: .utf8)
-        return url.path
-    }
+    func write(_ name: String, _ text: String) throws -> String { try writeFile(dir, name, text) }
 
     @Test func intervalTickerFiresOnScheduleUntilMaxEmissions() throws {
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -203,4 +193,12 @@ import Testing
         let skipped = try runs(overlap: "skip")
         #expect(!overlapping(skipped))
     }
+}
+
+/// Writes `text` to `dir/name` (creating `dir`) and returns the path.
+func writeFile(_ dir: URL, _ name: String, _ text: String) throws -> String {
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let url = dir.appendingPathComponent(name)
+    try text.write(to: url, atomically: true, encoding: .utf8)
+    return url.path
 }
