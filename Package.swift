@@ -33,7 +33,8 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
         .target(name: "FlowrunComponents", dependencies: ["FlowrunRuntime"]),
-        .target(name: "FlowrunHTTP", dependencies: ["FlowrunGraph"]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "FlowrunHTTP", dependencies: ["FlowrunRuntime", "CCurl"]),
         .target(name: "FlowrunDatabase", dependencies: ["FlowrunGraph"]),
         .target(
             name: "Flowrun",
@@ -61,6 +62,11 @@ let package = Package(
         ),
         .target(name: "FlowrunTesting", dependencies: ["Flowrun"]),
         .testTarget(name: "FlowrunTests", dependencies: ["Flowrun"]),
+        .testTarget(
+            name: "FlowrunHTTPTests",
+            dependencies: ["FlowrunTesting", "FlowrunHTTP"],
+            exclude: ["test_server.py"]
+        ),
         .testTarget(
             name: "FlowrunRuntimeTests", dependencies: ["FlowrunTesting", "FlowrunRuntime", "FlowrunComponents"]),
     ]

@@ -1,4 +1,5 @@
 import FlowrunComponents
+import FlowrunHTTP
 import FlowrunRuntime
 
 extension ComponentFactories {
@@ -7,5 +8,6 @@ extension ComponentFactories {
     public static let standard = ComponentFactories([
         "ticker": Ticker.factory, "modify": Modify.factory, "router": Router.factory, "iterator": Iterator.factory,
         "log": Log.factory, "state": State.factory, "dead-letter": DeadLetter.factory,
+        "http-client": HTTPClient.factory,
     ])
 }

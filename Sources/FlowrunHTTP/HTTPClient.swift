@@ -1,3 +1,6 @@
+import Dispatch
+import Foundation
+import FlowrunRuntime
 import FlowrunExpression
 import FlowrunGraph
 import FlowrunValue
@@ -78,4 +81,261 @@ public enum HTTPClient {
             return ["response": responseShape(request: input, context: t.context(of: "request"))]
         }
     )
+}
+
+extension HTTPClient {
+    /// Sends each request through the shared libcurl engine with retries, backoff with full jitter,
+    /// `Retry-After`, a per-node token bucket, and JSON decoding.
+    /// Immutable apart from the token bucket, which locks: safe to share across runs and threads.
+    final class Instance: AsyncComponent, @unchecked Sendable {
+        let limiter = TokenBucket()
+
+        func start(
+            _ message: Value, on port: String, _ context: AsyncContext, done: @escaping @Sendable (AsyncResult) -> Void
+        ) {
+            let request: HTTPRequest
+            do { request = try HTTPClient.build(message, context) } catch {
+                done(.failure(error))
+                return
+            }
+            if context.isDryRun, !["GET", "HEAD"].contains(request.method) {
+                let response: Value = [
+                    "statusCode": 0, "headers": [:], "body": "", "bodyJson": nil, "durationMs": 0.0, "dryRun": true,
+                ]
+                done(
+                    AsyncResult(emissions: [
+                        ("response", ["response": response, "request": message, "context": message["context"]])
+                    ]))
+                return
+            }
+            let policy = RetryPolicy(context)
+            if case .object(let rate) = context.setting("rateLimit"), let n = rate["requests"]?.intValue, n > 0,
+                case .string(let per) = rate["per"] ?? .null, let window = Durations.parse(per)
+            {
+                limiter.configure(requests: n, perNanos: window)
+            }
+            attempt(1, request, message, policy, done)
+        }
+
+        func attempt(
+            _ n: Int, _ request: HTTPRequest, _ message: Value, _ policy: RetryPolicy,
+            _ done: @escaping @Sendable (AsyncResult) -> Void
+        ) {
+            // Waiting for the rate limit never uses up a retry.
+            let wait = limiter.reserve(now: DispatchTime.now().uptimeNanoseconds)
+            let send: @Sendable () -> Void = { [self] in
+                CurlEngine.shared.send(request) { result in
+                    switch result {
+                    case .success(let response):
+                        if (200..<400).contains(response.statusCode) {
+                            done(HTTPClient.success(response, request, message))
+                            return
+                        }
+                        let retryable = HTTPClient.isRetryable(status: response.statusCode)
+                        if retryable, n <= policy.retries {
+                            let delay = policy.delay(attempt: n, retryAfter: response.header("retry-after"))
+                            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(delay)) {
+                                self.attempt(n + 1, request, message, policy, done)
+                            }
+                            return
+                        }
+                        let text = String(decoding: response.body.prefix(200), as: UTF8.self)
+                        done(
+                            .failure(
+                                NodeError(
+                                    "HTTP \(response.statusCode) from \(request.method) \(HTTPClient.redactURL(request.url))"
+                                        + (n > 1 ? " after \(n) attempts" : "") + (text.isEmpty ? "" : ": \(text)"),
+                                    code: "http_\(response.statusCode)", retryable: retryable)))
+                    case .failure(let error):
+                        if n <= policy.retries {
+                            DispatchQueue.global().asyncAfter(
+                                deadline: .now() + .nanoseconds(policy.delay(attempt: n, retryAfter: nil))
+                            ) {
+                                self.attempt(n + 1, request, message, policy, done)
+                            }
+                            return
+                        }
+                        done(
+                            .failure(
+                                NodeError(
+                                    "\(request.method) \(HTTPClient.redactURL(request.url)) failed"
+                                        + (n > 1 ? " after \(n) attempts" : "")
+                                        + ": \(error.message)",
+                                    code: error.timedOut ? "timeout" : "transport", retryable: true)))
+                    }
+                }
+            }
+            if wait > 0 {
+                DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(wait), execute: send)
+            } else {
+                send()
+            }
+        }
+    }
+
+    public static let factory: ComponentFactory = { _ in Instance() }
+
+    /// Transport errors, 408, 425, 429 and 5xx are worth another attempt; other statuses are not.
+    static func isRetryable(status: Int) -> Bool { status == 408 || status == 425 || status == 429 || status >= 500 }
+
+    static func success(_ response: HTTPResponse, _ request: HTTPRequest, _ message: Value) -> AsyncResult {
+        var headers = Value.Object()
+        for (k, v) in response.headers { headers[k] = .string(v) }
+        let body = String(decoding: response.body, as: UTF8.self)
+        var bodyJson = Value.null
+        if let type = response.header("content-type"), type.lowercased().contains("json"), !response.body.isEmpty {
+            do { bodyJson = try JSON.parse(bytes: response.body) } catch {
+                return .failure(
+                    NodeError(
+                        "the response of \(request.method) \(redactURL(request.url)) is not valid JSON: \(error.description)",
+                        code: "bad_json", retryable: false))
+            }
+        }
+        let out: Value = [
+            "response": [
+                "statusCode": .int(response.statusCode), "headers": .object(headers), "body": .string(body),
+                "bodyJson": bodyJson, "durationMs": .double((response.durationMillis * 1000).rounded() / 1000),
+            ],
+            "request": message, "context": message["context"],
+        ]
+        return AsyncResult(emissions: [("response", out)])
+    }
+
+    /// Builds the request from the message and the settings: `baseUrl` + relative `url`, encoded
+    /// `queryParams`, `defaultHeaders` then `headers`, and `body` or `json`.
+    static func build(_ message: Value, _ context: AsyncContext) throws(NodeError) -> HTTPRequest {
+        guard case .string(let path) = message["url"] else {
+            throw NodeError("the request has no `url`", code: "bad_request")
+        }
+        var url = path
+        if !(path.hasPrefix("http://") || path.hasPrefix("https://")) {
+            guard case .string(let base) = context.setting("baseUrl"), !base.isEmpty else {
+                throw NodeError("relative url '\(path)' and no `baseUrl` setting", code: "bad_request")
+            }
+            url = (base.hasSuffix("/") ? String(base.dropLast()) : base) + (path.hasPrefix("/") ? path : "/" + path)
+        }
+        if case .object(let params) = message["queryParams"], !params.isEmpty {
+            var parts: [String] = []
+            for (k, v) in params {
+                let values: [Value] = v.arrayValue ?? [v]
+                for item in values where !item.isNull {
+                    parts.append(percentEncode(k) + "=" + percentEncode(item.interpolated))
+                }
+            }
+            if !parts.isEmpty { url += (url.contains("?") ? "&" : "?") + parts.joined(separator: "&") }
+        }
+        var headers: [(String, String)] = []
+        for source in [context.setting("defaultHeaders"), message["headers"]] {
+            guard case .object(let h) = source else { continue }
+            for (k, v) in h where !v.isNull {
+                headers.removeAll { $0.0.lowercased() == k.lowercased() }
+                headers.append((k, v.interpolated))
+            }
+        }
+        var body: [UInt8]?
+        if case .string(let text) = message["body"] {
+            body = Array(text.utf8)
+        } else if !message["json"].isNull {
+            body = Array(JSON.serialize(message["json"]).utf8)
+            if !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+                headers.append(("Content-Type", "application/json"))
+            }
+        }
+        let method = (message["method"].stringValue ?? "GET").uppercased()
+        let timeout = context.setting("timeout").stringValue.flatMap(Durations.parse) ?? 30_000_000_000
+        return HTTPRequest(
+            method: method, url: url, headers: headers, body: body, timeoutMillis: max(1, timeout / 1_000_000),
+            maxResponseBytes: context.setting("maxResponseBytes").intValue ?? 64 << 20,
+            followRedirects: context.setting("followRedirects").isTruthy)
+    }
+
+    static func percentEncode(_ s: String) -> String {
+        var out = ""
+        for byte in s.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out +=
+                    "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 15, radix: 16, uppercase: true)
+            }
+        }
+        return out
+    }
+
+    /// URLs in errors and logs lose their query string and credentials.
+    static func redactURL(_ url: String) -> String {
+        var u = url
+        if let q = u.firstIndex(of: "?") { u = String(u[..<q]) }
+        if let scheme = u.range(of: "://"), let at = u[scheme.upperBound...].firstIndex(of: "@") {
+            u = String(u[..<scheme.upperBound]) + "***@" + String(u[u.index(after: at)...])
+        }
+        return u
+    }
+}
+
+/// Retry timing: exponential backoff from `retryDelay` with full jitter, or `Retry-After` (seconds or
+/// an HTTP date) up to `maxRetryAfter`.
+struct RetryPolicy: Sendable {
+    let retries: Int
+    let baseNanos: Int
+    let maxRetryAfterNanos: Int
+
+    init(_ context: AsyncContext) {
+        retries = max(0, context.setting("retryCount").intValue ?? 3)
+        baseNanos = context.setting("retryDelay").stringValue.flatMap(Durations.parse) ?? 1_000_000_000
+        maxRetryAfterNanos = context.setting("maxRetryAfter").stringValue.flatMap(Durations.parse) ?? 300_000_000_000
+    }
+
+    init(retries: Int, baseNanos: Int, maxRetryAfterNanos: Int) {
+        self.retries = retries
+        self.baseNanos = baseNanos
+        self.maxRetryAfterNanos = maxRetryAfterNanos
+    }
+
+    func delay(attempt: Int, retryAfter: String?, now: Date = Date()) -> Int {
+        if let header = retryAfter?.trimmingCharacters(in: .whitespaces) {
+            if let seconds = Int(header), seconds >= 0 { return min(seconds * 1_000_000_000, maxRetryAfterNanos) }
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "GMT")
+            formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+            if let date = formatter.date(from: header) {
+                return min(max(0, Int(date.timeIntervalSince(now) * 1e9)), maxRetryAfterNanos)
+            }
+        }
+        let cap = baseNanos.multipliedReportingOverflow(by: 1 << min(attempt - 1, 20))
+        let ceiling = cap.overflow ? Int.max / 2 : cap.partialValue
+        return Int.random(in: 0...max(0, min(ceiling, 3_600_000_000_000)))
+    }
+}
+
+/// A token bucket per node: `requests` per window, shared by every run of the flow.
+final class TokenBucket: @unchecked Sendable {
+    private let lock = NSLock()
+    private var capacity = 0
+    private var interval = 0
+    private var nextFree: UInt64 = 0
+
+    func configure(requests: Int, perNanos: Int) {
+        lock.withLock {
+            capacity = requests
+            interval = max(1, perNanos / requests)
+        }
+    }
+
+    /// Reserves a slot and returns how long to wait for it (0 when unlimited or free now).
+    func reserve(now: UInt64) -> Int {
+        lock.withLock {
+            guard capacity > 0 else { return 0 }
+            // Allow a burst of `capacity` requests, then one every `interval`.
+            let burst = UInt64((capacity - 1) * interval)
+            let earliest = now > burst ? now - burst : 0
+            let slot = max(nextFree, earliest)
+            nextFree = slot + UInt64(interval)
+            return slot > now ? Int(slot - now) : 0
+        }
+    }
 }
