@@ -28,26 +28,17 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
 
     public static var currentVersion: Int { migrations.count }
 
-    private var db: OpaquePointer?
+    private let connection: SQLiteConnection
     private let lock = NSLockLite()
     public let path: String
 
     public init(path: String) throws {
         self.path = path
-        var handle: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
-        guard sqlite3_open_v2(path, &handle, flags, nil) == SQLITE_OK, let handle else {
-            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
-            sqlite3_close(handle)
-            throw StoreError(description: "cannot open state store \(path): \(message)")
+        do { connection = try SQLiteConnection(path: path) } catch {
+            throw StoreError(description: "cannot open state store \(path): \(error.description)")
         }
-        db = handle
-        sqlite3_busy_timeout(handle, 5000)
-        try exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
         try migrate()
     }
-
-    deinit { sqlite3_close(db) }
 
     func migrate() throws {
         let version = try queryInt("PRAGMA user_version") ?? 0
@@ -158,59 +149,7 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
         return r
     }
 
-    // MARK: SQLite plumbing
-
-    func exec(_ sql: String) throws {
-        var error: UnsafeMutablePointer<CChar>?
-        guard sqlite3_exec(db, sql, nil, nil, &error) == SQLITE_OK else {
-            let message = error.map { String(cString: $0) } ?? "unknown error"
-            sqlite3_free(error)
-            _ = sqlite3_exec(db, "ROLLBACK", nil, nil, nil)
-            throw StoreError(description: "state store \(path): \(message)")
-        }
-    }
-
+    func exec(_ sql: String) throws { try connection.exec(sql) }
     func queryInt(_ sql: String) throws -> Int? { try query(sql, []).first?.first?.intValue }
-
-    /// Runs one statement with bound parameters and returns its rows.
-    func query(_ sql: String, _ parameters: [Value]) throws -> [[Value]] {
-        var stmt: OpaquePointer?
-        guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else {
-            throw StoreError(description: "state store: \(String(cString: sqlite3_errmsg(db)))")
-        }
-        defer { sqlite3_finalize(stmt) }
-        for (i, p) in parameters.enumerated() {
-            let index = Int32(i + 1)
-            switch p {
-            case .null: sqlite3_bind_null(stmt, index)
-            case .int(let v): sqlite3_bind_int64(stmt, index, Int64(v))
-            case .double(let v): sqlite3_bind_double(stmt, index, v)
-            case .bool(let v): sqlite3_bind_int64(stmt, index, v ? 1 : 0)
-            case .string(let s): flowrun_sqlite3_bind_text(stmt, index, s, Int32(s.utf8.count))
-            default:
-                let s = JSON.serialize(p)
-                flowrun_sqlite3_bind_text(stmt, index, s, Int32(s.utf8.count))
-            }
-        }
-        var rows: [[Value]] = []
-        while true {
-            let rc = sqlite3_step(stmt)
-            if rc == SQLITE_DONE { return rows }
-            guard rc == SQLITE_ROW else {
-                throw StoreError(description: "state store: \(String(cString: sqlite3_errmsg(db)))")
-            }
-            var row: [Value] = []
-            for c in 0..<sqlite3_column_count(stmt) {
-                switch sqlite3_column_type(stmt, c) {
-                case SQLITE_INTEGER: row.append(.int(Int(sqlite3_column_int64(stmt, c))))
-                case SQLITE_FLOAT: row.append(.double(sqlite3_column_double(stmt, c)))
-                case SQLITE_NULL: row.append(.null)
-                default:
-                    let text = sqlite3_column_text(stmt, c).map { String(cString: $0) } ?? ""
-                    row.append(.string(text))
-                }
-            }
-            rows.append(row)
-        }
-    }
+    func query(_ sql: String, _ parameters: [Value]) throws -> [[Value]] { try connection.query(sql, parameters).rows }
 }
