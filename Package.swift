@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "FlowrunComponents", dependencies: ["FlowrunRuntime"]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "FlowrunHTTP", dependencies: ["FlowrunRuntime", "CCurl"]),
-        .target(name: "FlowrunDatabase", dependencies: ["FlowrunGraph"]),
+        .target(name: "FlowrunDatabase", dependencies: ["FlowrunRuntime"]),
         .target(
             name: "Flowrun",
             dependencies: ["FlowrunGraph", "FlowrunRuntime", "FlowrunComponents", "FlowrunHTTP", "FlowrunDatabase"]
@@ -62,6 +62,7 @@ let package = Package(
         ),
         .target(name: "FlowrunTesting", dependencies: ["Flowrun"]),
         .testTarget(name: "FlowrunTests", dependencies: ["Flowrun"]),
+        .testTarget(name: "FlowrunDatabaseTests", dependencies: ["FlowrunTesting", "FlowrunDatabase"]),
         .testTarget(
             name: "FlowrunHTTPTests",
             dependencies: ["FlowrunTesting", "FlowrunHTTP"],

@@ -1,4 +1,5 @@
 import FlowrunComponents
+import FlowrunDatabase
 import FlowrunHTTP
 import FlowrunRuntime
 
@@ -9,5 +10,6 @@ extension ComponentFactories {
         "ticker": Ticker.factory, "modify": Modify.factory, "router": Router.factory, "iterator": Iterator.factory,
         "log": Log.factory, "state": State.factory, "dead-letter": DeadLetter.factory,
         "http-client": HTTPClient.factory,
+        "database": Database.factory,
     ])
 }

@@ -1,3 +1,5 @@
+import Foundation
+import FlowrunRuntime
 import FlowrunExpression
 import FlowrunGraph
 import FlowrunValue
@@ -71,4 +73,61 @@ public enum Database {
             ]
         }
     )
+}
+
+extension Database {
+    /// Sends each request to the driver chosen by the run's settings. Drivers (and their connections)
+    /// are kept per database and shared by the runs of the flow.
+    final class Instance: AsyncComponent, @unchecked Sendable {
+        private let lock = NSLock()
+        private var sqlite: [String: SQLiteDriver] = [:]
+
+        func start(
+            _ message: Value, on port: String, _ context: AsyncContext, done: @escaping @Sendable (AsyncResult) -> Void
+        ) {
+            let driver = context.setting("driver").stringValue ?? "postgres"
+            guard driver == "sqlite" else {
+                done(
+                    .failure(
+                        NodeError("the postgres driver is not available yet; use driver: sqlite", code: "unimplemented")
+                    ))
+                return
+            }
+            let url = context.setting("url").stringValue ?? ""
+            let path = url.hasPrefix("sqlite:") ? String(url.dropFirst(7)) : url
+            guard !path.isEmpty else {
+                done(.failure(NodeError("driver sqlite needs `url: sqlite:path/to.db`", code: "bad_request")))
+                return
+            }
+            let request: DatabaseRequest
+            do { request = try DatabaseRequest(message, boolsAsInts: true) } catch {
+                done(.failure(error))
+                return
+            }
+            let db = lock.withLock {
+                if let d = sqlite[path] { return d }
+                let d = SQLiteDriver(path: path)
+                sqlite[path] = d
+                return d
+            }
+            db.perform(request, dryRun: context.isDryRun) { result in
+                switch result {
+                case .failure(let error): done(.failure(error))
+                case .success(let r):
+                    var out: Value.Object = [
+                        "rows": .array(r.rows), "rowsAffected": .int(r.rowsAffected), "created": .int(r.created),
+                        "updated": .int(r.updated), "unchanged": .int(r.unchanged),
+                    ]
+                    if r.dryRun { out["dryRun"] = true }
+                    out["context"] = message["context"]
+                    done(
+                        AsyncResult(
+                            emissions: [("response", .object(out))],
+                            counters: [.created: r.created, .updated: r.updated, .unchanged: r.unchanged]))
+                }
+            }
+        }
+    }
+
+    public static let factory: ComponentFactory = { _ in Instance() }
 }

@@ -46,14 +46,16 @@ public final class SQLiteConnection: @unchecked Sendable {
     }
 
     /// Runs one statement with bound parameters and returns its column names and rows.
-    public func query(_ sql: String, _ parameters: [Value]) throws(SQLiteError) -> (columns: [String], rows: [[Value]]) {
+    public func query(_ sql: String, _ parameters: [Value]) throws(SQLiteError) -> (columns: [String], rows: [[Value]])
+    {
         var stmt: OpaquePointer?
         let prc = sqlite3_prepare_v2(db, sql, -1, &stmt, nil)
         guard prc == SQLITE_OK else { throw SQLiteError(description: String(cString: sqlite3_errmsg(db)), code: prc) }
         defer { sqlite3_finalize(stmt) }
         let expected = Int(sqlite3_bind_parameter_count(stmt))
         guard expected == parameters.count else {
-            throw SQLiteError(description: "the statement takes \(expected) parameters, got \(parameters.count)", code: SQLITE_RANGE)
+            throw SQLiteError(
+                description: "the statement takes \(expected) parameters, got \(parameters.count)", code: SQLITE_RANGE)
         }
         for (i, p) in parameters.enumerated() {
             let index = Int32(i + 1)
@@ -74,7 +76,9 @@ public final class SQLiteConnection: @unchecked Sendable {
         while true {
             let rc = sqlite3_step(stmt)
             if rc == SQLITE_DONE { return (columns, rows) }
-            guard rc == SQLITE_ROW else { throw SQLiteError(description: String(cString: sqlite3_errmsg(db)), code: rc) }
+            guard rc == SQLITE_ROW else {
+                throw SQLiteError(description: String(cString: sqlite3_errmsg(db)), code: rc)
+            }
             var row: [Value] = []
             row.reserveCapacity(Int(count))
             for c in 0..<count {

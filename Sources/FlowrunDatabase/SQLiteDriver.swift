@@ -1,0 +1,142 @@
+import Dispatch
+import FlowrunRuntime
+import FlowrunValue
+
+/// The embedded SQLite driver: one connection per database file, used from its own serial queue
+/// (never Swift's cooperative pool).
+final class SQLiteDriver: @unchecked Sendable {
+    let path: String
+    private let queue: DispatchQueue
+    private var connection: SQLiteConnection?
+
+    init(path: String) {
+        self.path = path
+        queue = DispatchQueue(label: "flowrun-sqlite-\(path)")
+    }
+
+    func perform(
+        _ request: DatabaseRequest, dryRun: Bool, done: @escaping @Sendable (Result<DatabaseResult, NodeError>) -> Void
+    ) {
+        queue.async {
+            do throws(NodeError) {
+                done(.success(try self.run(request, dryRun: dryRun)))
+            } catch {
+                done(.failure(error))
+            }
+        }
+    }
+
+    private func open() throws(NodeError) -> SQLiteConnection {
+        if let connection { return connection }
+        do {
+            let c = try SQLiteConnection(path: path)
+            connection = c
+            return c
+        } catch {
+            throw NodeError(
+                "cannot open SQLite database \(path): \(error.description)", code: "connect", retryable: true)
+        }
+    }
+
+    static func failure(_ error: SQLiteConnection.SQLiteError) -> NodeError {
+        NodeError("sqlite: \(error.description)", code: "sqlite_\(error.code & 0xFF)", retryable: error.isBusy)
+    }
+
+    func run(_ request: DatabaseRequest, dryRun: Bool) throws(NodeError) -> DatabaseResult {
+        let db = try open()
+        do {
+            switch request.operation {
+            case .query:
+                let (columns, rows) = try db.query(request.query, request.parameters)
+                return DatabaseResult(rows: rows.map { row in .object(.init(uniqueKeysWithValues: zip(columns, row))) })
+            case .execute:
+                if dryRun { return DatabaseResult(dryRun: true) }
+                if request.transaction { try db.exec("BEGIN IMMEDIATE") }
+                _ = try db.query(request.query, request.parameters)
+                let affected = db.changes
+                if request.transaction { try db.exec("COMMIT") }
+                return DatabaseResult(rowsAffected: affected)
+            case .batch:
+                if dryRun { return DatabaseResult(dryRun: true) }
+                try db.exec("BEGIN IMMEDIATE")
+                var affected = 0
+                for parameters in request.batch {
+                    _ = try db.query(request.query, parameters)
+                    affected += db.changes
+                }
+                try db.exec("COMMIT")
+                return DatabaseResult(rowsAffected: affected)
+            case .upsert:
+                return try upsert(db, request, dryRun: dryRun)
+            }
+        } catch {
+            try? db.exec("ROLLBACK")
+            throw Self.failure(error)
+        }
+    }
+
+    /// Compares the rows with what the table holds, then writes only new and changed rows in one
+    /// transaction with `INSERT ... ON CONFLICT DO UPDATE`; reports created, updated and unchanged.
+    func upsert(_ db: SQLiteConnection, _ request: DatabaseRequest, dryRun: Bool) throws(SQLiteConnection.SQLiteError)
+        -> DatabaseResult
+    {
+        let plan = request.upsert!
+        let table = plan.quotedTable, keys = plan.quotedKeys
+        var result = DatabaseResult()
+        if !dryRun { try db.exec("BEGIN IMMEDIATE") }
+        for group in plan.plan.groups {
+            let columns = group.columns.map { "\"\($0)\"" }
+            let keyIndexes = plan.plan.keys.map { group.columns.firstIndex(of: $0)! }
+            // Current rows, in chunks that stay under SQLite's parameter limit.
+            var existing: [[Value]: [Value]] = [:]
+            let chunk = max(1, 30_000 / max(1, keys.count))
+            var start = 0
+            while start < group.rows.count {
+                let slice = group.rows[start..<min(group.rows.count, start + chunk)]
+                let tuple = "(" + keys.map { _ in "?" }.joined(separator: ", ") + ")"
+                let sql =
+                    "SELECT \(columns.joined(separator: ", ")) FROM \(table) WHERE (\(keys.joined(separator: ", "))) IN (VALUES "
+                    + slice.map { _ in tuple }.joined(separator: ", ") + ")"
+                let params = slice.flatMap { row in keyIndexes.map { row[$0] } }
+                for row in try db.query(sql, params).rows { existing[keyIndexes.map { row[$0] }] = row }
+                start += chunk
+            }
+            var writes: [[Value]] = []
+            for row in group.rows {
+                let key = keyIndexes.map { row[$0] }
+                if let current = existing[key] {
+                    if zip(current, row).allSatisfy({ SQL.same($0, $1) }) {
+                        result.unchanged += 1
+                    } else {
+                        result.updated += 1
+                        writes.append(row)
+                    }
+                } else {
+                    result.created += 1
+                    writes.append(row)
+                }
+            }
+            if dryRun || writes.isEmpty { continue }
+            let nonKeys = columns.enumerated().filter { !keyIndexes.contains($0.offset) }.map(\.element)
+            let update =
+                nonKeys.isEmpty
+                ? "DO NOTHING" : "DO UPDATE SET " + nonKeys.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+            let rowChunk = max(1, 30_000 / columns.count)
+            var i = 0
+            while i < writes.count {
+                let slice = writes[i..<min(writes.count, i + rowChunk)]
+                let tuple = "(" + columns.map { _ in "?" }.joined(separator: ", ") + ")"
+                let sql =
+                    "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
+                    + slice.map { _ in tuple }.joined(separator: ", ")
+                    + " ON CONFLICT (\(keys.joined(separator: ", "))) \(update)"
+                _ = try db.query(sql, Array(slice.joined()))
+                i += rowChunk
+            }
+        }
+        if !dryRun { try db.exec("COMMIT") }
+        result.rowsAffected = result.created + result.updated
+        result.dryRun = dryRun
+        return result
+    }
+}
