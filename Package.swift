@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         .target(
@@ -34,7 +35,7 @@ let package = Package(
         ),
         .target(name: "FlowrunComponents", dependencies: ["FlowrunRuntime"]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
-        .target(name: "FlowrunHTTP", dependencies: ["FlowrunRuntime", "CCurl"]),
+        .target(name: "FlowrunHTTP", dependencies: ["FlowrunRuntime", "CCurl", "FlyingFox"]),
         .target(name: "FlowrunDatabase", dependencies: ["FlowrunRuntime"]),
         .target(
             name: "Flowrun",

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import FlowrunRuntime
 import FlowrunValue
 
@@ -28,6 +29,8 @@ final class SQLiteDriver: @unchecked Sendable {
 
     private func open() throws(NodeError) -> SQLiteConnection {
         if let connection { return connection }
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         do {
             let c = try SQLiteConnection(path: path)
             connection = c
@@ -52,7 +55,11 @@ final class SQLiteDriver: @unchecked Sendable {
             case .execute:
                 if dryRun { return DatabaseResult(dryRun: true) }
                 if request.transaction { try db.exec("BEGIN IMMEDIATE") }
-                _ = try db.query(request.query, request.parameters)
+                if request.parameters.isEmpty {
+                    try db.exec(request.query)  // may hold several statements (a schema)
+                } else {
+                    _ = try db.query(request.query, request.parameters)
+                }
                 let affected = db.changes
                 if request.transaction { try db.exec("COMMIT") }
                 return DatabaseResult(rowsAffected: affected)

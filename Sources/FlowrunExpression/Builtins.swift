@@ -166,6 +166,18 @@ public enum Builtins {
             [("max(3, 1, 2)", "3"), ("max(['a', 'b'])", "\"b\"")]
         ) { $0 > 0 },
         fn(
+            "range", "range(end) or range(start, end) -> array<int>",
+            "The ints from `start` (default 0) up to, not including, `end` (at most 1,000,000 of them).", 1...2,
+            [("range(3)", "[0,1,2]"), ("range(2, 5)", "[2,3,4]"), ("range(5, 2)", "[]")], { _ in .array(.int) }
+        ) { a, _ throws(BuiltinFailure) in
+            guard let first = a[0].intValue, a.count == 1 || a[1].intValue != nil else {
+                throw .type("range", "ints", a.count > 1 && a[1].intValue == nil ? a[1] : a[0])
+            }
+            let (lo, hi) = a.count == 1 ? (0, first) : (first, a[1].intValue!)
+            guard hi - lo <= 1_000_000 else { throw BuiltinFailure("range: at most 1,000,000 ints") }
+            return .array(lo < hi ? (lo..<hi).map { .int($0) } : [])
+        },
+        fn(
             "keys", "keys(o: object) -> array<string>", "An object's keys, in order.", 1...1,
             [("keys({b: 1, a: 2})", "[\"b\",\"a\"]")], { _ in .array(.string) }
         ) { a, _ throws(BuiltinFailure) in

@@ -16,6 +16,18 @@ public protocol TriggerComponent: Component {
     var isActive: Bool { get }
 }
 
+/// A trigger that listens (http-server): while the flow is loaded it calls `startRun` with each
+/// incoming message; each call starts a run and returns when that run has ended.
+public protocol ServingComponent: TriggerComponent {
+    func serve(settings: [String: Value], startRun: @escaping @Sendable (Value) -> Void) throws(NodeError)
+    func stopServing()
+}
+
+extension ServingComponent {
+    public func fire(_ context: inout NodeContext) throws(NodeError) {}
+    public var isActive: Bool { true }
+}
+
 /// A failure of a node, delivered on its `error` port (or recorded on the run when nothing handles it).
 public struct NodeError: Error, Sendable, CustomStringConvertible {
     public let message: String

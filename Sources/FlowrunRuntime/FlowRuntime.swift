@@ -81,6 +81,25 @@ public final class FlowRuntime: @unchecked Sendable {
         return String(validating: bytes, as: UTF8.self)
     }
 
+    /// A node's settings evaluated outside any run (with the flow's vars, secrets and env), for
+    /// components that act while no run is going on, such as a server's port and auth.
+    public func standingSettings(of name: String) throws(NodeError) -> [String: Value] {
+        guard let node = program.nodes.first(where: { $0.name == name }) else {
+            throw NodeError("no node named '\(name)'")
+        }
+        if let problem = secretProblems.first { throw NodeError(problem) }
+        let globals = Globals(
+            vars: .object(program.flow.document.vars.merging(options.vars) { _, new in new }), secrets: secrets,
+            env: options.env, run: ["id": "standing", "trigger": "webhook"], flow: ["name": .string(program.name)],
+            clock: options.clock)
+        var values: [String: Value] = [:]
+        for (key, template) in node.checked.settings {
+            if case .perMessage = node.checked.descriptor.setting(key)?.evaluation { continue }
+            do { values[key] = try template.evaluate(.null, globals) } catch { throw NodeError(error) }
+        }
+        return values
+    }
+
     /// The default start of a manual run: the flow's first trigger, or its first node without inputs.
     public var defaultEntry: String? {
         if let t = program.triggers.first { return program.nodes[t].name }

@@ -96,7 +96,10 @@ struct Run: ParsableCommand {
     }
 
     func hasSchedule(_ runtime: FlowRuntime) -> Bool {
-        runtime.program.triggers.contains { runtime.program.nodes[$0].checked.descriptor.name == "ticker" }
+        runtime.program.triggers.contains {
+            runtime.program.nodes[$0].checked.descriptor.name == "ticker"
+                || runtime.program.nodes[$0].component is ServingComponent
+        }
     }
 
     func runOnce(_ runtime: FlowRuntime, message: Value?) -> Int32 {
@@ -110,7 +113,7 @@ struct Run: ParsableCommand {
             FileHandleOutput.stderr("\(runtime.program.name): nothing to fire: the flow has no trigger (use --input)")
             return 1
         } else {
-            for t in runtime.program.triggers {
+            for t in runtime.program.triggers where !(runtime.program.nodes[t].component is ServingComponent) {
                 records += runtime.run(.trigger(runtime.program.nodes[t].name), trigger: .manual)
             }
         }
@@ -136,8 +139,28 @@ struct Run: ParsableCommand {
         }
         var slots: [Slot] = []
         let now = Globals.systemClock()
+        var servers: [any ServingComponent] = []
+        defer { for s in servers { s.stopServing() } }
         for t in runtime.program.triggers {
             let node = runtime.program.nodes[t]
+            if let server = node.component as? ServingComponent {
+                let name = node.name
+                var settings: [String: Value] = [:]
+                do throws(NodeError) {
+                    settings = try runtime.standingSettings(of: name)
+                    try server.serve(settings: settings) { message in
+                        _ = runtime.run(.input(message, node: name, port: nil), trigger: .webhook)
+                    }
+                } catch {
+                    FileHandleOutput.stderr("\(name): \(error.description)")
+                    return 1
+                }
+                servers.append(server)
+                let host = settings["host"]?.stringValue ?? "127.0.0.1"
+                FileHandleOutput.stderr(
+                    "\(runtime.program.name): \(name) listening on \(host):\(settings["port"]?.interpolated ?? "?")")
+                continue
+            }
             guard let schedule = TickerSchedule(node.checked) else {
                 FileHandleOutput.stderr("\(node.name): this trigger has no schedule; use --once")
                 return 1
@@ -155,7 +178,11 @@ struct Run: ParsableCommand {
         defer { concurrent.wait() }
         while !signals.stopRequested {
             let due = slots.indices.filter { slots[$0].next != nil && slots[$0].remaining != 0 }
-            guard let i = due.min(by: { slots[$0].next! < slots[$1].next! }) else { break }
+            guard let i = due.min(by: { slots[$0].next! < slots[$1].next! }) else {
+                if servers.isEmpty { break }
+                signals.sleep(nanos: 1_000_000_000)  // servers run until SIGINT/SIGTERM
+                continue
+            }
             let wait = slots[i].next! - Globals.systemClock()
             if wait > 0 {
                 signals.sleep(nanos: wait)

@@ -1,0 +1,74 @@
+import Flowrun
+import Foundation
+import Testing
+
+/// The main job end to end, in real processes: the demo CRM served by flowrun, user-sync into SQLite.
+@Suite(.serialized) struct UserSyncTests {
+    @Test func syncsEveryUserThenNothingThenComparesAll() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let port = Int.random(in: 20_000...40_000)
+        var env = ProcessInfo.processInfo.environment
+        env["MOCK_CRM_PORT"] = String(port)
+        env["API_BASE_URL"] = "http://127.0.0.1:\(port)"
+        env.removeValue(forKey: "DATABASE_URL")
+
+        let mock = Process()
+        mock.executableURL = CLITests.binary
+        mock.arguments = [
+            CLITests.repo.appendingPathComponent("flows/mock-crm.yaml").path, "--state",
+            dir.appendingPathComponent("mock.db").path,
+        ]
+        mock.environment = env
+        let mockErr = Pipe()
+        mock.standardError = mockErr
+        mock.standardOutput = FileHandle.nullDevice
+        try mock.run()
+        defer { mock.terminate(); mock.waitUntilExit() }
+        var banner = Data()
+        while !String(decoding: banner, as: UTF8.self).contains("listening") {
+            let chunk = mockErr.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            banner.append(chunk)
+        }
+        #expect(String(decoding: banner, as: UTF8.self).contains("listening on 127.0.0.1:\(port)"))
+
+        func sync(_ extra: [String] = []) throws -> CLITests.Result {
+            let p = Process()
+            p.executableURL = CLITests.binary
+            p.arguments =
+                [
+                    CLITests.repo.appendingPathComponent("flows/user-sync.yaml").path, "--once", "--state",
+                    dir.appendingPathComponent("state.db").path,
+                ] + extra
+            p.environment = env
+            p.currentDirectoryURL = dir
+            let out = Pipe(), err = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            try p.run()
+            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return .init(
+                status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+                stderr: String(decoding: e, as: UTF8.self))
+        }
+
+        let first = try sync()
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        #expect(first.stdout.contains("processed 250  created 250  updated 0  unchanged 0  skipped 0  failed 0"))
+        let second = try sync()
+        #expect(second.stdout.contains("processed 0  created 0"), "\(second.stdout)")
+        let full = try sync(["--set", "vars.syncType=full"])
+        #expect(full.stdout.contains("processed 250  created 0  updated 0  unchanged 250"), "\(full.stdout)")
+
+        let db = try SQLiteConnection(path: dir.appendingPathComponent(".flowrun/user-sync.db").path)
+        #expect(try db.query("SELECT count(*) FROM users", []).rows == [[250]])
+        #expect(
+            try db.query("SELECT email, name, status FROM users WHERE external_id = 'u3'", []).rows
+                == [["user3@example.com", "Dev Lee3", "inactive"]])
+        let logs = try db.query("SELECT status, records_processed, pages FROM sync_logs ORDER BY completed_at", []).rows
+        #expect(logs == [["completed", 250, 3], ["completed", 0, 0], ["completed", 250, 3]])
+    }
+}
