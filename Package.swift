@@ -36,7 +36,8 @@ let package = Package(
         .target(name: "FlowrunComponents", dependencies: ["FlowrunRuntime"]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "FlowrunHTTP", dependencies: ["FlowrunRuntime", "CCurl", "FlyingFox"]),
-        .target(name: "FlowrunDatabase", dependencies: ["FlowrunRuntime"]),
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .target(name: "FlowrunDatabase", dependencies: ["FlowrunRuntime", "CPostgres"]),
         .target(
             name: "Flowrun",
             dependencies: ["FlowrunGraph", "FlowrunRuntime", "FlowrunComponents", "FlowrunHTTP", "FlowrunDatabase"]
@@ -62,7 +63,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .target(name: "FlowrunTesting", dependencies: ["Flowrun"]),
-        .testTarget(name: "FlowrunTests", dependencies: ["Flowrun"]),
+        .testTarget(name: "FlowrunTests", dependencies: ["Flowrun", "FlowrunTesting"]),
         .testTarget(name: "FlowrunDatabaseTests", dependencies: ["FlowrunTesting", "FlowrunDatabase"]),
         .testTarget(
             name: "FlowrunHTTPTests",

@@ -81,36 +81,19 @@ extension Database {
     final class Instance: AsyncComponent, @unchecked Sendable {
         private let lock = NSLock()
         private var sqlite: [String: SQLiteDriver] = [:]
+        private var postgres: [String: PostgresDriver] = [:]
 
         func start(
             _ message: Value, on port: String, _ context: AsyncContext, done: @escaping @Sendable (AsyncResult) -> Void
         ) {
             let driver = context.setting("driver").stringValue ?? "postgres"
-            guard driver == "sqlite" else {
-                done(
-                    .failure(
-                        NodeError("the postgres driver is not available yet; use driver: sqlite", code: "unimplemented")
-                    ))
-                return
-            }
             let url = context.setting("url").stringValue ?? ""
-            let path = url.hasPrefix("sqlite:") ? String(url.dropFirst(7)) : url
-            guard !path.isEmpty else {
-                done(.failure(NodeError("driver sqlite needs `url: sqlite:path/to.db`", code: "bad_request")))
-                return
-            }
             let request: DatabaseRequest
-            do { request = try DatabaseRequest(message, boolsAsInts: true) } catch {
+            do { request = try DatabaseRequest(message, boolsAsInts: driver == "sqlite") } catch {
                 done(.failure(error))
                 return
             }
-            let db = lock.withLock {
-                if let d = sqlite[path] { return d }
-                let d = SQLiteDriver(path: path)
-                sqlite[path] = d
-                return d
-            }
-            db.perform(request, dryRun: context.isDryRun) { result in
+            let finish: @Sendable (Result<DatabaseResult, NodeError>) -> Void = { result in
                 switch result {
                 case .failure(let error): done(.failure(error))
                 case .success(let r):
@@ -126,6 +109,47 @@ extension Database {
                             counters: [.created: r.created, .updated: r.updated, .unchanged: r.unchanged]))
                 }
             }
+            if driver == "sqlite" {
+                let path = url.hasPrefix("sqlite:") ? String(url.dropFirst(7)) : url
+                guard !path.isEmpty else {
+                    done(.failure(NodeError("driver sqlite needs `url: sqlite:path/to.db`", code: "bad_request")))
+                    return
+                }
+                let db = lock.withLock {
+                    if let d = sqlite[path] { return d }
+                    let d = SQLiteDriver(path: path)
+                    sqlite[path] = d
+                    return d
+                }
+                db.perform(request, dryRun: context.isDryRun, done: finish)
+                return
+            }
+            let conninfo = url.isEmpty ? Self.conninfo(context) : url
+            let size = context.setting("maxOpenConns").intValue ?? 4
+            let db = lock.withLock {
+                if let d = postgres[conninfo] { return d }
+                let d = PostgresDriver(url: conninfo, size: size)
+                postgres[conninfo] = d
+                return d
+            }
+            db.perform(request, dryRun: context.isDryRun, done: finish)
+        }
+
+        /// A libpq connection string from host/port/database/username/password/sslMode (values quoted).
+        static func conninfo(_ context: AsyncContext) -> String {
+            var parts: [String] = []
+            let names = [
+                ("host", "host"), ("port", "port"), ("dbname", "database"), ("user", "username"),
+                ("password", "password"), ("sslmode", "sslMode"),
+            ]
+            for (key, setting) in names {
+                let v = context.setting(setting)
+                if v.isNull { continue }
+                let text = v.interpolated.replacingOccurrences(of: "\\", with: "\\\\")
+                    .replacingOccurrences(of: "'", with: "\\'")
+                parts.append("\(key)='\(text)'")
+            }
+            return parts.joined(separator: " ")
         }
     }
 

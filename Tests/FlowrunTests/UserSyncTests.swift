@@ -1,10 +1,35 @@
 import Flowrun
+import FlowrunTesting
 import Foundation
 import Testing
 
 /// The main job end to end, in real processes: the demo CRM served by flowrun, user-sync into SQLite.
 @Suite(.serialized) struct UserSyncTests {
     @Test func syncsEveryUserThenNothingThenComparesAll() throws {
+        try syncThreeTimes(databaseURL: nil)
+    }
+
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["FLOWRUN_TEST_DATABASE_URL"] != nil))
+    func theSameFlowSyncsIntoPostgreSQL() throws {
+        let base = ProcessInfo.processInfo.environment["FLOWRUN_TEST_DATABASE_URL"]!
+        let name = "e2e_" + UUID().uuidString.prefix(8).lowercased()
+        // A database of its own, so that the counts do not depend on earlier runs.
+        let h = try FlowHarness(
+            """
+            flow: make-db
+            nodes:
+              start: {component: ticker, settings: {interval: 1h}}
+              db: {component: database, settings: {url: '\(base)'}}
+            edges:
+              - {from: start.out, to: db.request, data: {query: 'CREATE DATABASE \(name)'}}
+            """)
+        #expect(h.run().status == .completed)
+        let url =
+            base.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/") + "/" + name
+        try syncThreeTimes(databaseURL: url)
+    }
+
+    func syncThreeTimes(databaseURL: String?) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -12,7 +37,7 @@ import Testing
         var env = ProcessInfo.processInfo.environment
         env["MOCK_CRM_PORT"] = String(port)
         env["API_BASE_URL"] = "http://127.0.0.1:\(port)"
-        env.removeValue(forKey: "DATABASE_URL")
+        env["DATABASE_URL"] = databaseURL
 
         let mock = Process()
         mock.executableURL = CLITests.binary
@@ -63,6 +88,7 @@ import Testing
         let full = try sync(["--set", "vars.syncType=full"])
         #expect(full.stdout.contains("processed 250  created 0  updated 0  unchanged 250"), "\(full.stdout)")
 
+        guard databaseURL == nil else { return }
         let db = try SQLiteConnection(path: dir.appendingPathComponent(".flowrun/user-sync.db").path)
         #expect(try db.query("SELECT count(*) FROM users", []).rows == [[250]])
         #expect(
