@@ -63,7 +63,8 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .target(name: "FlowrunTesting", dependencies: ["Flowrun"]),
-        .testTarget(name: "FlowrunTests", dependencies: ["Flowrun", "FlowrunTesting"]),
+        .testTarget(
+            name: "FlowrunTests", dependencies: ["Flowrun", "FlowrunTesting", "FlowrunRuntime", "FlowrunDatabase"]),
         .testTarget(name: "FlowrunDatabaseTests", dependencies: ["FlowrunTesting", "FlowrunDatabase"]),
         .testTarget(
             name: "FlowrunHTTPTests",

@@ -1,3 +1,4 @@
+import FlowrunDatabase
 import Foundation
 
 /// Wiring for the CLI: opening the state store, loading a runtime, printing run summaries.
@@ -12,10 +13,8 @@ public enum Running {
         return dir + "/.flowrun/state.db"
     }
 
-    public static func openStore(_ path: String) throws -> SQLiteStore {
-        if path.hasPrefix("postgres://") || path.hasPrefix("postgresql://") {
-            throw SQLiteStore.StoreError(description: "a PostgreSQL state store arrives with the database connector")
-        }
+    public static func openStore(_ path: String) throws -> any StateStore {
+        if path.hasPrefix("postgres://") || path.hasPrefix("postgresql://") { return try PostgresStore(url: path) }
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return try SQLiteStore(path: path)

@@ -123,7 +123,7 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
         }
     }
 
-    static func record(_ row: [Value]) -> RunRecord {
+    public static func record(_ row: [Value]) -> RunRecord {
         var r = RunRecord(
             id: row[0].stringValue ?? "", flow: row[1].stringValue ?? "",
             trigger: RunRecord.Trigger(rawValue: row[2].stringValue ?? "") ?? .manual,

@@ -65,7 +65,7 @@ struct Run: ParsableCommand {
             }
             for d in report.diagnostics { FileHandleOutput.stderr(d.render() + "\n") }
             guard let flow = report.flow else { throw ExitCode(2) }
-            let store: SQLiteStore
+            let store: any StateStore
             do { store = try Running.openStore(Running.statePath(explicit: state, flowFile: file)) } catch {
                 FileHandleOutput.stderr("\(error)")
                 throw ExitCode(1)

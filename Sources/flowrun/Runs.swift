@@ -13,8 +13,11 @@ struct Runs: ParsableCommand {
         var state: String?
         @Option(help: "text or json.") var format: String = "text"
 
-        func open() throws -> SQLiteStore {
+        func open() throws -> any StateStore {
             var path = Running.statePath(explicit: state, flowFile: nil)
+            if path.hasPrefix("postgres://") || path.hasPrefix("postgresql://") {
+                do { return try Running.openStore(path) } catch { throw UsageError("\(error)") }
+            }
             if state == nil, ProcessInfo.processInfo.environment["FLOWRUN_STATE_URL"] == nil,
                 !FileManager.default.fileExists(atPath: path),
                 FileManager.default.fileExists(atPath: "flows/.flowrun/state.db")

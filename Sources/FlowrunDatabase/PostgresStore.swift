@@ -1,0 +1,124 @@
+import FlowrunRuntime
+import FlowrunValue
+import Foundation
+
+/// The state store in PostgreSQL (`--state postgres://...` or FLOWRUN_STATE_URL): the same data and
+/// behaviour as the SQLite store, in tables prefixed `flowrun_`, versioned in `flowrun_schema`.
+public final class PostgresStore: StateStore, @unchecked Sendable {
+    static let migrations: [String] = [
+        """
+        CREATE TABLE flowrun_state (flow TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+                                    updated_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (flow, key));
+        CREATE TABLE flowrun_runs (id TEXT PRIMARY KEY, flow TEXT NOT NULL, trigger TEXT NOT NULL, status TEXT NOT NULL,
+                                   reason TEXT, started_at BIGINT NOT NULL, completed_at BIGINT,
+                                   processed BIGINT NOT NULL DEFAULT 0, created BIGINT NOT NULL DEFAULT 0,
+                                   updated BIGINT NOT NULL DEFAULT 0, unchanged BIGINT NOT NULL DEFAULT 0,
+                                   skipped BIGINT NOT NULL DEFAULT 0, failed BIGINT NOT NULL DEFAULT 0,
+                                   messages BIGINT NOT NULL DEFAULT 0, dry_run BOOLEAN NOT NULL DEFAULT false,
+                                   parent_id TEXT, attempt INTEGER NOT NULL DEFAULT 1, errors TEXT NOT NULL DEFAULT '[]');
+        CREATE INDEX flowrun_runs_by_flow ON flowrun_runs (flow, started_at);
+        """
+    ]
+
+    private let connection: PostgresDriver.Connection
+    private let lock = NSLock()
+
+    public init(url: String) throws {
+        connection = PostgresDriver.Connection(url: url, index: 0)
+        try lock.withLock {
+            let c = try connection.connection()
+            _ = try connection.simple(c, "CREATE TABLE IF NOT EXISTS flowrun_schema (version INTEGER NOT NULL)")
+            // One migrator at a time across replicas.
+            _ = try connection.simple(c, "BEGIN; LOCK TABLE flowrun_schema IN EXCLUSIVE MODE")
+            do {
+                let version =
+                    try connection.execute(c, "SELECT max(version) FROM flowrun_schema", []).rows.first?.first?.intValue
+                    ?? 0
+                if version > Self.migrations.count {
+                    throw SQLiteStore.StoreError(
+                        description: "the PostgreSQL state store has schema version \(version), newer than this flowrun"
+                    )
+                }
+                for v in version..<Self.migrations.count {
+                    _ = try connection.simple(c, Self.migrations[v])
+                    _ = try connection.execute(c, "INSERT INTO flowrun_schema (version) VALUES ($1)", [.int(v + 1)])
+                }
+                _ = try connection.simple(c, "COMMIT")
+            } catch {
+                _ = try? connection.simple(c, "ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    func query(_ sql: String, _ parameters: [Value]) throws -> [[Value]] {
+        try lock.withLock {
+            let c = try connection.connection()
+            return try connection.execute(c, sql, parameters).rows
+        }
+    }
+
+    public func get(flow: String, key: String) throws -> Value? {
+        guard
+            let text = try query(
+                "SELECT value FROM flowrun_state WHERE flow = $1 AND key = $2", [.string(flow), .string(key)]
+            )
+            .first?.first?.stringValue
+        else { return nil }
+        return try JSON.parse(text)
+    }
+
+    public func set(flow: String, key: String, value: Value) throws {
+        _ = try query(
+            "INSERT INTO flowrun_state (flow, key, value) VALUES ($1, $2, $3) "
+                + "ON CONFLICT (flow, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+            [.string(flow), .string(key), .string(JSON.serialize(value))])
+    }
+
+    public func save(_ r: RunRecord) throws {
+        let errors = Value.array(
+            r.errors.map { e in
+                [
+                    "node": .string(e.node), "port": .string(e.port),
+                    "location": e.location.map { .string($0) } ?? .null,
+                    "message": .string(e.message), "input": .string(e.input),
+                ]
+            })
+        _ = try query(
+            """
+            INSERT INTO flowrun_runs (id, flow, trigger, status, reason, started_at, completed_at, processed, created,
+                updated, unchanged, skipped, failed, messages, dry_run, parent_id, attempt, errors)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+            ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason,
+                completed_at = EXCLUDED.completed_at, processed = EXCLUDED.processed, created = EXCLUDED.created,
+                updated = EXCLUDED.updated, unchanged = EXCLUDED.unchanged, skipped = EXCLUDED.skipped,
+                failed = EXCLUDED.failed, messages = EXCLUDED.messages, errors = EXCLUDED.errors
+            """,
+            [
+                .string(r.id), .string(r.flow), .string(r.trigger.rawValue), .string(r.status.rawValue),
+                r.reason.map { .string($0) } ?? .null, .int(r.startedAt), r.completedAt.map { .int($0) } ?? .null,
+                .int(r[.processed]), .int(r[.created]), .int(r[.updated]), .int(r[.unchanged]), .int(r[.skipped]),
+                .int(r[.failed]), .int(r.messages), .bool(r.dryRun), r.parentID.map { .string($0) } ?? .null,
+                .int(r.attempt), .string(JSON.serialize(errors)),
+            ])
+    }
+
+    static let columns = """
+        id, flow, trigger, status, reason, started_at, completed_at, processed, created, updated, unchanged, skipped,
+        failed, messages, CASE WHEN dry_run THEN 1 ELSE 0 END, parent_id, attempt, errors
+        """
+
+    public func runs(flow: String?, limit: Int) throws -> [RunRecord] {
+        let rows =
+            flow == nil
+            ? try query("SELECT \(Self.columns) FROM flowrun_runs ORDER BY started_at DESC LIMIT $1", [.int(limit)])
+            : try query(
+                "SELECT \(Self.columns) FROM flowrun_runs WHERE flow = $1 ORDER BY started_at DESC LIMIT $2",
+                [.string(flow!), .int(limit)])
+        return rows.map(SQLiteStore.record)
+    }
+
+    public func run(id: String) throws -> RunRecord? {
+        try query("SELECT \(Self.columns) FROM flowrun_runs WHERE id = $1", [.string(id)]).first.map(SQLiteStore.record)
+    }
+}
