@@ -34,3 +34,14 @@ for n in 10000 1000000 3333333; do
     echo "n=$n: $line | deliveries=$msgs | peak $(grep -oE 'rss=[0-9]+' <<<"$out$(cat "$state/err")" | tail -1) KiB"
 done
 rm -rf "$state"
+
+echo
+echo "## Database: upsert of 100,000 users in batches of 100 (bench/flows/upsert.yaml)"
+echo "SQLite (embedded):"
+"$bin/flowrun" bench/flows/upsert.yaml --once --state "$(mktemp -d)/s.db" | grep -E "^run |processed"
+if [ -n "${DATABASE_URL:-}" ]; then
+    echo "PostgreSQL ($DATABASE_URL, host only):"
+    "$bin/flowrun" bench/flows/upsert.yaml --once --state "$(mktemp -d)/s.db" | grep -E "^run |processed"
+else
+    echo "(set DATABASE_URL to a local PostgreSQL to measure it too)"
+fi
