@@ -104,3 +104,17 @@ struct PostgresDatabaseTests {
         #expect(error["retryable"] == true)
     }
 }
+
+extension PostgresDatabaseTests {
+    @Test func hostileStringsAreBoundNotSpliced() throws {
+        let hostile = #"'); DROP TABLE users; -- ünïcødé 🌍 "quote" \ back $1"#
+        let quoted = hostile.replacingOccurrences(of: "'", with: "''")
+        let created = try upsert(
+            #"[{external_id: "x'1", email: '"# + quoted
+                + #"', active: null, score: null, meta: null, updated_at: null}]"#)
+        #expect(created["created"] == 1)
+        let (h, _) = try flow(
+            "{query: 'SELECT email FROM \(schema).users WHERE external_id = $1', parameters: [\"x'1\"]}")
+        #expect(h.messages("done.out").first?["rows"] == [["email": .string(hostile)]])
+    }
+}

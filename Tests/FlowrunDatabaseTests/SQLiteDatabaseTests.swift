@@ -119,3 +119,14 @@ import Testing
             ])
     }
 }
+
+extension SQLiteDatabaseTests {
+    @Test func hostileStringsAreBoundNotSpliced() throws {
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let hostile = #"'); DROP TABLE users; -- ünïcødé 🌍 "quote" \ back"#
+        let (h, record) = try upsert(
+            #"[{external_id: "x'1", email: '"# + hostile.replacingOccurrences(of: "'", with: "''") + "'}]")
+        #expect(record.status == .completed, "\(h.messages("failed.out"))")
+        #expect(try rows() == [["x'1", .string(hostile), nil, nil]])
+    }
+}

@@ -29,7 +29,14 @@ import Testing
         try syncThreeTimes(databaseURL: url)
     }
 
-    func syncThreeTimes(databaseURL: String?) throws {
+    /// 20% of the API's answers are 503 and 10% are 429 with Retry-After: every user still arrives once.
+    @Test func survivesAFlakyAPI() throws {
+        try syncThreeTimes(
+            databaseURL: nil, faults: ["MOCK_CRM_FAIL_RATE": "0.2", "MOCK_CRM_THROTTLE_RATE": "0.1"],
+            extra: ["--set", "vars.retryDelay=20ms", "--set", "vars.retryCount=8"])
+    }
+
+    func syncThreeTimes(databaseURL: String?, faults: [String: String] = [:], extra: [String] = []) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -38,6 +45,7 @@ import Testing
         env["MOCK_CRM_PORT"] = String(port)
         env["API_BASE_URL"] = "http://127.0.0.1:\(port)"
         env["DATABASE_URL"] = databaseURL
+        for (k, v) in faults { env[k] = v }
 
         let mock = Process()
         mock.executableURL = CLITests.binary
@@ -59,14 +67,14 @@ import Testing
         }
         #expect(String(decoding: banner, as: UTF8.self).contains("listening on 127.0.0.1:\(port)"))
 
-        func sync(_ extra: [String] = []) throws -> CLITests.Result {
+        func sync(_ more: [String] = []) throws -> CLITests.Result {
             let p = Process()
             p.executableURL = CLITests.binary
             p.arguments =
                 [
                     CLITests.repo.appendingPathComponent("flows/user-sync.yaml").path, "--once", "--state",
                     dir.appendingPathComponent("state.db").path,
-                ] + extra
+                ] + extra + more
             p.environment = env
             p.currentDirectoryURL = dir
             let out = Pipe(), err = Pipe()
