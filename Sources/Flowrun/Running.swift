@@ -44,6 +44,7 @@ public enum Running {
         out +=
             "\n  processed \(r[.processed])  created \(r[.created])  updated \(r[.updated])  unchanged \(r[.unchanged])"
         out += "  skipped \(r[.skipped])  failed \(r[.failed])  messages \(r.messages)"
+        if r[.requests] > 0 { out += "  requests \(r[.requests])" }
         if let reason = r.reason { out += "\n  reason: \(reason)" }
         for e in r.errors.prefix(5) {
             out += "\n  error at \(e.node).\(e.port): \(e.location.map { "\($0): " } ?? "")\(e.message)"

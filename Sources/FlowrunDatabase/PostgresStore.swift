@@ -17,7 +17,9 @@ public final class PostgresStore: StateStore, @unchecked Sendable {
                                    messages BIGINT NOT NULL DEFAULT 0, dry_run BOOLEAN NOT NULL DEFAULT false,
                                    parent_id TEXT, attempt INTEGER NOT NULL DEFAULT 1, errors TEXT NOT NULL DEFAULT '[]');
         CREATE INDEX flowrun_runs_by_flow ON flowrun_runs (flow, started_at);
-        """
+        """,
+        // Version 2: HTTP requests per run.
+        "ALTER TABLE flowrun_runs ADD COLUMN requests BIGINT NOT NULL DEFAULT 0;",
     ]
 
     private let connection: PostgresDriver.Connection
@@ -87,25 +89,26 @@ public final class PostgresStore: StateStore, @unchecked Sendable {
         _ = try query(
             """
             INSERT INTO flowrun_runs (id, flow, trigger, status, reason, started_at, completed_at, processed, created,
-                updated, unchanged, skipped, failed, messages, dry_run, parent_id, attempt, errors)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                updated, unchanged, skipped, failed, messages, dry_run, parent_id, attempt, errors, requests)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
             ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason,
                 completed_at = EXCLUDED.completed_at, processed = EXCLUDED.processed, created = EXCLUDED.created,
                 updated = EXCLUDED.updated, unchanged = EXCLUDED.unchanged, skipped = EXCLUDED.skipped,
-                failed = EXCLUDED.failed, messages = EXCLUDED.messages, errors = EXCLUDED.errors
+                failed = EXCLUDED.failed, messages = EXCLUDED.messages, errors = EXCLUDED.errors,
+                requests = EXCLUDED.requests
             """,
             [
                 .string(r.id), .string(r.flow), .string(r.trigger.rawValue), .string(r.status.rawValue),
                 r.reason.map { .string($0) } ?? .null, .int(r.startedAt), r.completedAt.map { .int($0) } ?? .null,
                 .int(r[.processed]), .int(r[.created]), .int(r[.updated]), .int(r[.unchanged]), .int(r[.skipped]),
                 .int(r[.failed]), .int(r.messages), .bool(r.dryRun), r.parentID.map { .string($0) } ?? .null,
-                .int(r.attempt), .string(JSON.serialize(errors)),
+                .int(r.attempt), .string(JSON.serialize(errors)), .int(r[.requests]),
             ])
     }
 
     static let columns = """
         id, flow, trigger, status, reason, started_at, completed_at, processed, created, updated, unchanged, skipped,
-        failed, messages, CASE WHEN dry_run THEN 1 ELSE 0 END, parent_id, attempt, errors
+        failed, messages, CASE WHEN dry_run THEN 1 ELSE 0 END, parent_id, attempt, errors, requests
         """
 
     public func runs(flow: String?, limit: Int) throws -> [RunRecord] {

@@ -119,8 +119,14 @@ extension HTTPClient {
 
         func attempt(
             _ n: Int, _ request: HTTPRequest, _ message: Value, _ policy: RetryPolicy,
-            _ done: @escaping @Sendable (AsyncResult) -> Void
+            _ finish: @escaping @Sendable (AsyncResult) -> Void
         ) {
+            // The final outcome carries the number of requests sent, retries included.
+            let done: @Sendable (AsyncResult) -> Void = { result in
+                var counted = result
+                counted.counters[.requests, default: 0] += n
+                finish(counted)
+            }
             // Waiting for the rate limit never uses up a retry.
             let wait = limiter.reserve(now: DispatchTime.now().uptimeNanoseconds)
             let send: @Sendable () -> Void = { [self] in
@@ -135,7 +141,7 @@ extension HTTPClient {
                         if retryable, n <= policy.retries {
                             let delay = policy.delay(attempt: n, retryAfter: response.header("retry-after"))
                             DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(delay)) {
-                                self.attempt(n + 1, request, message, policy, done)
+                                self.attempt(n + 1, request, message, policy, finish)
                             }
                             return
                         }
@@ -151,7 +157,7 @@ extension HTTPClient {
                             DispatchQueue.global().asyncAfter(
                                 deadline: .now() + .nanoseconds(policy.delay(attempt: n, retryAfter: nil))
                             ) {
-                                self.attempt(n + 1, request, message, policy, done)
+                                self.attempt(n + 1, request, message, policy, finish)
                             }
                             return
                         }

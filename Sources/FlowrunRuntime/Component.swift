@@ -53,6 +53,8 @@ public struct NodeError: Error, Sendable, CustomStringConvertible {
 /// Counters a component reports on the run record.
 public enum Counter: String, Sendable, CaseIterable {
     case processed, created, updated, unchanged, skipped, failed
+    /// HTTP requests sent (retries included).
+    case requests
 }
 
 /// What a component sees while handling one message: its settings (evaluated once per run), the

@@ -23,7 +23,9 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
                            messages INTEGER NOT NULL DEFAULT 0, dry_run INTEGER NOT NULL DEFAULT 0,
                            parent_id TEXT, attempt INTEGER NOT NULL DEFAULT 1, errors TEXT NOT NULL DEFAULT '[]');
         CREATE INDEX runs_by_flow ON runs (flow, started_at);
-        """
+        """,
+        // Version 2: HTTP requests per run.
+        "ALTER TABLE runs ADD COLUMN requests INTEGER NOT NULL DEFAULT 0;",
     ]
 
     public static var currentVersion: Int { migrations.count }
@@ -87,22 +89,22 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
             _ = try query(
                 """
                 INSERT OR REPLACE INTO runs (id, flow, trigger, status, reason, started_at, completed_at, processed,
-                    created, updated, unchanged, skipped, failed, messages, dry_run, parent_id, attempt, errors)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    created, updated, unchanged, skipped, failed, messages, dry_run, parent_id, attempt, errors, requests)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     .string(r.id), .string(r.flow), .string(r.trigger.rawValue), .string(r.status.rawValue),
                     r.reason.map { .string($0) } ?? .null, .int(r.startedAt), r.completedAt.map { .int($0) } ?? .null,
                     .int(r[.processed]), .int(r[.created]), .int(r[.updated]), .int(r[.unchanged]), .int(r[.skipped]),
                     .int(r[.failed]), .int(r.messages), .int(r.dryRun ? 1 : 0), r.parentID.map { .string($0) } ?? .null,
-                    .int(r.attempt), .string(JSON.serialize(errors)),
+                    .int(r.attempt), .string(JSON.serialize(errors)), .int(r[.requests]),
                 ])
         }
     }
 
     static let runColumns = """
         id, flow, trigger, status, reason, started_at, completed_at, processed, created, updated, unchanged, skipped,
-        failed, messages, dry_run, parent_id, attempt, errors
+        failed, messages, dry_run, parent_id, attempt, errors, requests
         """
 
     public func runs(flow: String?, limit: Int) throws -> [RunRecord] {
@@ -138,6 +140,7 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
         r.dryRun = row[14].intValue == 1
         r.parentID = row[15].stringValue
         r.attempt = row[16].intValue ?? 1
+        if row.count > 18 { r.counters[.requests] = row[18].intValue ?? 0 }
         if let text = row[17].stringValue, case .array(let items) = (try? JSON.parse(text)) ?? .null {
             r.errors = items.map { e in
                 RunRecord.ErrorEntry(

@@ -130,6 +130,7 @@ import Testing
         #expect(error["code"] == "transport")
         #expect(error["retryable"] == true)
         #expect(error["message"].stringValue?.contains("after 2 attempts") == true)
+        #expect(h.run().counters[.requests] == 2)
     }
 
     @Test func timeoutIsATransportError() throws {

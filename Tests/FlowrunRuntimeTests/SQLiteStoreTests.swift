@@ -59,3 +59,28 @@ import Testing
         try migrated.set(flow: "f", key: "k", value: 1)
     }
 }
+
+extension SQLiteStoreTests {
+    /// A store written by the first version opens, is migrated, and keeps its runs.
+    @Test func aVersionOneStoreIsMigratedAndKeepsItsRuns() throws {
+        let path = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            let old = try SQLiteConnection(path: path)
+            try old.exec("BEGIN; \(SQLiteStore.migrations[0]) PRAGMA user_version = 1; COMMIT;")
+            _ = try old.query(
+                "INSERT INTO runs (id, flow, trigger, status, started_at, processed) VALUES ('old', 'f', 'manual', 'completed', 5, 7)",
+                [])
+        }
+        let store = try SQLiteStore(path: path)
+        #expect(store.schemaVersion == SQLiteStore.currentVersion)
+        #expect(SQLiteStore.currentVersion >= 2)
+        let r = try #require(try store.run(id: "old"))
+        #expect(r[.processed] == 7)
+        #expect(r[.requests] == 0)
+        var new = RunRecord(id: "new", flow: "f", trigger: .manual, startedAt: 9)
+        new.counters[.requests] = 4
+        try store.save(new)
+        #expect(try store.run(id: "new")?[.requests] == 4)
+    }
+}
