@@ -1,7 +1,9 @@
 /// SHA-256, Base64 and random UUIDs for the `sha256`, `base64`, `base64decode` and `uuid` builtins,
 /// written here because the only well-kept Swift alternative (swift-crypto) triples the build time.
 enum Hashing {
-    static func sha256Hex(_ message: [UInt8]) -> String {
+    static func sha256Hex(_ message: [UInt8]) -> String { Digest.hex(Digest.sha256(message)) }
+
+    static func sha256Words(_ message: [UInt8]) -> [UInt32] {
         var h: [UInt32] = [
             0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
         ]
@@ -35,12 +37,7 @@ enum Hashing {
             h[0] = h[0] &+ a; h[1] = h[1] &+ b; h[2] = h[2] &+ c; h[3] = h[3] &+ d
             h[4] = h[4] &+ e; h[5] = h[5] &+ f; h[6] = h[6] &+ g; h[7] = h[7] &+ hh
         }
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for word in h {
-            for shift in stride(from: 28, through: 0, by: -4) { out.append(digits[Int(word >> UInt32(shift) & 15)]) }
-        }
-        return String(decoding: out, as: UTF8.self)
+        return h
     }
 
     private static let k: [UInt32] = [
@@ -117,4 +114,33 @@ enum Hashing {
 
 extension UInt32 {
     fileprivate func rotr(_ n: UInt32) -> UInt32 { self >> n | self << (32 - n) }
+}
+
+/// SHA-256 and HMAC-SHA256 over bytes, for webhook signatures and the `sha256` builtin.
+public enum Digest {
+    public static func sha256(_ message: [UInt8]) -> [UInt8] {
+        Hashing.sha256Words(message).flatMap { w in
+            (0..<4).map { UInt8(truncatingIfNeeded: w >> (24 - 8 * UInt32($0))) }
+        }
+    }
+
+    public static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        var k = key.count > 64 ? sha256(key) : key
+        k += [UInt8](repeating: 0, count: 64 - k.count)
+        let inner = sha256(k.map { $0 ^ 0x36 } + message)
+        return sha256(k.map { $0 ^ 0x5c } + inner)
+    }
+
+    public static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
+    }
+
+    /// Compares without an early exit, so timing does not reveal how much of a signature matched.
+    public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var diff: UInt8 = 0
+        for (x, y) in zip(a, b) { diff |= x ^ y }
+        return diff == 0
+    }
 }

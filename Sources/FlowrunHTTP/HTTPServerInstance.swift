@@ -67,6 +67,8 @@ extension HTTPServer {
                 }
             }
             let bearer = settings["auth"]?["bearer"].stringValue
+            let hmacSecret = settings["auth"]?["hmacSecret"].stringValue
+            let hmacHeader = settings["auth"]?["hmacHeader"].stringValue ?? "X-Signature-256"
             let routeTable = routes
             let timeout = settings["timeout"]?.stringValue.flatMap(Durations.parse) ?? 30_000_000_000
             let maxBody = settings["maxBodyBytes"]?.intValue ?? 1 << 20
@@ -86,6 +88,15 @@ extension HTTPServer {
                 let body = try await request.bodyData
                 if body.count > maxBody {
                     return Self.json(413, ["error": .string("request body larger than \(maxBody) bytes")])
+                }
+                if let hmacSecret {
+                    // `sha256=<hex>` (GitHub style) or bare hex of HMAC-SHA256(secret, body).
+                    var given = request.headers[HTTPHeader(hmacHeader)] ?? ""
+                    if given.hasPrefix("sha256=") { given.removeFirst(7) }
+                    let expected = Digest.hex(Digest.hmacSHA256(key: Array(hmacSecret.utf8), message: Array(body)))
+                    if !Digest.constantTimeEqual(Array(given.lowercased().utf8), Array(expected.utf8)) {
+                        return Self.json(401, ["error": .string("missing or wrong \(hmacHeader) signature")])
+                    }
                 }
                 let text = String(decoding: body, as: UTF8.self)
                 var bodyJson = Value.null
