@@ -72,7 +72,18 @@ final class PostgresDriver: @unchecked Sendable {
             return c
         }
 
+        /// Runs the request; a read that failed because the connection broke (server restart, killed
+        /// backend) is retried once on a new connection. Writes are not retried: they may have happened.
         func run(_ request: DatabaseRequest, dryRun: Bool) throws(NodeError) -> DatabaseResult {
+            do {
+                return try runOnce(request, dryRun: dryRun)
+            } catch {
+                guard request.operation == .query, let conn, PQstatus(conn) != CONNECTION_OK else { throw error }
+                return try runOnce(request, dryRun: dryRun)
+            }
+        }
+
+        func runOnce(_ request: DatabaseRequest, dryRun: Bool) throws(NodeError) -> DatabaseResult {
             let c = try connection()
             switch request.operation {
             case .query:
@@ -82,7 +93,18 @@ final class PostgresDriver: @unchecked Sendable {
                 if request.parameters.isEmpty {
                     return DatabaseResult(rowsAffected: try simple(c, request.query))
                 }
-                return DatabaseResult(rowsAffected: try execute(c, request.query, request.parameters).affected)
+                guard request.transaction else {
+                    return DatabaseResult(rowsAffected: try execute(c, request.query, request.parameters).affected)
+                }
+                _ = try simple(c, "BEGIN")
+                do {
+                    let affected = try execute(c, request.query, request.parameters).affected
+                    _ = try simple(c, "COMMIT")
+                    return DatabaseResult(rowsAffected: affected)
+                } catch {
+                    _ = try? simple(c, "ROLLBACK")
+                    throw error
+                }
             case .batch:
                 if dryRun { return DatabaseResult(dryRun: true) }
                 _ = try simple(c, "BEGIN")

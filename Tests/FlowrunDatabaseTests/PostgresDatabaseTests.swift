@@ -118,3 +118,32 @@ extension PostgresDatabaseTests {
         #expect(h.messages("done.out").first?["rows"] == [["email": .string(hostile)]])
     }
 }
+
+extension PostgresDatabaseTests {
+    /// The pool's connection is killed between two reads of one run (as a server restart would):
+    /// the second read reconnects and succeeds.
+    @Test func readsSurviveABrokenConnection() throws {
+        let killer = postgresURL! + (postgresURL!.contains("?") ? "&" : "?") + "application_name=killer"
+        let h = try FlowHarness(
+            """
+            flow: reconnect
+            nodes:
+              start: {component: ticker, settings: {interval: 1h}}
+              first: {component: database, settings: {url: '\(postgresURL!)', maxOpenConns: 1}}
+              kill: {component: database, settings: {url: '\(killer)'}}
+              again: {component: database, settings: {url: '\(postgresURL!)', maxOpenConns: 1}}
+              failed: {component: modify}
+            edges:
+              - {from: start.out, to: first.request, data: {query: 'SELECT pg_backend_pid() AS pid'}}
+              - {from: first.response, to: kill.request, data: {query: 'SELECT pg_terminate_backend($1, 5000)', parameters: [<<$.rows[0].pid>>]}}
+              - {from: kill.response, to: again.request, data: {query: 'SELECT pg_backend_pid() AS pid'}}
+              - {from: again.error, to: failed.in}
+            """)
+        let record = h.run()
+        #expect(h.messages("failed.out").isEmpty, "\(h.messages("failed.out"))")
+        let before = try #require(h.messages("first.response").first)["rows"][0]["pid"]
+        let after = try #require(h.messages("again.response").first)["rows"][0]["pid"]
+        #expect(before != after)
+        #expect(record.status == .completed)
+    }
+}
