@@ -78,14 +78,6 @@ public final class PostgresStore: StateStore, @unchecked Sendable {
     }
 
     public func save(_ r: RunRecord) throws {
-        let errors = Value.array(
-            r.errors.map { e in
-                [
-                    "node": .string(e.node), "port": .string(e.port),
-                    "location": e.location.map { .string($0) } ?? .null,
-                    "message": .string(e.message), "input": .string(e.input),
-                ]
-            })
         _ = try query(
             """
             INSERT INTO flowrun_runs (id, flow, trigger, status, reason, started_at, completed_at, processed, created,
@@ -97,13 +89,7 @@ public final class PostgresStore: StateStore, @unchecked Sendable {
                 failed = EXCLUDED.failed, messages = EXCLUDED.messages, errors = EXCLUDED.errors,
                 requests = EXCLUDED.requests
             """,
-            [
-                .string(r.id), .string(r.flow), .string(r.trigger.rawValue), .string(r.status.rawValue),
-                r.reason.map { .string($0) } ?? .null, .int(r.startedAt), r.completedAt.map { .int($0) } ?? .null,
-                .int(r[.processed]), .int(r[.created]), .int(r[.updated]), .int(r[.unchanged]), .int(r[.skipped]),
-                .int(r[.failed]), .int(r.messages), .bool(r.dryRun), r.parentID.map { .string($0) } ?? .null,
-                .int(r.attempt), .string(JSON.serialize(errors)), .int(r[.requests]),
-            ])
+            r.storageValues)
     }
 
     static let columns = """

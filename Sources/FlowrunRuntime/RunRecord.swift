@@ -55,6 +55,30 @@ public struct RunRecord: Sendable, Equatable {
     public var isRetryable: Bool { status == .failed || status == .timedOut }
 }
 
+extension RunRecord {
+    /// The record's values in the column order both state stores use: id, flow, trigger, status, reason,
+    /// started_at, completed_at, processed, created, updated, unchanged, skipped, failed, messages, dry_run,
+    /// parent_id, attempt, errors (JSON), requests. `dryRun` is a bool; SQLite binds it as 1/0.
+    public var storageValues: [Value] {
+        let errorList = Value.array(
+            errors.map { e in
+                [
+                    "node": .string(e.node), "port": .string(e.port),
+                    "location": e.location.map { .string($0) } ?? .null,
+                    "message": .string(e.message), "input": .string(e.input),
+                ]
+            })
+        return [
+            .string(id), .string(flow), .string(trigger.rawValue), .string(status.rawValue),
+            reason.map { .string($0) } ?? .null,
+            .int(startedAt), completedAt.map { .int($0) } ?? .null, .int(self[.processed]), .int(self[.created]),
+            .int(self[.updated]), .int(self[.unchanged]), .int(self[.skipped]), .int(self[.failed]), .int(messages),
+            .bool(dryRun), parentID.map { .string($0) } ?? .null, .int(attempt), .string(JSON.serialize(errorList)),
+            .int(self[.requests]),
+        ]
+    }
+}
+
 /// Status resolution and the circuit breaker, exactly as seed 000 describes them; pure functions.
 public enum RunStatusRules {
     /// The circuit breaker trips when more than `ratio` of at least `minRecords` processed records failed.

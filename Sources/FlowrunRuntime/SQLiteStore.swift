@@ -77,14 +77,6 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
     }
 
     public func save(_ r: RunRecord) throws {
-        let errors = Value.array(
-            r.errors.map { e in
-                [
-                    "node": .string(e.node), "port": .string(e.port),
-                    "location": e.location.map { .string($0) } ?? .null,
-                    "message": .string(e.message), "input": .string(e.input),
-                ]
-            })
         try lock.withLock {
             _ = try query(
                 """
@@ -92,13 +84,7 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
                     created, updated, unchanged, skipped, failed, messages, dry_run, parent_id, attempt, errors, requests)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-                [
-                    .string(r.id), .string(r.flow), .string(r.trigger.rawValue), .string(r.status.rawValue),
-                    r.reason.map { .string($0) } ?? .null, .int(r.startedAt), r.completedAt.map { .int($0) } ?? .null,
-                    .int(r[.processed]), .int(r[.created]), .int(r[.updated]), .int(r[.unchanged]), .int(r[.skipped]),
-                    .int(r[.failed]), .int(r.messages), .int(r.dryRun ? 1 : 0), r.parentID.map { .string($0) } ?? .null,
-                    .int(r.attempt), .string(JSON.serialize(errors)), .int(r[.requests]),
-                ])
+                r.storageValues)
         }
     }
 

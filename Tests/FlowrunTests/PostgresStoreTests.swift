@@ -11,22 +11,7 @@ private let postgresURL = ProcessInfo.processInfo.environment["FLOWRUN_TEST_DATA
 /// PostgreSQL as the state store: the same behaviour as the SQLite store.
 @Suite(.enabled(if: postgresURL != nil, "needs FLOWRUN_TEST_DATABASE_URL (scripts/test starts a cluster)"))
 struct PostgresStoreTests {
-    /// A database of its own for each test.
-    func freshDatabase() throws -> String {
-        let name = "store_" + UUID().uuidString.prefix(8).lowercased()
-        let h = try FlowHarness(
-            """
-            flow: make-db
-            nodes:
-              start: {component: ticker, settings: {interval: 1h}}
-              db: {component: database, settings: {url: '\(postgresURL!)'}}
-            edges:
-              - {from: start.out, to: db.request, data: {query: 'CREATE DATABASE \(name)'}}
-            """)
-        #expect(h.run().status == .completed)
-        return postgresURL!.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-            + "/" + name
-    }
+    func freshDatabase() throws -> String { try PostgresTesting.freshDatabase(prefix: "store") }
 
     @Test func storesStateAndRunsAndReopens() throws {
         let url = try freshDatabase()

@@ -11,22 +11,7 @@ import Testing
 
     @Test(.enabled(if: ProcessInfo.processInfo.environment["FLOWRUN_TEST_DATABASE_URL"] != nil))
     func theSameFlowSyncsIntoPostgreSQL() throws {
-        let base = ProcessInfo.processInfo.environment["FLOWRUN_TEST_DATABASE_URL"]!
-        let name = "e2e_" + UUID().uuidString.prefix(8).lowercased()
-        // A database of its own, so that the counts do not depend on earlier runs.
-        let h = try FlowHarness(
-            """
-            flow: make-db
-            nodes:
-              start: {component: ticker, settings: {interval: 1h}}
-              db: {component: database, settings: {url: '\(base)'}}
-            edges:
-              - {from: start.out, to: db.request, data: {query: 'CREATE DATABASE \(name)'}}
-            """)
-        #expect(h.run().status == .completed)
-        let url =
-            base.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/") + "/" + name
-        try syncThreeTimes(databaseURL: url)
+        try syncThreeTimes(databaseURL: try PostgresTesting.freshDatabase(prefix: "e2e"))
     }
 
     /// 20% of the API's answers are 503 and 10% are 429 with Retry-After: every user still arrives once.
