@@ -25,11 +25,14 @@ import Testing
         let stderr: String
     }
 
-    static func run(_ arguments: [String], in directory: URL = repo) throws -> Result {
+    static func run(_ arguments: [String], in directory: URL = repo, environment: [String: String]? = nil) throws
+        -> Result
+    {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
         process.currentDirectoryURL = directory
+        if let environment { process.environment = environment }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -53,24 +53,9 @@ import Testing
         #expect(String(decoding: banner, as: UTF8.self).contains("listening on 127.0.0.1:\(port)"))
 
         func sync(_ more: [String] = []) throws -> CLITests.Result {
-            let p = Process()
-            p.executableURL = CLITests.binary
-            p.arguments =
-                [
-                    CLITests.repo.appendingPathComponent("flows/user-sync.yaml").path, "--once", "--state",
-                    dir.appendingPathComponent("state.db").path,
-                ] + extra + more
-            p.environment = env
-            p.currentDirectoryURL = dir
-            let out = Pipe(), err = Pipe()
-            p.standardOutput = out
-            p.standardError = err
-            try p.run()
-            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return .init(
-                status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                stderr: String(decoding: e, as: UTF8.self))
+            let flow = CLITests.repo.appendingPathComponent("flows/user-sync.yaml").path
+            let state = dir.appendingPathComponent("state.db").path
+            return try CLITests.run([flow, "--once", "--state", state] + extra + more, in: dir, environment: env)
         }
 
         let first = try sync()
