@@ -8,7 +8,7 @@ extension ComponentFactories {
     /// arrive with the connectors.
     public static let standard = ComponentFactories([
         "ticker": Ticker.factory, "modify": Modify.factory, "router": Router.factory, "iterator": Iterator.factory,
-        "log": Log.factory, "state": State.factory, "dead-letter": DeadLetter.factory,
+        "log": Log.factory, "state": State.factory, "dead-letter": DeadLetter.factory, "delay": Delay.factory,
         "http-client": HTTPClient.factory, "http-server": HTTPServer.factory,
         "database": Database.factory,
     ])

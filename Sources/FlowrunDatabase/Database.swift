@@ -101,12 +101,20 @@ extension Database {
                         "rows": .array(r.rows), "rowsAffected": .int(r.rowsAffected), "created": .int(r.created),
                         "updated": .int(r.updated), "unchanged": .int(r.unchanged),
                     ]
-                    if r.dryRun { out["dryRun"] = true }
+                    if r.dryRun {
+                        out["dryRun"] = true
+                        out["changes"] = .array(r.changes)
+                        out["changedColumns"] = .object(
+                            .init(
+                                uniqueKeysWithValues: r.changedColumns.sorted { $0.key < $1.key }.map { ($0, .int($1)) }
+                            ))
+                    }
                     out["context"] = message["context"]
                     done(
                         AsyncResult(
                             emissions: [("response", .object(out))],
-                            counters: [.created: r.created, .updated: r.updated, .unchanged: r.unchanged]))
+                            counters: [.created: r.created, .updated: r.updated, .unchanged: r.unchanged],
+                            changedColumns: r.changedColumns))
                 }
             }
             if driver == "sqlite" {

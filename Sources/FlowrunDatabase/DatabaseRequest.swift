@@ -81,6 +81,26 @@ struct DatabaseResult: Sendable {
     var updated = 0
     var unchanged = 0
     var dryRun = false
+    /// Dry runs: how many rows would change each column, and the first `maxChanges` row decisions.
+    var changedColumns: [String: Int] = [:]
+    var changes: [Value] = []
+    static let maxChanges = 100
+
+    enum Action: String { case insert, update, unchanged }
+
+    mutating func note(_ action: Action, key: Value, columns: [String]) {
+        switch action {
+        case .insert: created += 1
+        case .update: updated += 1
+        case .unchanged: unchanged += 1
+        }
+        for c in columns { changedColumns[c, default: 0] += 1 }
+        if action != .unchanged, changes.count < Self.maxChanges {
+            var change: Value.Object = ["action": .string(action.rawValue), "key": key]
+            if action == .update { change["columns"] = .array(columns.map { .string($0) }) }
+            changes.append(.object(change))
+        }
+    }
 }
 
 extension String {

@@ -6,7 +6,7 @@ import Foundation
 
 /// The PostgreSQL driver over libpq: a pool of `maxOpenConns` connections, each used only from its
 /// own serial queue (blocking libpq calls never run on Swift's cooperative pool). Parameters are
-/// always bound (`PQexecParams`), never spliced.
+/// always bound (prepared statements, cached per connection), never spliced.
 final class PostgresDriver: @unchecked Sendable {
     private let url: String
     private let connections: [Connection]
@@ -41,6 +41,11 @@ final class PostgresDriver: @unchecked Sendable {
         let url: String
         let queue: DispatchQueue
         private var conn: OpaquePointer?
+        /// Prepared statements of this session by SQL text (names `flowrun_1`, ...). A new session
+        /// (reconnect) starts empty; past `maxPrepared` the cache is dropped with `DEALLOCATE ALL`.
+        private var prepared: [String: String] = [:]
+        private var preparedCount = 0
+        static let maxPrepared = 256
 
         init(url: String, index: Int) {
             self.url = url
@@ -52,6 +57,7 @@ final class PostgresDriver: @unchecked Sendable {
         /// An open connection, reconnecting when the previous one broke (nothing was sent on it yet).
         func connection() throws(NodeError) -> OpaquePointer {
             if let conn, PQstatus(conn) == CONNECTION_OK { return conn }
+            prepared.removeAll()
             if let conn {
                 PQreset(conn)
                 if PQstatus(conn) == CONNECTION_OK { return conn }
@@ -72,13 +78,16 @@ final class PostgresDriver: @unchecked Sendable {
             return c
         }
 
-        /// Runs the request; a read that failed because the connection broke (server restart, killed
-        /// backend) is retried once on a new connection. Writes are not retried: they may have happened.
+        /// Runs the request; a read or an upsert that failed because the connection broke (server restart,
+        /// killed backend) is retried once on a new connection: both are safe to repeat (an upsert writes
+        /// the same rows again). Other writes are not retried: they may have happened.
         func run(_ request: DatabaseRequest, dryRun: Bool) throws(NodeError) -> DatabaseResult {
             do {
                 return try runOnce(request, dryRun: dryRun)
             } catch {
-                guard request.operation == .query, let conn, PQstatus(conn) != CONNECTION_OK else { throw error }
+                guard request.operation == .query || request.operation == .upsert, let conn,
+                    PQstatus(conn) != CONNECTION_OK
+                else { throw error }
                 return try runOnce(request, dryRun: dryRun)
             }
         }
@@ -107,18 +116,9 @@ final class PostgresDriver: @unchecked Sendable {
                 }
             case .batch:
                 if dryRun { return DatabaseResult(dryRun: true) }
-                _ = try simple(c, "BEGIN")
-                do {
-                    var affected = 0
-                    for parameters in request.batch { affected += try execute(c, request.query, parameters).affected }
-                    _ = try simple(c, "COMMIT")
-                    return DatabaseResult(rowsAffected: affected)
-                } catch {
-                    _ = try? simple(c, "ROLLBACK")
-                    throw error
-                }
+                return DatabaseResult(rowsAffected: try pipelined(c, request.query, request.batch))
             case .upsert:
-                return try upsert(c, request, dryRun: dryRun)
+                return dryRun ? try compare(c, request) : try upsert(c, request, dryRun: false)
             }
         }
 
@@ -174,6 +174,66 @@ final class PostgresDriver: @unchecked Sendable {
             return result
         }
 
+        /// A dry-run upsert: the rows are loaded into a temporary copy of the table's columns (so they get
+        /// the table's types) and compared with the stored rows column by column, inside a transaction
+        /// that is rolled back. Reports would-insert, would-update with the changed columns, unchanged.
+        func compare(_ c: OpaquePointer, _ request: DatabaseRequest) throws(NodeError) -> DatabaseResult {
+            let plan = request.upsert!
+            var result = DatabaseResult(dryRun: true)
+            _ = try simple(c, "BEGIN")
+            do {
+                for group in plan.plan.groups {
+                    let columns = group.columns.map { "\"\($0)\"" }
+                    let keyIndexes = plan.plan.keys.map { group.columns.firstIndex(of: $0)! }
+                    _ = try simple(
+                        c,
+                        "CREATE TEMP TABLE flowrun_dry_run ON COMMIT DROP AS SELECT \(columns.joined(separator: ", ")) FROM \(plan.quotedTable) WITH NO DATA"
+                    )
+                    let rowsPerStatement = max(1, 30_000 / columns.count)
+                    var start = 0
+                    while start < group.rows.count {
+                        let slice = group.rows[start..<min(group.rows.count, start + rowsPerStatement)]
+                        var n = 0
+                        let tuples = slice.map { row in
+                            "("
+                                + row.map { _ in
+                                    n += 1
+                                    return "$\(n)"
+                                }.joined(separator: ", ") + ")"
+                        }
+                        _ = try execute(
+                            c, "INSERT INTO flowrun_dry_run VALUES " + tuples.joined(separator: ", "),
+                            Array(slice.joined()), prepare: false)
+                        start += rowsPerStatement
+                    }
+                    let keyColumns = keyIndexes.map { columns[$0] }
+                    let join = keyColumns.map { "t.\($0) = d.\($0)" }.joined(separator: " AND ")
+                    let flags = columns.map { "t.\($0) IS DISTINCT FROM d.\($0)" }.joined(separator: ", ")
+                    let rows = try execute(
+                        c,
+                        "SELECT t.\(keyColumns[0]) IS NULL, \(keyColumns.map { "d.\($0)" }.joined(separator: ", ")), \(flags) FROM flowrun_dry_run d LEFT JOIN \(plan.quotedTable) t ON \(join)",
+                        [], prepare: false)
+                    for row in rows.rows {
+                        let key = keyColumns.count == 1 ? row[1] : .array(Array(row[1...keyColumns.count]))
+                        if row[0] == .bool(true) {
+                            result.note(.insert, key: key, columns: [])
+                            continue
+                        }
+                        let changed = group.columns.indices.filter { row[1 + keyColumns.count + $0] == .bool(true) }
+                        result.note(
+                            changed.isEmpty ? .unchanged : .update, key: key, columns: changed.map { group.columns[$0] }
+                        )
+                    }
+                    _ = try simple(c, "DROP TABLE flowrun_dry_run")
+                }
+                _ = try simple(c, "ROLLBACK")
+            } catch {
+                _ = try? simple(c, "ROLLBACK")
+                throw error
+            }
+            return result
+        }
+
         struct Rows {
             var columns: [String] = []
             var rows: [[Value]] = []
@@ -189,20 +249,88 @@ final class PostgresDriver: @unchecked Sendable {
             return Int(String(cString: PQcmdTuples(res))) ?? 0
         }
 
-        func execute(_ c: OpaquePointer, _ sql: String, _ parameters: [Value]) throws(NodeError) -> Rows {
-            let texts: [String?] = parameters.map { p in
+        /// The name of `sql` prepared on this session, preparing it on first use.
+        func statement(_ c: OpaquePointer, _ sql: String, parameters: Int) throws(NodeError) -> String {
+            if let name = prepared[sql] { return name }
+            if prepared.count >= Self.maxPrepared {
+                _ = try simple(c, "DEALLOCATE ALL")
+                prepared.removeAll()
+            }
+            preparedCount += 1
+            let name = "flowrun_\(preparedCount)"
+            guard let res = PQprepare(c, name, sql, Int32(parameters), nil) else { throw lost(c) }
+            defer { PQclear(res) }
+            try check(res, c)
+            prepared[sql] = name
+            return name
+        }
+
+        /// Calls `body` with the parameters as libpq text values (NULL for null, t/f spelled out).
+        static func withParameters<R>(
+            _ parameters: [Value], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R
+        ) -> R {
+            var cStrings: [UnsafeMutablePointer<CChar>?] = parameters.map { p in
                 switch p {
                 case .null: nil
-                case .bool(let b): b ? "true" : "false"
-                default: p.interpolated
+                case .bool(let b): strdup(b ? "true" : "false")
+                default: strdup(p.interpolated)
                 }
             }
-            var cStrings: [UnsafeMutablePointer<CChar>?] = texts.map { $0.map { strdup($0) } ?? nil }
             defer { for p in cStrings { free(p) } }
-            let res: OpaquePointer? = cStrings.withUnsafeMutableBufferPointer { buffer in
-                buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(1, buffer.count)) {
-                    PQexecParams(c, sql, Int32(parameters.count), nil, parameters.isEmpty ? nil : $0, nil, nil, 0)
+            if cStrings.isEmpty { return body(nil) }
+            return cStrings.withUnsafeMutableBufferPointer { buffer in
+                buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
+                    body(UnsafePointer($0))
                 }
+            }
+        }
+
+        /// One prepared statement with many parameter sets, sent in libpq pipeline mode (one round trip
+        /// instead of one per set) and applied atomically: the statements up to the pipeline's sync run in
+        /// one implicit transaction, so a failing set rolls back the sets before it.
+        func pipelined(_ c: OpaquePointer, _ sql: String, _ sets: [[Value]]) throws(NodeError) -> Int {
+            guard let first = sets.first else { return 0 }
+            let name = try statement(c, sql, parameters: first.count)
+            guard PQenterPipelineMode(c) == 1 else { throw lost(c) }
+            defer { PQexitPipelineMode(c) }
+            for parameters in sets {
+                let sent = Self.withParameters(parameters) {
+                    PQsendQueryPrepared(c, name, Int32(parameters.count), $0, nil, nil, 0)
+                }
+                guard sent == 1 else { throw lost(c) }
+            }
+            guard PQpipelineSync(c) == 1 else { throw lost(c) }
+            var affected = 0
+            var failure: NodeError?
+            var nulls = 0
+            // Each statement's result is followed by one NULL; the sync point ends the pipeline.
+            while true {
+                guard let res = PQgetResult(c) else {
+                    nulls += 1
+                    if PQstatus(c) != CONNECTION_OK || nulls > 1 { throw lost(c) }
+                    continue
+                }
+                nulls = 0
+                defer { PQclear(res) }
+                let status = PQresultStatus(res)
+                if status == PGRES_PIPELINE_SYNC { break }
+                if status == PGRES_PIPELINE_ABORTED { continue }
+                do throws(NodeError) { try check(res, c) } catch { if failure == nil { failure = error } }
+                affected += Int(String(cString: PQcmdTuples(res))) ?? 0
+            }
+            if let failure { throw failure }
+            return affected
+        }
+
+        /// Runs one statement with bound parameters, as a cached prepared statement unless `prepare` is false
+        /// (statements on temporary tables).
+        func execute(_ c: OpaquePointer, _ sql: String, _ parameters: [Value], prepare: Bool = true) throws(NodeError)
+            -> Rows
+        {
+            let name = prepare ? try statement(c, sql, parameters: parameters.count) : nil
+            let res = Self.withParameters(parameters) {
+                if let name { return PQexecPrepared(c, name, Int32(parameters.count), $0, nil, nil, 0) }
+                return PQexecParams(c, sql, Int32(parameters.count), nil, $0, nil, nil, 0)
             }
             guard let res else { throw lost(c) }
             defer { PQclear(res) }

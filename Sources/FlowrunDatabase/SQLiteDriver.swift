@@ -110,16 +110,18 @@ final class SQLiteDriver: @unchecked Sendable {
             }
             var writes: [[Value]] = []
             for row in group.rows {
-                let key = keyIndexes.map { row[$0] }
-                if let current = existing[key] {
-                    if zip(current, row).allSatisfy({ SQL.same($0, $1) }) {
-                        result.unchanged += 1
+                let keyValues = keyIndexes.map { row[$0] }
+                let key = keyValues.count == 1 ? keyValues[0] : .array(keyValues)
+                if let current = existing[keyValues] {
+                    let changed = group.columns.indices.filter { !SQL.same(current[$0], row[$0]) }
+                    if changed.isEmpty {
+                        result.note(.unchanged, key: key, columns: [])
                     } else {
-                        result.updated += 1
+                        result.note(.update, key: key, columns: dryRun ? changed.map { group.columns[$0] } : [])
                         writes.append(row)
                     }
                 } else {
-                    result.created += 1
+                    result.note(.insert, key: key, columns: [])
                     writes.append(row)
                 }
             }
@@ -142,8 +144,9 @@ final class SQLiteDriver: @unchecked Sendable {
             }
         }
         if !dryRun { try db.exec("COMMIT") }
-        result.rowsAffected = result.created + result.updated
+        result.rowsAffected = dryRun ? 0 : result.created + result.updated
         result.dryRun = dryRun
+        if !dryRun { result.changes = [] }
         return result
     }
 }

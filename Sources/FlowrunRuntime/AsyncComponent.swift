@@ -33,13 +33,17 @@ public struct AsyncContext: Sendable {
 public struct AsyncResult: Sendable {
     public var emissions: [(port: String, message: Value)]
     public var counters: [Counter: Int]
+    /// Dry-run diagnostics: rows that would change, by column (summed into the run record).
+    public var changedColumns: [String: Int]
     public var error: NodeError?
 
     public init(
-        emissions: [(port: String, message: Value)] = [], counters: [Counter: Int] = [:], error: NodeError? = nil
+        emissions: [(port: String, message: Value)] = [], counters: [Counter: Int] = [:],
+        changedColumns: [String: Int] = [:], error: NodeError? = nil
     ) {
         self.emissions = emissions
         self.counters = counters
+        self.changedColumns = changedColumns
         self.error = error
     }
 

@@ -297,6 +297,7 @@ public final class RunExecution {
         // The marker stays below this result's messages: results finishing meanwhile queue behind it.
         stack.append(.ready(node: node))
         for (counter, n) in done.result.counters { record.counters[counter, default: 0] += n }
+        for (column, n) in done.result.changedColumns { record.changedColumns[column, default: 0] += n }
         if let error = done.result.error {
             nodeFailed(node, port: done.port, input: done.input, error)
             return

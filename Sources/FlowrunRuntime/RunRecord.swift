@@ -35,6 +35,8 @@ public struct RunRecord: Sendable, Equatable {
     public var messages = 0
     public var errors: [ErrorEntry] = []
     public var dryRun = false
+    /// Dry-run diagnostics: how many rows would have each column updated.
+    public var changedColumns: [String: Int] = [:]
     public var parentID: String?
     public var attempt = 1
 

@@ -5,7 +5,7 @@ import Foundation
 /// A test I/O component: answers each message on `out` after a random delay of up to `maxMillis`,
 /// on its own queue, and fails messages whose `fail` field is true. It records how many messages
 /// it had in flight at once, so tests can check concurrency limits and ordering.
-public enum Delay {
+public enum TestDelay {
     public static let descriptor = ComponentDescriptor(
         name: "test-delay",
         summary: "Test I/O component: echoes each message after a random delay.",

@@ -5,7 +5,7 @@ import Testing
 
 /// I/O nodes: work in flight while the run goes on, per-node concurrency, order kept, back pressure.
 @Suite struct AsyncNodeTests {
-    func harness(concurrency: Int, items: Int, fail: [Int] = [], probe: Delay.Probe) throws -> FlowHarness {
+    func harness(concurrency: Int, items: Int, fail: [Int] = [], probe: TestDelay.Probe) throws -> FlowHarness {
         let array = "[" + (0..<items).map(String.init).joined(separator: ", ") + "]"
         return try FlowHarness(
             """
@@ -21,11 +21,11 @@ import Testing
               - {from: each.item, to: slow.in, data: {i: <<$.item>>, fail: <<\(fail).includes($.item)>>}}
               - {from: slow.out, to: after.in}
               - {from: slow.error, to: errors.in, data: {i: <<$.input.i>>}}
-            """, registry: Delay.registry(), factories: Delay.factories(probe))
+            """, registry: TestDelay.registry(), factories: TestDelay.factories(probe))
     }
 
     @Test func concurrencyIsLimitedAndOrderKept() throws {
-        let probe = Delay.Probe()
+        let probe = TestDelay.Probe()
         let h = try harness(concurrency: 4, items: 60, probe: probe)
         let record = h.run()
         #expect(record.status == .completed)
@@ -36,7 +36,7 @@ import Testing
     }
 
     @Test func defaultConcurrencyIsOne() throws {
-        let probe = Delay.Probe()
+        let probe = TestDelay.Probe()
         let h = try harness(concurrency: 1, items: 10, probe: probe)
         h.run()
         #expect(probe.maxInFlight == 1)
@@ -44,7 +44,7 @@ import Testing
     }
 
     @Test func ioFailuresGoToTheErrorPortInOrder() throws {
-        let probe = Delay.Probe()
+        let probe = TestDelay.Probe()
         let h = try harness(concurrency: 3, items: 12, fail: [2, 7], probe: probe)
         let record = h.run()
         #expect(h.messages("errors.out") == [["i": 2], ["i": 7]])
@@ -56,7 +56,7 @@ import Testing
     }
 
     @Test func aFastProducerIsHeldBack() throws {
-        let probe = Delay.Probe()
+        let probe = TestDelay.Probe()
         let h = try harness(concurrency: 2, items: 2000, probe: probe)
         let record = h.run()
         #expect(record.status == .completed)
