@@ -45,12 +45,27 @@ public enum Running {
             "\n  processed \(r[.processed])  created \(r[.created])  updated \(r[.updated])  unchanged \(r[.unchanged])"
         out += "  skipped \(r[.skipped])  failed \(r[.failed])  messages \(r.messages)"
         if r[.requests] > 0 { out += "  requests \(r[.requests])" }
+        if r.dryRun { out += "\n" + dryRunReport(r) }
         if let reason = r.reason { out += "\n  reason: \(reason)" }
         for e in r.errors.prefix(5) {
             out += "\n  error at \(e.node).\(e.port): \(e.location.map { "\($0): " } ?? "")\(e.message)"
         }
         if r.errors.count > 5 { out += "\n  ... \(r.errors.count - 5) more errors (flowrun runs show \(r.id))" }
         return out
+    }
+
+    /// The dry-run diagnostics of seed 002: what a live run would have written.
+    public static func dryRunReport(_ r: RunRecord) -> String {
+        let columns = r.changedColumns.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
+            .map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        return """
+              dry run, nothing was written:
+                would insert (missing in destination)  \(r[.created])
+                would update                           \(r[.updated])\(columns.isEmpty ? "" : "  (\(columns))")
+                unchanged                              \(r[.unchanged])
+                skipped                                \(r[.skipped])
+                failed (missing or bad source data)    \(r[.failed])
+            """
     }
 
     public static func json(_ r: RunRecord) -> Value {
@@ -63,6 +78,9 @@ public enum Running {
             "completedAt": r.completedAt.map { .string(Time.rfc3339(nanos: $0)) } ?? .null,
             "durationMs": r.durationNanos.map { .double(Double($0 / 1000) / 1000) } ?? .null,
             "counters": .object(counters), "messages": .int(r.messages), "dryRun": .bool(r.dryRun),
+            "changedColumns": .object(
+                .init(uniqueKeysWithValues: r.changedColumns.sorted { $0.key < $1.key }.map { ($0, .int($1)) })),
+            "owner": r.owner.map { .string($0) } ?? .null,
             "parentId": r.parentID.map { .string($0) } ?? .null, "attempt": .int(r.attempt),
             "errors": .array(
                 r.errors.map { e in

@@ -1,4 +1,5 @@
 import FlowrunValue
+import Foundation
 import FlowrunRuntime
 import FlowrunExpression
 import FlowrunGraph
@@ -40,24 +41,23 @@ public enum DeadLetter {
 }
 
 extension DeadLetter {
-    /// Records each failed item in the state store under `dlq/<key>` with its attempt count. Listing,
-    /// replay and skip (`flowrun dlq`) arrive with the user-sync issue.
+    /// Records each failed item in the flow's dead-letter queue (`DeadLetterQueue`) with its attempt count.
     final class Instance: Component {
         func receive(_ message: Value, on port: String, _ context: inout NodeContext) throws(NodeError) {
             let key = message["key"].isNull ? JSON.serialize(message["payload"]) : message["key"].interpolated
             context.count(.failed)
+            context.count(.deadLettered)
             guard !context.isDryRun else { return }
-            let storeKey = "dlq/" + key
+            let file = context.flowFile
             do {
-                let previous = try context.state.get(flow: context.flowName, key: storeKey)
-                let attempts = (previous?["attempts"].intValue ?? 0) + 1
-                try context.state.set(
-                    flow: context.flowName, key: storeKey,
-                    value: [
-                        "key": .string(key), "payload": message["payload"], "error": message["error"],
-                        "attempts": .int(attempts), "lastRun": .string(context.runID),
-                        "parked": .bool(attempts >= (context.setting("maxAttempts").intValue ?? 3)),
-                    ])
+                let item = try DeadLetterQueue(store: context.state).record(
+                    flow: context.flowName, key: key, payload: message["payload"], error: message["error"],
+                    runID: context.runID, entry: context.setting("entry").stringValue,
+                    flowFile: file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file,
+                    maxAttempts: context.setting("maxAttempts").intValue ?? 3, now: context.now)
+                if item.status == .parked {
+                    context.log(.warning, "parked \(item.id) (key \(key)) after \(item.attempts) failing runs")
+                }
             } catch {
                 throw NodeError("state store: \(error)", retryable: true)
             }

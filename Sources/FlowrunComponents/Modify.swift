@@ -11,9 +11,14 @@ public enum Modify {
         doc: """
             All the work happens on the incoming edge: its `data:` mapping (or single template) builds the
             message, and `modify` emits it unchanged on `out`. Use it to shape state, compute fields, or
-            start a loop iteration.
+            start a loop iteration. `count` adds each message to a counter of the run record, e.g. `failed`
+            for an error edge that collects errors without stopping the run.
             """,
-        settings: [],
+        settings: [
+            SettingDescriptor(
+                "count", .enumeration(["processed", "skipped", "failed"]),
+                doc: "Counts each message on the run record.", example: "failed")
+        ],
         ports: [
             .input("in", .any, doc: "Any message."),
             .output("out", .any, doc: "The message, unchanged."),
@@ -33,6 +38,9 @@ public enum Modify {
 extension Modify {
     final class Instance: Component {
         func receive(_ message: Value, on port: String, _ context: inout NodeContext) throws(NodeError) {
+            if case .string(let name) = context.setting("count"), let counter = Counter(rawValue: name) {
+                context.count(counter)
+            }
             context.emit("out", message)
         }
     }

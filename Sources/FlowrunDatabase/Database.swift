@@ -19,6 +19,15 @@ public enum Database {
         .contextField,
     ])
 
+    /// Set on dry-run responses only.
+    static let dryRunFields = [
+        Field("dryRun", .bool, required: false, doc: "true in a dry run: nothing was written"),
+        Field(
+            "changes", .array(.anyObject), required: false,
+            doc: "dry-run upserts: the first 100 rows that would change ({action, key, columns})"),
+        Field("changedColumns", .anyObject, required: false, doc: "dry-run upserts: rows that would change, by column"),
+    ]
+
     public static let descriptor = ComponentDescriptor(
         name: "database",
         aliases: ["postgres"],
@@ -51,11 +60,12 @@ public enum Database {
             .input("request", request, doc: "A statement, a batch or an upsert."),
             .output(
                 "response",
-                .object([
-                    Field("rows", .array(.anyObject)), Field("rowsAffected", .int), Field("created", .int),
-                    Field("updated", .int),
-                    Field("unchanged", .int), Field("context", .any),
-                ]), doc: "Result rows and counts."),
+                .object(
+                    [
+                        Field("rows", .array(.anyObject)), Field("rowsAffected", .int), Field("created", .int),
+                        Field("updated", .int),
+                        Field("unchanged", .int), Field("context", .any),
+                    ] + dryRunFields), doc: "Result rows and counts (in a dry run: what would happen)."),
         ],
         example: """
             upsert-users:
@@ -65,11 +75,12 @@ public enum Database {
         transfer: { t in
             if t.input("request").isNever { return ["response": .never] }
             return [
-                "response": .object([
-                    Field("rows", .array(.anyObject)), Field("rowsAffected", .int), Field("created", .int),
-                    Field("updated", .int),
-                    Field("unchanged", .int), Field("context", t.context(of: "request")),
-                ])
+                "response": .object(
+                    [
+                        Field("rows", .array(.anyObject)), Field("rowsAffected", .int), Field("created", .int),
+                        Field("updated", .int),
+                        Field("unchanged", .int), Field("context", t.context(of: "request")),
+                    ] + dryRunFields)
             ]
         }
     )

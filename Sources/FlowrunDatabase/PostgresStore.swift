@@ -20,6 +20,8 @@ public final class PostgresStore: StateStore, @unchecked Sendable {
         """,
         // Version 2: HTTP requests per run.
         "ALTER TABLE flowrun_runs ADD COLUMN requests BIGINT NOT NULL DEFAULT 0;",
+        // Version 3: dry-run diagnostics and the process that runs it (abandoned runs).
+        "ALTER TABLE flowrun_runs ADD COLUMN diagnostics TEXT NOT NULL DEFAULT '{}', ADD COLUMN owner TEXT;",
     ]
 
     private let connection: PostgresDriver.Connection
@@ -77,24 +79,35 @@ public final class PostgresStore: StateStore, @unchecked Sendable {
             [.string(flow), .string(key), .string(JSON.serialize(value))])
     }
 
+    public func entries(flow: String?, prefix: String) throws -> [(flow: String, key: String, value: Value)] {
+        let rows = try query(
+            "SELECT flow, key, value FROM flowrun_state WHERE left(key, $1) = $2 AND ($3::text IS NULL OR flow = $3) ORDER BY flow, key",
+            [.int(prefix.count), .string(prefix), flow.map { .string($0) } ?? .null])
+        return try rows.map {
+            ($0[0].stringValue ?? "", $0[1].stringValue ?? "", try JSON.parse($0[2].stringValue ?? "null"))
+        }
+    }
+
     public func save(_ r: RunRecord) throws {
         _ = try query(
             """
             INSERT INTO flowrun_runs (id, flow, trigger, status, reason, started_at, completed_at, processed, created,
-                updated, unchanged, skipped, failed, messages, dry_run, parent_id, attempt, errors, requests)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+                updated, unchanged, skipped, failed, messages, dry_run, parent_id, attempt, errors, requests,
+                diagnostics, owner)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
             ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason,
                 completed_at = EXCLUDED.completed_at, processed = EXCLUDED.processed, created = EXCLUDED.created,
                 updated = EXCLUDED.updated, unchanged = EXCLUDED.unchanged, skipped = EXCLUDED.skipped,
                 failed = EXCLUDED.failed, messages = EXCLUDED.messages, errors = EXCLUDED.errors,
-                requests = EXCLUDED.requests
+                requests = EXCLUDED.requests, diagnostics = EXCLUDED.diagnostics
             """,
             r.storageValues)
     }
 
     static let columns = """
         id, flow, trigger, status, reason, started_at, completed_at, processed, created, updated, unchanged, skipped,
-        failed, messages, CASE WHEN dry_run THEN 1 ELSE 0 END, parent_id, attempt, errors, requests
+        failed, messages, CASE WHEN dry_run THEN 1 ELSE 0 END, parent_id, attempt, errors, requests, diagnostics,
+        owner
         """
 
     public func runs(flow: String?, limit: Int) throws -> [RunRecord] {

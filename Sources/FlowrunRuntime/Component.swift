@@ -55,6 +55,8 @@ public enum Counter: String, Sendable, CaseIterable {
     case processed, created, updated, unchanged, skipped, failed
     /// HTTP requests sent (retries included).
     case requests
+    /// Failed items parked in the dead-letter queue (`run.cursorPolicy: park` lets the cursor pass them).
+    case deadLettered = "dead_lettered"
 }
 
 /// What a component sees while handling one message: its settings (evaluated once per run), the
@@ -98,6 +100,8 @@ public struct NodeContext {
     /// The flow's durable key/value state.
     public var state: any StateStore { run.store }
     public var flowName: String { run.program.name }
+    /// The path of the flow file the run came from.
+    public var flowFile: String { run.program.flow.document.source.path }
 
     /// Offers a checkpoint value: reduced over the run, committed only if the run completes.
     public mutating func checkpoint(_ key: String, _ value: Value, reduce: CheckpointReduce) {

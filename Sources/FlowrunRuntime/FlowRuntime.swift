@@ -109,9 +109,9 @@ public final class FlowRuntime: @unchecked Sendable {
 
     /// Runs once, then retries failed or timed-out runs as new linked runs (`run.retries`, with
     /// exponential backoff). Returns every attempt's record, the last one last.
-    public func run(_ start: Start, trigger: RunRecord.Trigger) -> [RunRecord] {
+    public func run(_ start: Start, trigger: RunRecord.Trigger, parent: String? = nil) -> [RunRecord] {
         var records: [RunRecord] = []
-        var record = runOnce(start, trigger: trigger, parent: nil, attempt: 1)
+        var record = runOnce(start, trigger: trigger, parent: parent, attempt: 1)
         records.append(record)
         var delay = program.policy.retryDelayNanos
         while record.isRetryable, record.attempt <= program.policy.retries, !cancellation.isCancelled {
@@ -132,6 +132,8 @@ public final class FlowRuntime: @unchecked Sendable {
         record.dryRun = options.dryRun
         record.parentID = parent
         record.attempt = attempt
+        record.owner = Self.owner
+        markAbandonedRuns()
         var vars = program.flow.document.vars
         for (k, v) in options.vars { vars[k] = v }
         let globals = Globals(
@@ -177,6 +179,32 @@ public final class FlowRuntime: @unchecked Sendable {
         record = execution.record
         try? store.save(record)
         return record
+    }
+
+    /// This process, as `pid@host`.
+    public static let owner: String = {
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, 255)
+        return "\(getpid())@\(String(cString: name))"
+    }()
+
+    /// Records left `running` by a process of this host that no longer exists (SIGKILL, power loss)
+    /// are marked `abandoned`; their checkpoints were never committed, so the next run resumes from the
+    /// last committed cursor.
+    func markAbandonedRuns() {
+        guard let recent = try? store.runs(flow: program.name, limit: 100) else { return }
+        let host = Self.owner.split(separator: "@", maxSplits: 1).last.map(String.init) ?? ""
+        for var r in recent where r.status == .running {
+            guard let owner = r.owner, owner != Self.owner else { continue }
+            let parts = owner.split(separator: "@", maxSplits: 1).map(String.init)
+            guard parts.count == 2, parts[1] == host, let pid = Int32(parts[0]) else { continue }
+            guard kill(pid, 0) == -1, errno == ESRCH else { continue }
+            r.status = .abandoned
+            r.reason = "the process that ran it (\(owner)) ended without finishing it"
+            try? store.save(r)
+            options.logger.log(
+                .warning, "run \(r.id) was abandoned by \(owner)", flow: program.name, node: nil, run: r.id)
+        }
     }
 
     static func newRunID(at nanos: Int) -> String {

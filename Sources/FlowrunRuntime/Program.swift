@@ -97,6 +97,9 @@ struct RunPolicyValues {
     var minRecords = 10
     var failureRatio = 0.5
     var maxMessages = 10_000_000
+    /// `hold`: checkpoints commit only when the run completed without failures. `park`: also when
+    /// every failure of the run was parked in the dead-letter queue.
+    var parkFailures = false
 
     init(_ node: YNode?) {
         guard let value = node?.constant else { return }
@@ -106,5 +109,6 @@ struct RunPolicyValues {
         if let m = value["circuitBreaker"]["minRecords"].intValue { minRecords = m }
         if let f = value["circuitBreaker"]["failureRatio"].doubleValue { failureRatio = f }
         if let m = value["maxMessages"].intValue, m > 0 { maxMessages = m }
+        parkFailures = value["cursorPolicy"].stringValue == "park"
     }
 }

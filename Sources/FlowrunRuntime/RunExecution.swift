@@ -316,12 +316,16 @@ public final class RunExecution {
     }
 
     /// Final status from the counters, unless the run already ended otherwise; commits checkpoints
-    /// only when the run completed without failures.
+    /// only when the run completed without failures, or (`cursorPolicy: park`) with failures that were
+    /// all parked in the dead-letter queue.
     func finish() {
         if !halted {
             record.status = RunStatusRules.resolve(processed: record[.processed], failed: record[.failed])
         }
-        if record.status == .completed, !record.dryRun {
+        let parked =
+            program.policy.parkFailures && record.status == .completedWithErrors
+            && record[.deadLettered] >= record[.failed]
+        if record.status == .completed || parked, !record.dryRun {
             for (key, offered) in checkpoints.sorted(by: { $0.key < $1.key }) {
                 do {
                     let current = try store.get(flow: program.name, key: key)

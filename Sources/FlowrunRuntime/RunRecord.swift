@@ -39,6 +39,8 @@ public struct RunRecord: Sendable, Equatable {
     public var changedColumns: [String: Int] = [:]
     public var parentID: String?
     public var attempt = 1
+    /// `pid@host` of the process running it: a `running` record whose process is gone was abandoned.
+    public var owner: String?
 
     public static let maxErrors = 100
 
@@ -60,7 +62,8 @@ public struct RunRecord: Sendable, Equatable {
 extension RunRecord {
     /// The record's values in the column order both state stores use: id, flow, trigger, status, reason,
     /// started_at, completed_at, processed, created, updated, unchanged, skipped, failed, messages, dry_run,
-    /// parent_id, attempt, errors (JSON), requests. `dryRun` is a bool; SQLite binds it as 1/0.
+    /// parent_id, attempt, errors (JSON), requests, diagnostics (JSON: changedColumns, dead_lettered), owner.
+    /// `dryRun` is a bool; SQLite binds it as 1/0.
     public var storageValues: [Value] {
         let errorList = Value.array(
             errors.map { e in
@@ -76,8 +79,51 @@ extension RunRecord {
             .int(startedAt), completedAt.map { .int($0) } ?? .null, .int(self[.processed]), .int(self[.created]),
             .int(self[.updated]), .int(self[.unchanged]), .int(self[.skipped]), .int(self[.failed]), .int(messages),
             .bool(dryRun), parentID.map { .string($0) } ?? .null, .int(attempt), .string(JSON.serialize(errorList)),
-            .int(self[.requests]),
+            .int(self[.requests]), .string(JSON.serialize(diagnostics)), owner.map { .string($0) } ?? .null,
         ]
+    }
+
+    var diagnostics: Value {
+        [
+            "changedColumns": .object(
+                .init(uniqueKeysWithValues: changedColumns.sorted { $0.key < $1.key }.map { ($0, .int($1)) })),
+            "dead_lettered": .int(self[.deadLettered]),
+        ]
+    }
+
+    /// Reads a record from the columns in `storageValues` order (older schemas: fewer columns).
+    public static func stored(_ row: [Value]) -> RunRecord {
+        var r = RunRecord(
+            id: row[0].stringValue ?? "", flow: row[1].stringValue ?? "",
+            trigger: RunRecord.Trigger(rawValue: row[2].stringValue ?? "") ?? .manual,
+            startedAt: row[5].intValue ?? 0)
+        r.status = RunRecord.Status(rawValue: row[3].stringValue ?? "") ?? .failed
+        r.reason = row[4].stringValue
+        r.completedAt = row[6].intValue
+        for (i, c) in [Counter.processed, .created, .updated, .unchanged, .skipped, .failed].enumerated() {
+            r.counters[c] = row[7 + i].intValue ?? 0
+        }
+        r.messages = row[13].intValue ?? 0
+        r.dryRun = row[14].intValue == 1 || row[14] == .bool(true)
+        r.parentID = row[15].stringValue
+        r.attempt = row[16].intValue ?? 1
+        if let text = row[17].stringValue, case .array(let items) = (try? JSON.parse(text)) ?? .null {
+            r.errors = items.map { e in
+                RunRecord.ErrorEntry(
+                    node: e["node"].stringValue ?? "", port: e["port"].stringValue ?? "",
+                    location: e["location"].stringValue, message: e["message"].stringValue ?? "",
+                    input: e["input"].stringValue ?? "")
+            }
+        }
+        if row.count > 18 { r.counters[.requests] = row[18].intValue ?? 0 }
+        if row.count > 19, let text = row[19].stringValue, let d = try? JSON.parse(text) {
+            r.counters[.deadLettered] = d["dead_lettered"].intValue ?? 0
+            if case .object(let o) = d["changedColumns"] {
+                for (k, v) in o { r.changedColumns[k] = v.intValue ?? 0 }
+            }
+        }
+        if row.count > 20 { r.owner = row[20].stringValue }
+        return r
     }
 }
 

@@ -26,6 +26,8 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
         """,
         // Version 2: HTTP requests per run.
         "ALTER TABLE runs ADD COLUMN requests INTEGER NOT NULL DEFAULT 0;",
+        // Version 3: dry-run diagnostics and the process that runs it (abandoned runs).
+        "ALTER TABLE runs ADD COLUMN diagnostics TEXT NOT NULL DEFAULT '{}'; ALTER TABLE runs ADD COLUMN owner TEXT;",
     ]
 
     public static var currentVersion: Int { migrations.count }
@@ -76,13 +78,29 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
         }
     }
 
+    public func entries(flow: String?, prefix: String) throws -> [(flow: String, key: String, value: Value)] {
+        try lock.withLock {
+            let rows =
+                try query(
+                    "SELECT flow, key, value FROM state WHERE substr(key, 1, ?) = ? AND (? IS NULL OR flow = ?) ORDER BY flow, key",
+                    [
+                        .int(prefix.count), .string(prefix), flow.map { .string($0) } ?? .null,
+                        flow.map { .string($0) } ?? .null,
+                    ])
+            return try rows.map {
+                ($0[0].stringValue ?? "", $0[1].stringValue ?? "", try JSON.parse($0[2].stringValue ?? "null"))
+            }
+        }
+    }
+
     public func save(_ r: RunRecord) throws {
         try lock.withLock {
             _ = try query(
                 """
                 INSERT OR REPLACE INTO runs (id, flow, trigger, status, reason, started_at, completed_at, processed,
-                    created, updated, unchanged, skipped, failed, messages, dry_run, parent_id, attempt, errors, requests)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    created, updated, unchanged, skipped, failed, messages, dry_run, parent_id, attempt, errors, requests,
+                    diagnostics, owner)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 r.storageValues)
         }
@@ -90,7 +108,7 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
 
     static let runColumns = """
         id, flow, trigger, status, reason, started_at, completed_at, processed, created, updated, unchanged, skipped,
-        failed, messages, dry_run, parent_id, attempt, errors, requests
+        failed, messages, dry_run, parent_id, attempt, errors, requests, diagnostics, owner
         """
 
     public func runs(flow: String?, limit: Int) throws -> [RunRecord] {
@@ -111,32 +129,7 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
         }
     }
 
-    public static func record(_ row: [Value]) -> RunRecord {
-        var r = RunRecord(
-            id: row[0].stringValue ?? "", flow: row[1].stringValue ?? "",
-            trigger: RunRecord.Trigger(rawValue: row[2].stringValue ?? "") ?? .manual,
-            startedAt: row[5].intValue ?? 0)
-        r.status = RunRecord.Status(rawValue: row[3].stringValue ?? "") ?? .failed
-        r.reason = row[4].stringValue
-        r.completedAt = row[6].intValue
-        for (i, c) in [Counter.processed, .created, .updated, .unchanged, .skipped, .failed].enumerated() {
-            r.counters[c] = row[7 + i].intValue ?? 0
-        }
-        r.messages = row[13].intValue ?? 0
-        r.dryRun = row[14].intValue == 1
-        r.parentID = row[15].stringValue
-        r.attempt = row[16].intValue ?? 1
-        if row.count > 18 { r.counters[.requests] = row[18].intValue ?? 0 }
-        if let text = row[17].stringValue, case .array(let items) = (try? JSON.parse(text)) ?? .null {
-            r.errors = items.map { e in
-                RunRecord.ErrorEntry(
-                    node: e["node"].stringValue ?? "", port: e["port"].stringValue ?? "",
-                    location: e["location"].stringValue, message: e["message"].stringValue ?? "",
-                    input: e["input"].stringValue ?? "")
-            }
-        }
-        return r
-    }
+    public static func record(_ row: [Value]) -> RunRecord { RunRecord.stored(row) }
 
     func exec(_ sql: String) throws { try connection.exec(sql) }
     func queryInt(_ sql: String) throws -> Int? { try query(sql, []).first?.first?.intValue }

@@ -4,6 +4,8 @@ import FlowrunValue
 public protocol StateStore: AnyObject, Sendable {
     func get(flow: String, key: String) throws -> Value?
     func set(flow: String, key: String, value: Value) throws
+    /// The values whose keys start with `prefix`, of one flow or of all.
+    func entries(flow: String?, prefix: String) throws -> [(flow: String, key: String, value: Value)]
     func save(_ record: RunRecord) throws
     func runs(flow: String?, limit: Int) throws -> [RunRecord]
     func run(id: String) throws -> RunRecord?
@@ -21,6 +23,16 @@ public final class MemoryStore: StateStore, @unchecked Sendable {
 
     public func set(flow: String, key: String, value: Value) throws {
         lock.withLock { values["\(flow)\u{0}\(key)"] = value }
+    }
+
+    public func entries(flow: String?, prefix: String) throws -> [(flow: String, key: String, value: Value)] {
+        lock.withLock {
+            values.compactMap { k, v in
+                let parts = k.split(separator: "\u{0}", maxSplits: 1).map(String.init)
+                guard parts.count == 2, flow == nil || parts[0] == flow, parts[1].hasPrefix(prefix) else { return nil }
+                return (parts[0], parts[1], v)
+            }
+        }
     }
 
     public func save(_ record: RunRecord) throws {

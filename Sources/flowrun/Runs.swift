@@ -50,12 +50,7 @@ struct Runs: ParsableCommand {
                     Running.duration(r.durationNanos), String(r[.processed]), String(r[.failed]),
                 ]
             }
-            let widths = header.indices.map { c in ([header] + rows).map { $0[c].count }.max() ?? 0 }
-            for row in [header] + rows {
-                print(
-                    row.indices.map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(
-                        separator: "  "))
-            }
+            Table.print(header: header, rows: rows)
         }
     }
 

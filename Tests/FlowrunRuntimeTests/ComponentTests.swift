@@ -246,14 +246,25 @@ import Testing
               - {from: start.out, to: bad.in, data: {x: <<1 / 0>>}}
               - {from: bad.error, to: dlq.in, data: {key: user-1, payload: <<$.input>>, error: <<$.error>>}}
             """
+        let queue = DeadLetterQueue(store: store)
         let first = try FlowHarness(yaml, store: store).run()
         #expect(first.status == .failed)
         #expect(first[.failed] == 1)
-        #expect(try store.get(flow: "dl", key: "dlq/user-1")?["parked"] == false)
-        _ = try FlowHarness(yaml, store: store).run()
-        let parked = try #require(try store.get(flow: "dl", key: "dlq/user-1"))
-        #expect(parked["attempts"] == 2)
-        #expect(parked["parked"] == true)
-        #expect(parked["error"]["message"] == "division by zero")
+        #expect(first[.deadLettered] == 1)
+        #expect(try queue.list().isEmpty)  // failed once: open, not parked
+        let open = try #require(try queue.list(all: true).first)
+        #expect(open.status == .open)
+        #expect(open.id == DeadLetterQueue.id(flow: "dl", key: "user-1"))
+        let second = try FlowHarness(yaml, store: store).run()
+        let parked = try #require(try queue.list().first)
+        #expect(parked.attempts == 2)
+        #expect(parked.status == .parked)
+        #expect(parked.firstRun == first.id)
+        #expect(parked.lastRun == second.id)
+        #expect(parked.error["message"] == "division by zero")
+        #expect(!parked.payload.isNull)
+        try queue.setStatus(parked, .skipped, now: 1)
+        #expect(try queue.list().isEmpty)
+        #expect(try queue.item(id: parked.id)?.status == .skipped)
     }
 }

@@ -1,0 +1,130 @@
+import ArgumentParser
+import Flowrun
+import Foundation
+
+struct DLQ: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dlq",
+        abstract: "The dead-letter queue: list parked items, replay one through its flow, or skip it.",
+        subcommands: [List.self, Replay.self, Skip.self], defaultSubcommand: List.self)
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Parked items (with --all, open and closed too).")
+        @OptionGroup var common: Runs.Common
+        @Option(help: "Only this flow's items.") var flow: String?
+        @Flag(help: "Also items that have not failed often enough to be parked, and closed ones.") var all = false
+
+        func run() throws {
+            let items = try DeadLetterQueue(store: common.open()).list(flow: flow, all: all)
+            if common.format == "json" {
+                print(JSON.pretty(.array(items.map(DLQ.json))))
+                return
+            }
+            if items.isEmpty {
+                print(all ? "the dead-letter queue is empty" : "no parked items (--all shows open and closed ones)")
+                return
+            }
+            let header = ["ID", "FLOW", "KEY", "ATTEMPTS", "STATUS", "LAST RUN", "ERROR"]
+            let rows = items.map { i in
+                [
+                    i.id, i.flow, String(i.key.prefix(40)), String(i.attempts), i.status.rawValue, i.lastRun,
+                    String((i.error["message"].stringValue ?? JSON.serialize(i.error)).prefix(80)),
+                ]
+            }
+            Table.print(header: header, rows: rows)
+        }
+    }
+
+    struct Replay: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-inject a parked item into its flow as a new linked run (trigger: replay).",
+            discussion: """
+                The payload is delivered to the dead-letter node's `entry` (node.port). When the run completes
+                without failures the item is closed as `replayed`; otherwise it stays parked (and counts one
+                more failing run). Exit status as for `flowrun FILE --once`.
+                """)
+        @OptionGroup var common: Runs.Common
+        @Argument(help: "Item id (from `flowrun dlq list`).") var id: String
+        @Option(help: "The flow file (default: the file that parked the item).") var file: String?
+        @Flag(help: "Reads happen, writes do not.") var dryRun = false
+
+        func run() throws {
+            let store = try common.open()
+            let queue = DeadLetterQueue(store: store)
+            guard let item = try queue.item(id: id) else { throw UsageError("no dead-letter item \(id)") }
+            guard let path = file ?? item.flowFile else { throw UsageError("\(id): unknown flow file (use --file)") }
+            guard let entry = item.entry else {
+                throw UsageError("\(id): the dead-letter node has no `entry` setting to replay into")
+            }
+            let report: FlowChecker.Report
+            do throws(FlowFiles.ReadError) { report = try FlowFiles.check(path) } catch {
+                throw UsageError(error.description)
+            }
+            for d in report.diagnostics { FileHandleOutput.stderr(d.render() + "\n") }
+            guard let flow = report.flow else { throw ExitCode(2) }
+            guard flow.name == item.flow else {
+                throw UsageError("\(path) holds flow '\(flow.name)', the item belongs to '\(item.flow)'")
+            }
+            var options = FlowRuntime.Options()
+            options.dryRun = dryRun
+            options.logger = ConsoleLogger(format: .text)
+            let runtime: FlowRuntime
+            do throws(NodeError) {
+                runtime = try FlowRuntime(flow: flow, factories: .standard, store: store, options: options)
+            } catch {
+                FileHandleOutput.stderr("\(path): \(error.description)")
+                throw ExitCode(1)
+            }
+            let parts = entry.split(separator: ".", maxSplits: 1).map(String.init)
+            let records = runtime.run(
+                .input(item.payload, node: parts[0], port: parts.count > 1 ? parts[1] : nil), trigger: .replay,
+                parent: item.lastRun)
+            for r in records { print(Running.summary(r)) }
+            let last = records.last!
+            if last.status == .completed, !dryRun {
+                // A replay that failed again was recorded by the dead-letter node (still parked).
+                let current = try queue.item(id: id) ?? item
+                if current.lastRun == item.lastRun {
+                    try queue.setStatus(current, .replayed, now: Globals.systemClock())
+                    print("\(id): replayed")
+                }
+            }
+            let code = Running.exitCode(last.status)
+            if code != 0 { throw ExitCode(code) }
+        }
+    }
+
+    struct Skip: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Close an item without replaying it.")
+        @OptionGroup var common: Runs.Common
+        @Argument(help: "Item id.") var id: String
+
+        func run() throws {
+            let queue = DeadLetterQueue(store: try common.open())
+            guard let item = try queue.item(id: id) else { throw UsageError("no dead-letter item \(id)") }
+            try queue.setStatus(item, .skipped, now: Globals.systemClock())
+            print("\(id): skipped")
+        }
+    }
+
+    static func json(_ i: DeadLetterQueue.Item) -> Value {
+        [
+            "id": .string(i.id), "flow": .string(i.flow), "key": .string(i.key), "attempts": .int(i.attempts),
+            "status": .string(i.status.rawValue), "entry": i.entry.map { .string($0) } ?? .null,
+            "firstRun": .string(i.firstRun), "lastRun": .string(i.lastRun),
+            "updatedAt": .string(Time.rfc3339(nanos: i.updatedAt)), "error": i.error, "payload": i.payload,
+        ]
+    }
+}
+
+/// Plain aligned columns for list commands.
+enum Table {
+    static func print(header: [String], rows: [[String]]) {
+        let widths = header.indices.map { c in ([header] + rows).map { $0[c].count }.max() ?? 0 }
+        for row in [header] + rows {
+            Swift.print(
+                row.indices.map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+                    .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+        }
+    }
+}
