@@ -23,6 +23,10 @@ public enum Iterator {
                 "emitProgress", .bool, default: true, doc: "Include progress fields on batches.", example: "true"),
             SettingDescriptor(
                 "continueOnError", .bool, default: true, doc: "Keep going after a failed item.", example: "false"),
+            SettingDescriptor(
+                "countProcessed", .bool, default: true,
+                doc: "Count the items as processed on the run record (false for a second pass over counted items).",
+                example: "false"),
         ],
         ports: [
             .input(
@@ -78,7 +82,7 @@ extension Iterator {
             let emitProgress = context.setting("emitProgress").isTruthy
             let stop = !context.setting("continueOnError").isTruthy
             let total = items.count
-            context.count(.processed, total)
+            if context.setting("countProcessed") != false { context.count(.processed, total) }
             let done: (inout NodeContext) -> Void = { c in c.emit("done", ["count": .int(total), "context": ctx]) }
             if batchSize == 1 {
                 context.emitSequence(

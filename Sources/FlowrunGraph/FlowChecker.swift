@@ -159,7 +159,7 @@ private struct Checking {
             guard let b = bound[name] else { return nil }
             return CheckedNode(
                 name: name, descriptor: b.descriptor, settings: b.settingTemplates, ports: b.ports,
-                concurrency: b.decl.concurrency, inputShapes: inputs[name] ?? [:], outputShapes: outputs[name] ?? [:],
+                concurrency: b.decl.concurrency, inputShapes: (inputs[name] ?? [:]).filter { $0.key != Self.unmappedInputs }, outputShapes: outputs[name] ?? [:],
                 span: b.decl.nameSpan)
         }
         return CheckedFlow(document: document, nodes: nodes, edges: compiledEdges)
@@ -276,6 +276,10 @@ private struct Checking {
 
     typealias PortShapes = [String: [String: Shape]]
 
+    /// A pseudo input port: what arrives on a node's edges before their `data:` mappings (the `input`
+    /// of the node's error when a mapping fails).
+    static let unmappedInputs = "\u{0}unmapped"
+
     /// Joins what flows along every edge into input ports, asks each component for its output shapes,
     /// and repeats until nothing changes. Loops converge because shapes only grow and deep or wide
     /// shapes widen to `any`.
@@ -292,6 +296,9 @@ private struct Checking {
                 var shape = source
                 if !source.isNever, let data = edge.decl.data {
                     shape = compiling.compile(data, context(input: source)).1.limited()
+                    // When the mapping fails at run time, the node's error carries the unmapped message.
+                    let raw = nextInputs[edge.to.node]?[Self.unmappedInputs] ?? .never
+                    nextInputs[edge.to.node, default: [:]][Self.unmappedInputs] = Shape.join(raw, source)
                 }
                 let current = nextInputs[edge.to.node]?[edge.to.port] ?? .never
                 nextInputs[edge.to.node, default: [:]][edge.to.port] = Shape.join(current, shape)
