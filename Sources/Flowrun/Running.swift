@@ -40,7 +40,9 @@ public enum Running {
     public static func summary(_ r: RunRecord) -> String {
         var out = "run \(r.id)  \(r.flow)  \(r.status.rawValue)  in \(duration(r.durationNanos))"
         if r.dryRun { out += "  (dry run)" }
-        if let parent = r.parentID { out += "  (retry of \(parent))" }
+        if let parent = r.parentID {
+            out += r.trigger == .replay ? "  (replay of a dead letter from \(parent))" : "  (retry of \(parent))"
+        }
         out +=
             "\n  processed \(r[.processed])  created \(r[.created])  updated \(r[.updated])  unchanged \(r[.unchanged])"
         out += "  skipped \(r[.skipped])  failed \(r[.failed])  messages \(r.messages)"

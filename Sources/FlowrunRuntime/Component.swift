@@ -117,6 +117,7 @@ public struct NodeContext {
 
     public mutating func count(_ counter: Counter, _ n: Int = 1) {
         run.record.counters[counter, default: 0] += n
+        if counter == .failed { run.checkBreaker() }
     }
 
     /// Writes a log line attributed to this node and run.

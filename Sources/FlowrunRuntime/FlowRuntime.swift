@@ -108,13 +108,16 @@ public final class FlowRuntime: @unchecked Sendable {
     }
 
     /// Runs once, then retries failed or timed-out runs as new linked runs (`run.retries`, with
-    /// exponential backoff). Returns every attempt's record, the last one last.
+    /// exponential backoff); replays of dead letters are not retried (the item counts its own failures).
+    /// Returns every attempt's record, the last one last.
     public func run(_ start: Start, trigger: RunRecord.Trigger, parent: String? = nil) -> [RunRecord] {
         var records: [RunRecord] = []
         var record = runOnce(start, trigger: trigger, parent: parent, attempt: 1)
         records.append(record)
         var delay = program.policy.retryDelayNanos
-        while record.isRetryable, record.attempt <= program.policy.retries, !cancellation.isCancelled {
+        while record.isRetryable, trigger != .replay, record.attempt <= program.policy.retries,
+            !cancellation.isCancelled
+        {
             options.logger.log(
                 .info, "retrying in \(Durations.format(delay))", flow: program.name, node: nil, run: record.id)
             options.sleep(delay)

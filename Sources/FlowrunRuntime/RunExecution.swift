@@ -122,6 +122,13 @@ public final class RunExecution {
                     input: redactedPreview(input)))
         }
         logger.log(.warning, error.description, flow: program.name, node: n.name, run: record.id)
+        checkBreaker()
+    }
+
+    /// Trips the circuit breaker when too many records failed; called whenever `failed` grows (an
+    /// unhandled error, or a component counting a handled failure such as a dead letter).
+    func checkBreaker() {
+        guard !halted else { return }
         let processed = record[.processed], failed = record[.failed]
         if RunStatusRules.breakerTripped(
             processed: processed, failed: failed, minRecords: program.policy.minRecords,
@@ -297,6 +304,7 @@ public final class RunExecution {
         // The marker stays below this result's messages: results finishing meanwhile queue behind it.
         stack.append(.ready(node: node))
         for (counter, n) in done.result.counters { record.counters[counter, default: 0] += n }
+        if (done.result.counters[.failed] ?? 0) > 0 { checkBreaker() }
         for (column, n) in done.result.changedColumns { record.changedColumns[column, default: 0] += n }
         if let error = done.result.error {
             nodeFailed(node, port: done.port, input: done.input, error)

@@ -1,0 +1,174 @@
+import Flowrun
+import FlowrunTesting
+import Foundation
+import Testing
+
+/// The user-sync job against a misbehaving API and interrupted runs, in real processes.
+@Suite(.serialized) struct UserSyncFaultTests {
+    /// Two users with no email: their batches are retried one record at a time, the 248 good users
+    /// arrive, the two bad ones are parked after failing in 3 runs, and the cursor holds.
+    @Test func poisonRecordsAreParkedAndEveryGoodRecordArrives() throws {
+        let e = try SyncEnvironment(faults: ["MOCK_CRM_POISON": "u7,u120"])
+        for attempt in 1...3 {
+            let r = try e.sync()
+            #expect(r.status == 3, "\(r.stdout)\(r.stderr)")  // completed_with_errors
+            // The cursor holds (run.cursorPolicy: hold): every run fetches all 250 again.
+            #expect(r.stdout.contains("processed 250  created \(attempt == 1 ? 248 : 0)"), "\(r.stdout)")
+            #expect(r.stdout.contains("failed 2"))
+        }
+        #expect(try e.query("SELECT count(*) FROM users") == [[248]])
+        #expect(try e.query("SELECT count(*) FROM users WHERE external_id IN ('u7', 'u120')") == [[0]])
+
+        let list = try e.flowrun(["dlq", "list", "--format", "json"])
+        let items = try JSON.parse(list.stdout).arrayValue ?? []
+        #expect(Set(items.compactMap { $0["key"].stringValue }) == ["u7", "u120"])
+        #expect(items.allSatisfy { $0["attempts"] == 3 && $0["status"] == "parked" })
+        #expect(items.first?["error"]["message"] == "lower expects a string, got null")
+
+        // A replay of unchanged bad data fails again and stays parked; skip closes it.
+        let id = try #require(items.first?["id"].stringValue)
+        let replay = try e.flowrun(["dlq", "replay", id])
+        #expect(replay.status == 1, "\(replay.stdout)\(replay.stderr)")  // failed, not retried
+        #expect(replay.stdout.contains("(retry of") == false)
+        let skip = try e.flowrun(["dlq", "skip", id])
+        #expect(skip.stdout == "\(id): skipped\n")
+        let after = try JSON.parse(try e.flowrun(["dlq", "list", "--format", "json"]).stdout).arrayValue ?? []
+        #expect(after.count == 1)
+        let runs = try JSON.parse(try e.flowrun(["runs", "list", "--format", "json"]).stdout).arrayValue ?? []
+        #expect(runs.first?["trigger"] == "replay")
+    }
+
+    /// Page 2 answers truncated JSON: the run ends with the error collected and the cursor held; once
+    /// the API is fixed the next incremental run brings everything, each user exactly once.
+    @Test func aMalformedPageHoldsTheCursorUntilTheAPIRecovers() throws {
+        let e = try SyncEnvironment(faults: ["MOCK_CRM_MALFORMED_PAGE": "2"])
+        let first = try e.sync()
+        #expect(first.status == 3, "\(first.stdout)\(first.stderr)")
+        #expect(first.stdout.contains("processed 100  created 100"), "\(first.stdout)")
+        #expect(try e.query("SELECT status, pages FROM sync_logs") == [["completed_with_errors", 3]])
+        try e.startMock(faults: [:])
+        let second = try e.sync()
+        #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
+        #expect(second.stdout.contains("processed 250  created 150  updated 0  unchanged 100"), "\(second.stdout)")
+        #expect(try e.usersChecksum() == SyncEnvironment.expectedChecksum())
+        let third = try e.sync()
+        #expect(third.stdout.contains("processed 0"), "\(third.stdout)")
+    }
+
+    /// Garbage for every record: the circuit breaker fails the run instead of grinding through it.
+    @Test func theCircuitBreakerTripsWhenEveryRecordIsBad() throws {
+        let e = try SyncEnvironment(faults: ["MOCK_CRM_POISON": "*"])
+        let r = try e.sync()
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("reason: circuit breaker"), "\(r.stdout)")
+        #expect(!r.stdout.contains("processed 250"), "\(r.stdout)")  // it stopped early
+        #expect(try e.query("SELECT count(*) FROM users") == [[0]])
+    }
+
+    /// `--input '{"userId": ...}'` syncs exactly that user and leaves the cursor alone; an unknown
+    /// user is an error, not a silent success.
+    @Test func singleRecordSync() throws {
+        let e = try SyncEnvironment()
+        let one = try e.sync(["--input", #"{"userId": "u5"}"#])
+        #expect(one.status == 0, "\(one.stdout)\(one.stderr)")
+        #expect(one.stdout.contains("processed 1  created 1  updated 0"), "\(one.stdout)")
+        #expect(try e.query("SELECT external_id, email FROM users") == [["u5", "user5@example.com"]])
+        let missing = try e.sync(["--input", #"{"userId": "nobody"}"#])
+        #expect(missing.status == 1, "\(missing.stdout)\(missing.stderr)")
+        #expect(missing.stdout.contains("failed 1"))
+        let all = try e.sync()
+        #expect(all.stdout.contains("processed 250  created 249  updated 0  unchanged 1"), "\(all.stdout)")
+    }
+
+    /// A webhook on the flow's own http-server triggers the same single-record path.
+    @Test func aWebhookSyncsOneUser() throws {
+        let e = try SyncEnvironment()
+        let p = Process()
+        p.executableURL = CLITests.binary
+        p.arguments = [e.flow, "--state", e.state]
+        p.environment = e.env
+        p.currentDirectoryURL = e.dir
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        defer {
+            p.terminate()
+            p.waitUntilExit()
+        }
+        var banner = ""
+        while !banner.contains("webhook listening") {
+            let chunk = err.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            banner += String(decoding: chunk, as: UTF8.self)
+        }
+        let url = "http://127.0.0.1:\(e.port + 1)/sync/users/u42"
+        let unauthorized = try CLITests.http("POST", url)
+        #expect(unauthorized.status == 401, "\(unauthorized.body)")
+        let accepted = try CLITests.http("POST", url, headers: ["Authorization": "Bearer demo-webhook-token"])
+        #expect(accepted.status == 202, "\(accepted.body)")
+        #expect(try JSON.parse(accepted.body)["userId"] == "u42")
+        var webhookRun: Value = nil
+        for _ in 0..<100 where webhookRun.isNull {
+            Thread.sleep(forTimeInterval: 0.1)
+            let runs = try JSON.parse(try e.flowrun(["runs", "list", "--format", "json"]).stdout).arrayValue ?? []
+            webhookRun =
+                runs.first { $0["trigger"] == "webhook" && $0["status"] != "running" && $0["flow"] == "user-sync" }
+                ?? nil
+        }
+        #expect(webhookRun["status"] == "completed", "\(banner)")
+        #expect(webhookRun["counters"]["processed"] == 1)
+    }
+
+    /// SIGKILL in the middle of a run: the next run completes, nothing is lost or duplicated, and the
+    /// killed run is recorded as abandoned.
+    @Test func aKilledRunIsAbandonedAndTheNextRunCompletes() throws {
+        let e = try SyncEnvironment(faults: ["MOCK_CRM_DELAY": "400ms"])
+        let p = Process()
+        p.executableURL = CLITests.binary
+        p.arguments = [e.flow, "--once", "--state", e.state]
+        p.environment = e.env
+        p.currentDirectoryURL = e.dir
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        Thread.sleep(forTimeInterval: 1.0)  // page 1 or 2 of 3
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        let next = try e.sync()
+        #expect(next.status == 0, "\(next.stdout)\(next.stderr)")
+        #expect(next.stdout.contains("processed 250"), "\(next.stdout)")
+        #expect(try e.query("SELECT count(*) FROM users") == [[250]])
+        #expect(try e.usersChecksum() == SyncEnvironment.expectedChecksum())
+        let runs = try JSON.parse(try e.flowrun(["runs", "list", "--format", "json"]).stdout).arrayValue ?? []
+        #expect(runs.map { $0["status"] } == ["completed", "abandoned"])
+        #expect(runs.last?["reason"].stringValue?.contains("ended without finishing it") == true)
+    }
+
+    /// A dry run after a change in the destination: reports the would-update with its column and leaves
+    /// the database file byte for byte as it was.
+    @Test func aDryRunReportsAndWritesNothing() throws {
+        let e = try SyncEnvironment()
+        #expect(try e.sync().status == 0)
+        let db = try SQLiteConnection(path: e.sqlitePath)
+        try db.exec("UPDATE users SET email = 'changed@example.com' WHERE external_id = 'u1'; PRAGMA wal_checkpoint(TRUNCATE);")
+        let before = try Data(contentsOf: URL(fileURLWithPath: e.sqlitePath))
+        let stateBefore = try e.flowrun(["runs", "list", "--format", "json"]).stdout
+        let dry = try e.sync(["--dry-run", "--set", "vars.syncType=full"])
+        #expect(dry.status == 0, "\(dry.stdout)\(dry.stderr)")
+        #expect(dry.stdout.contains("would insert (missing in destination)  0"), "\(dry.stdout)")
+        #expect(dry.stdout.contains("would update                           1  (email 1)"), "\(dry.stdout)")
+        #expect(dry.stdout.contains("unchanged                              249"), "\(dry.stdout)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: e.sqlitePath)) == before)
+        let wal = e.sqlitePath + "-wal"
+        if FileManager.default.fileExists(atPath: wal) {
+            #expect((try Data(contentsOf: URL(fileURLWithPath: wal))).isEmpty)
+        }
+        #expect(try e.query("SELECT count(*) FROM sync_logs") == [[1]])
+        // The cursor did not move: a live incremental run still sees nothing new.
+        let runs = try JSON.parse(try e.flowrun(["runs", "list", "--format", "json"]).stdout).arrayValue ?? []
+        #expect(runs.first?["dryRun"] == true)
+        #expect(runs.first?["changedColumns"] == ["email": 1])
+        #expect(stateBefore != "")
+    }
+}
