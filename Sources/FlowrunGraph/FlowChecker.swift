@@ -159,7 +159,9 @@ private struct Checking {
             guard let b = bound[name] else { return nil }
             return CheckedNode(
                 name: name, descriptor: b.descriptor, settings: b.settingTemplates, ports: b.ports,
-                concurrency: b.decl.concurrency, inputShapes: (inputs[name] ?? [:]).filter { $0.key != Self.unmappedInputs }, outputShapes: outputs[name] ?? [:],
+                concurrency: b.decl.concurrency,
+                inputShapes: (inputs[name] ?? [:]).filter { $0.key != Self.unmappedInputs },
+                outputShapes: outputs[name] ?? [:],
                 span: b.decl.nameSpan)
         }
         return CheckedFlow(document: document, nodes: nodes, edges: compiledEdges)
@@ -276,8 +278,8 @@ private struct Checking {
 
     typealias PortShapes = [String: [String: Shape]]
 
-    /// A pseudo input port: what arrives on a node's edges before their `data:` mappings (the `input`
-    /// of the node's error when a mapping fails).
+    /// A pseudo input port, `any` when an edge into the node has a `data:` mapping: the `input` of the
+    /// node's error is then the mapped or the unmapped message.
     static let unmappedInputs = "\u{0}unmapped"
 
     /// Joins what flows along every edge into input ports, asks each component for its output shapes,
@@ -296,9 +298,9 @@ private struct Checking {
                 var shape = source
                 if !source.isNever, let data = edge.decl.data {
                     shape = compiling.compile(data, context(input: source)).1.limited()
-                    // When the mapping fails at run time, the node's error carries the unmapped message.
-                    let raw = nextInputs[edge.to.node]?[Self.unmappedInputs] ?? .never
-                    nextInputs[edge.to.node, default: [:]][Self.unmappedInputs] = Shape.join(raw, source)
+                    // When the mapping fails at run time, the node's error carries the unmapped message, so
+                    // the error's `input` may be either: it is typed `any` (never a false error).
+                    nextInputs[edge.to.node, default: [:]][Self.unmappedInputs] = .any
                 }
                 let current = nextInputs[edge.to.node]?[edge.to.port] ?? .never
                 nextInputs[edge.to.node, default: [:]][edge.to.port] = Shape.join(current, shape)

@@ -187,6 +187,35 @@ import Testing
         #expect(try store.get(flow: "cursor", key: "since") == "2025-01-01")
     }
 
+    /// `cursorPolicy: park` lets the cursor pass failures that were parked in the dead-letter queue;
+    /// `hold` does not, and neither policy passes a failure that was not parked.
+    @Test(arguments: [("hold", true, false), ("park", true, true), ("park", false, false)])
+    func cursorPolicies(policy: String, parkTheFailure: Bool, commits: Bool) throws {
+        let store = MemoryStore()
+        let h = try FlowHarness(
+            """
+            flow: policy
+            run: {cursorPolicy: \(policy)}
+            nodes:
+              start: {component: ticker, settings: {interval: 1h, payload: {items: [{t: '2024-01-01'}, {t: '2024-02-01', bad: true}, {t: '2024-03-01'}]}}}
+              each: {component: iterator}
+              check: {component: modify}
+              cursor: {component: state, settings: {key: since}}
+              dlq: {component: dead-letter}
+              collect: {component: modify, settings: {count: failed}}
+            edges:
+              - {from: start.out, to: each.in, data: {array: <<$.items>>}}
+              - {from: each.item, to: check.in, data: {t: <<$.item.bad ? 1 / 0 : $.item.t>>}}
+              - {from: check.out, to: cursor.checkpoint, data: {value: <<$.t>>}}
+              - {from: check.error, to: \(parkTheFailure ? "dlq" : "collect").in, data: {key: <<$.input.item.t>>, payload: <<$.input>>}}
+            """, store: store)
+        let r = h.run()
+        #expect(r.status == .completedWithErrors)
+        #expect(r[.failed] == 1)
+        #expect(r[.deadLettered] == (parkTheFailure ? 1 : 0))
+        #expect(try store.get(flow: "policy", key: "since") == (commits ? "2024-03-01" : nil))
+    }
+
     @Test func failedRunsAreRetriedAsLinkedRunsWithBackoff() throws {
         let clock = ManualClock()
         let start = clock.now

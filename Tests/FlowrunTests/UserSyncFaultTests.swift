@@ -151,7 +151,8 @@ import Testing
         let e = try SyncEnvironment()
         #expect(try e.sync().status == 0)
         let db = try SQLiteConnection(path: e.sqlitePath)
-        try db.exec("UPDATE users SET email = 'changed@example.com' WHERE external_id = 'u1'; PRAGMA wal_checkpoint(TRUNCATE);")
+        try db.exec(
+            "UPDATE users SET email = 'changed@example.com' WHERE external_id = 'u1'; PRAGMA wal_checkpoint(TRUNCATE);")
         let before = try Data(contentsOf: URL(fileURLWithPath: e.sqlitePath))
         let stateBefore = try e.flowrun(["runs", "list", "--format", "json"]).stdout
         let dry = try e.sync(["--dry-run", "--set", "vars.syncType=full"])
@@ -170,5 +171,58 @@ import Testing
         #expect(runs.first?["dryRun"] == true)
         #expect(runs.first?["changedColumns"] == ["email": 1])
         #expect(stateBefore != "")
+    }
+}
+
+/// The same job into PostgreSQL with every fault at once, and a dead letter replayed after the cause
+/// is fixed.
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["FLOWRUN_TEST_DATABASE_URL"] != nil))
+struct UserSyncPostgresFaultTests {
+    /// 20% 503s, 10% 429 with Retry-After, slow pages and a poison record: every good record arrives
+    /// exactly once (the table's checksum), the poison record is parked after three runs.
+    @Test func everyFaultAtOnce() throws {
+        let e = try SyncEnvironment(
+            databaseURL: try PostgresTesting.freshDatabase(prefix: "faults"),
+            faults: [
+                "MOCK_CRM_FAIL_RATE": "0.2", "MOCK_CRM_THROTTLE_RATE": "0.1", "MOCK_CRM_DELAY": "30ms",
+                "MOCK_CRM_POISON": "u77",
+            ])
+        for _ in 1...3 {
+            let r = try e.sync(["--set", "vars.retryCount=10"])
+            #expect(r.status == 3, "\(r.stdout)\(r.stderr)")
+            #expect(r.stdout.contains("processed 250"), "\(r.stdout)")
+            #expect(r.stdout.contains("failed 1  "), "\(r.stdout)")
+        }
+        #expect(try e.query("SELECT count(*) FROM users") == [[249]])
+        #expect(try e.usersChecksum() == SyncEnvironment.expectedChecksum(without: ["u77"]))
+        let items = try JSON.parse(try e.flowrun(["dlq", "list", "--format", "json"]).stdout).arrayValue ?? []
+        #expect(items.map { $0["key"] } == ["u77"])
+    }
+
+    /// A constraint rejects one user; after the constraint is dropped, `flowrun dlq replay` writes it
+    /// and closes the item.
+    @Test func aParkedRecordIsReplayedOnceTheCauseIsFixed() throws {
+        let url = try PostgresTesting.freshDatabase(prefix: "replay")
+        let e = try SyncEnvironment(databaseURL: url)
+        _ = try e.query(
+            "CREATE TABLE users (external_id TEXT PRIMARY KEY, email TEXT NOT NULL, name TEXT, status TEXT, metadata TEXT, updated_at TEXT, CONSTRAINT no_u5 CHECK (external_id <> 'u5'))"
+        )
+        for _ in 1...3 {
+            let r = try e.sync()
+            #expect(r.status == 3, "\(r.stdout)\(r.stderr)")
+        }
+        let items = try JSON.parse(try e.flowrun(["dlq", "list", "--format", "json"]).stdout).arrayValue ?? []
+        #expect(items.map { $0["key"] } == ["u5"])
+        #expect(items.first?["error"]["code"] == "pg_23514")  // check_violation, with its SQLSTATE
+        _ = try e.query("ALTER TABLE users DROP CONSTRAINT no_u5")
+        let id = try #require(items.first?["id"].stringValue)
+        let replay = try e.flowrun(["dlq", "replay", id])
+        #expect(replay.status == 0, "\(replay.stdout)\(replay.stderr)")
+        #expect(replay.stdout.contains("created 1"), "\(replay.stdout)")
+        #expect(replay.stdout.contains("\(id): replayed"))
+        #expect(try e.query("SELECT email FROM users WHERE external_id = 'u5'") == [["user5@example.com"]])
+        #expect(try e.usersChecksum() == SyncEnvironment.expectedChecksum())
+        let all = try JSON.parse(try e.flowrun(["dlq", "list", "--all", "--format", "json"]).stdout).arrayValue ?? []
+        #expect(all.first?["status"] == "replayed")
     }
 }
