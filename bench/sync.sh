@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Sync benchmark (issue 5) and http-client benchmark (issue 4).
+#   bench/sync.sh [USERS]     (default 100000; also runs 1,000,000 for the memory comparison)
+# Serves USERS demo-CRM users as static JSON pages from nginx on loopback, then syncs them into a
+# throwaway local PostgreSQL (fsync on) three ways: flowrun's user-sync flow, a hand-written Python
+# baseline (requests + psycopg, one upsert per page) and the machine's limit (all pages fetched in
+# parallel, one COPY, one INSERT ... SELECT ... ON CONFLICT). Each is verified by row count and a
+# content checksum. Installs nginx-light and psycopg/requests if missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+users=${1:-100000}
+limit=100
+
+command -v nginx >/dev/null || apt-get install -y nginx-light >/dev/null
+python3 -c 'import psycopg, requests' 2>/dev/null || pip install -q "psycopg[binary]" requests
+swift build -c release --product flowrun >/dev/null
+bin=$PWD/.build/release/flowrun
+
+cleanup=()
+trap 'for c in "${cleanup[@]}"; do eval "$c"; done' EXIT
+work=$(mktemp -d /tmp/flowrun-bench.XXXXXX)
+cleanup+=("rm -rf $work")
+source scripts/lib/postgres.sh
+start_pg_cluster
+cleanup+=("$PG_CLUSTER_STOP")
+base=${PG_CLUSTER_URL%/postgres}
+
+serve() {  # serve DIR: nginx on a free port for DIR; sets api
+    local port
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    cat >"$work/nginx.conf" <<CONF
+worker_processes 2;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work; uwsgi_temp_path $work; scgi_temp_path $work;
+    keepalive_requests 1000000;
+    server {
+        listen 127.0.0.1:$port;
+        root $1;
+        location = /users { default_type application/json; try_files /page-\$arg_page.json =404; }
+        location / { default_type application/json; }
+    }
+}
+CONF
+    nginx -c "$work/nginx.conf"
+    cleanup+=("kill \$(cat $work/nginx.pid) 2>/dev/null || true")
+    api="http://127.0.0.1:$port"
+}
+
+measure() {  # measure NAME CMD...: wall seconds and peak RSS
+    /usr/bin/time -o "$work/$1.time" -f '%e %M' "${@:2}" >"$work/$1.out" 2>"$work/$1.err" || true
+    tail -n 1 "$work/$1.time"
+}
+
+verify() {  # verify DB: count and checksum of the users table
+    psql "$base/$1" -Atc "SELECT count(*) || ' ' || md5(string_agg(external_id || email || name || status || metadata || updated_at, ',' ORDER BY external_id)) FROM users"
+}
+
+sync_run() {  # sync_run N: the three syncs of N users
+    local n=$1
+    local pages="$work/pages-$n"
+    python3 bench/sync/gen_pages.py "$n" "$limit" "$pages"
+    serve "$pages"
+    for db in flowrun python machine; do psql "$PG_CLUSTER_URL" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" 2>/dev/null; done
+    echo "### $n users ($((n / limit)) pages of $limit)"
+    read -r t rss < <(measure flowrun env DATABASE_URL="$base/flowrun" API_BASE_URL="$api" \
+        "$bin" flows/user-sync.yaml --once --state "$work/state-$n.db")
+    grep -E "^run |processed" "$work/flowrun.out" | sed 's/^/    /'
+    echo "flowrun:  $t s  $(python3 -c "print(f'{$n / $t:,.0f}')") rows/s  peak RSS $((rss / 1024)) MiB  [$(verify flowrun)]"
+    if [ "$n" -le 100000 ]; then
+        read -r t rss < <(measure python python3 bench/sync/baseline.py "$api" "$base/python" "$limit")
+        echo "python:   $t s  $(python3 -c "print(f'{$n / $t:,.0f}')") rows/s  peak RSS $((rss / 1024)) MiB  [$(verify python)]"
+        read -r t rss < <(measure limit python3 bench/sync/limit.py "$api" "$base/machine" "$limit" "$n")
+        echo "limit:    $t s  $(python3 -c "print(f'{$n / $t:,.0f}')") rows/s  peak RSS $((rss / 1024)) MiB  [$(verify machine)]"
+    fi
+    kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+    sleep 0.5
+}
+
+sync_run "$users"
+[ "$users" -ne 100000 ] || [ -n "${QUICK:-}" ] || sync_run 1000000
+
+echo
+echo "### http-client: 1,000 GETs of a 15 KB JSON page from nginx"
+serve "$work/pages-$users"
+url="$api/blob.json"
+echo "page size: $(stat -c %s "$work/pages-$users/blob.json") bytes"
+for c in 1 8; do
+    read -r t rss < <(measure http "$bin" bench/flows/http.yaml --once --state "$work/http.db" --set vars.n=1000 --set "vars.url=$url" --set vars.concurrency=$c)
+    grep -q "failed 0" "$work/http.out" || { cat "$work/http.out" "$work/http.err"; exit 1; }
+    echo "flowrun concurrency $c: $t s  $(python3 -c "print(f'{1000 / $t:,.0f}')") requests/s (process start included)"
+done
+urls=$(for _ in $(seq 1000); do printf '%s ' "$url"; done)
+read -r t rss < <(measure curl1 curl -s -o /dev/null $urls)
+echo "curl sequential (one connection):   $t s  $(python3 -c "print(f'{1000 / $t:,.0f}')") requests/s"
+read -r t rss < <(measure curl8 curl -s --parallel --parallel-max 8 -o /dev/null $urls)
+echo "curl --parallel-max 8:              $t s  $(python3 -c "print(f'{1000 / $t:,.0f}')") requests/s"
