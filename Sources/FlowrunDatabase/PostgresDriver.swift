@@ -128,7 +128,11 @@ final class PostgresDriver: @unchecked Sendable {
         func upsert(_ c: OpaquePointer, _ request: DatabaseRequest, dryRun: Bool) throws(NodeError) -> DatabaseResult {
             let plan = request.upsert!
             var result = DatabaseResult(dryRun: dryRun)
-            _ = try simple(c, "BEGIN")
+            // One statement is atomic on its own: no BEGIN/COMMIT round trips for the common case.
+            let single =
+                !dryRun && plan.plan.groups.count == 1
+                && plan.plan.groups[0].rows.count <= max(1, 30_000 / plan.plan.groups[0].columns.count)
+            if !single { _ = try simple(c, "BEGIN") }
             do {
                 for group in plan.plan.groups {
                     let columns = group.columns.map { "\"\($0)\"" }
@@ -165,9 +169,9 @@ final class PostgresDriver: @unchecked Sendable {
                         start += rowsPerStatement
                     }
                 }
-                _ = try simple(c, dryRun ? "ROLLBACK" : "COMMIT")
+                if !single { _ = try simple(c, dryRun ? "ROLLBACK" : "COMMIT") }
             } catch {
-                _ = try? simple(c, "ROLLBACK")
+                if !single { _ = try? simple(c, "ROLLBACK") }
                 throw error
             }
             result.rowsAffected = dryRun ? 0 : result.created + result.updated

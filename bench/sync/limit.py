@@ -2,7 +2,6 @@
 and one INSERT ... SELECT ... ON CONFLICT."""
 import json, sys
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 import psycopg, requests
 
 api, dsn, limit, total = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
@@ -13,23 +12,20 @@ session.mount("http://", adapter)
 def fetch(page):
     return session.get(f"{api}/users", params={"page": page, "limit": limit}).json()["data"]
 
-def rfc3339(s):
-    t = datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ")
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
-
 with ThreadPoolExecutor(16) as pool:
     pages = list(pool.map(fetch, range(1, (total + limit - 1) // limit + 1)))
 with psycopg.connect(dsn) as conn:
     conn.execute("""CREATE TABLE IF NOT EXISTS users (external_id TEXT PRIMARY KEY, email TEXT NOT NULL, name TEXT,
         status TEXT, metadata TEXT, updated_at TEXT)""")
-    conn.execute("CREATE TEMP TABLE staging (LIKE users)")
+    # The raw fields go in with COPY; the transform runs inside PostgreSQL.
+    conn.execute("""CREATE TEMP TABLE staging (id TEXT, email TEXT, first_name TEXT, last_name TEXT, active BOOLEAN,
+        updated_at TEXT)""")
     with conn.cursor().copy("COPY staging FROM STDIN") as copy:
         for data in pages:
             for u in data:
-                copy.write_row((u["id"], u["email"].lower(), u["first_name"] + " " + u["last_name"],
-                                "active" if u["active"] else "inactive",
-                                json.dumps({"source": "crm", "original_id": u["id"]}, separators=(",", ":")),
-                                rfc3339(u["updated_at"])))
-    conn.execute("""INSERT INTO users SELECT * FROM staging ON CONFLICT (external_id) DO UPDATE SET
-        email = EXCLUDED.email, name = EXCLUDED.name, status = EXCLUDED.status, metadata = EXCLUDED.metadata,
-        updated_at = EXCLUDED.updated_at""")
+                copy.write_row((u["id"], u["email"], u["first_name"], u["last_name"], u["active"], u["updated_at"]))
+    conn.execute("""INSERT INTO users SELECT id, lower(email), first_name || ' ' || last_name,
+        CASE WHEN active THEN 'active' ELSE 'inactive' END,
+        '{"source":"crm","original_id":"' || id || '"}', updated_at FROM staging
+        ON CONFLICT (external_id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name, status = EXCLUDED.status,
+        metadata = EXCLUDED.metadata, updated_at = EXCLUDED.updated_at""")
