@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .target(
@@ -42,10 +43,15 @@ let package = Package(
             name: "Flowrun",
             dependencies: ["FlowrunGraph", "FlowrunRuntime", "FlowrunComponents", "FlowrunHTTP", "FlowrunDatabase"]
         ),
+        .target(
+            name: "FlowrunService",
+            dependencies: ["Flowrun", "FlyingFox", .product(name: "Prometheus", package: "swift-prometheus")]
+        ),
         .executableTarget(
             name: "flowrun",
             dependencies: [
                 "Flowrun",
+                "FlowrunService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -83,6 +83,12 @@ public struct TickerSchedule: Sendable {
     /// nil = unlimited.
     public let maxEmissions: Int?
 
+    public init(kind: Kind, emitOnStart: Bool = false, maxEmissions: Int? = nil) {
+        self.kind = kind
+        self.emitOnStart = emitOnStart
+        self.maxEmissions = maxEmissions
+    }
+
     public init?(_ node: CheckedNode) {
         let settings = node.settings
         if case .string(let text) = settings["interval"]?.constantValue ?? .null, let n = Durations.parse(text), n > 0 {

@@ -105,6 +105,14 @@ extension Database {
                 return
             }
             let finish: @Sendable (Result<DatabaseResult, NodeError>) -> Void = { result in
+                if case .failure = result {
+                    Telemetry.sink?.databaseStatement(
+                        flow: context.flowName, node: context.nodeName, operation: request.operation.rawValue, ok: false
+                    )
+                } else {
+                    Telemetry.sink?.databaseStatement(
+                        flow: context.flowName, node: context.nodeName, operation: request.operation.rawValue, ok: true)
+                }
                 switch result {
                 case .failure(let error): done(.failure(error))
                 case .success(let r):

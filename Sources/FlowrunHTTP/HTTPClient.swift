@@ -114,12 +114,12 @@ extension HTTPClient {
             {
                 limiter.configure(requests: n, perNanos: window)
             }
-            attempt(1, request, message, policy, done)
+            attempt(1, request, message, policy, origin: (context.flowName, context.nodeName), done)
         }
 
         func attempt(
             _ n: Int, _ request: HTTPRequest, _ message: Value, _ policy: RetryPolicy,
-            _ finish: @escaping @Sendable (AsyncResult) -> Void
+            origin: (flow: String, node: String), _ finish: @escaping @Sendable (AsyncResult) -> Void
         ) {
             // The final outcome carries the number of requests sent, retries included.
             let done: @Sendable (AsyncResult) -> Void = { result in
@@ -133,6 +133,7 @@ extension HTTPClient {
                 CurlEngine.shared.send(request) { result in
                     switch result {
                     case .success(let response):
+                        Telemetry.sink?.httpResponse(flow: origin.flow, node: origin.node, status: response.statusCode)
                         if (200..<400).contains(response.statusCode) {
                             done(HTTPClient.success(response, request, message))
                             return
@@ -141,7 +142,7 @@ extension HTTPClient {
                         if retryable, n <= policy.retries {
                             let delay = policy.delay(attempt: n, retryAfter: response.header("retry-after"))
                             DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(delay)) {
-                                self.attempt(n + 1, request, message, policy, finish)
+                                self.attempt(n + 1, request, message, policy, origin: origin, finish)
                             }
                             return
                         }
@@ -153,11 +154,12 @@ extension HTTPClient {
                                         + (n > 1 ? " after \(n) attempts" : "") + (text.isEmpty ? "" : ": \(text)"),
                                     code: "http_\(response.statusCode)", retryable: retryable)))
                     case .failure(let error):
+                        Telemetry.sink?.httpResponse(flow: origin.flow, node: origin.node, status: 0)
                         if n <= policy.retries {
                             DispatchQueue.global().asyncAfter(
                                 deadline: .now() + .nanoseconds(policy.delay(attempt: n, retryAfter: nil))
                             ) {
-                                self.attempt(n + 1, request, message, policy, finish)
+                                self.attempt(n + 1, request, message, policy, origin: origin, finish)
                             }
                             return
                         }
@@ -246,6 +248,10 @@ extension HTTPClient {
             if !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
                 headers.append(("Content-Type", "application/json"))
             }
+        }
+        // The run's correlation id travels with every request (logs on both sides can be joined).
+        if !headers.contains(where: { $0.0.lowercased() == "x-correlation-id" }) {
+            headers.append(("X-Correlation-ID", context.runID))
         }
         let method = (message["method"].stringValue ?? "GET").uppercased()
         let timeout = context.setting("timeout").stringValue.flatMap(Durations.parse) ?? 30_000_000_000

@@ -19,6 +19,7 @@ extension AsyncComponent {
 
 /// What an I/O component may read while its work is in flight (a snapshot: safe on any thread).
 public struct AsyncContext: Sendable {
+    public var flowName = ""
     public let nodeName: String
     public let runID: String
     public let settings: [String: Value]

@@ -29,7 +29,7 @@ public final class FlowRuntime: @unchecked Sendable {
     }
 
     /// How a run begins.
-    public enum Start {
+    public enum Start: Sendable {
         /// Fire a trigger node (ticker, ...).
         case trigger(String)
         /// Deliver a message to `node` (its first input port, or `port`). A trigger node emits it instead.
@@ -110,9 +110,13 @@ public final class FlowRuntime: @unchecked Sendable {
     /// Runs once, then retries failed or timed-out runs as new linked runs (`run.retries`, with
     /// exponential backoff); replays of dead letters are not retried (the item counts its own failures).
     /// Returns every attempt's record, the last one last.
-    public func run(_ start: Start, trigger: RunRecord.Trigger, parent: String? = nil) -> [RunRecord] {
+    /// `started` sees each attempt's record as it starts (the admin API answers with the run id).
+    public func run(
+        _ start: Start, trigger: RunRecord.Trigger, parent: String? = nil,
+        started: ((RunRecord) -> Void)? = nil
+    ) -> [RunRecord] {
         var records: [RunRecord] = []
-        var record = runOnce(start, trigger: trigger, parent: parent, attempt: 1)
+        var record = runOnce(start, trigger: trigger, parent: parent, attempt: 1, started: started)
         records.append(record)
         var delay = program.policy.retryDelayNanos
         while record.isRetryable, trigger != .replay, record.attempt <= program.policy.retries,
@@ -122,13 +126,27 @@ public final class FlowRuntime: @unchecked Sendable {
                 .info, "retrying in \(Durations.format(delay))", flow: program.name, node: nil, run: record.id)
             options.sleep(delay)
             delay = min(delay * 2, 3_600_000_000_000)
-            record = runOnce(start, trigger: .retry, parent: record.id, attempt: record.attempt + 1)
+            record = runOnce(start, trigger: .retry, parent: record.id, attempt: record.attempt + 1, started: started)
             records.append(record)
         }
         return records
     }
 
-    func runOnce(_ start: Start, trigger: RunRecord.Trigger, parent: String?, attempt: Int) -> RunRecord {
+    /// Runs in progress by id, with their cancellation flags.
+    private var active: [String: CancellationFlag] = [:]
+    private let activeLock = NSLockLite()
+
+    public var activeRunIDs: [String] { activeLock.withLock { Array(active.keys) } }
+
+    /// Cancels one run in progress (it ends `cancelled`); false when no such run is going on.
+    public func cancel(runID: String) -> Bool {
+        activeLock.withLock { active[runID] }.map { $0.cancel() } != nil
+    }
+
+    func runOnce(
+        _ start: Start, trigger: RunRecord.Trigger, parent: String?, attempt: Int,
+        started: ((RunRecord) -> Void)? = nil
+    ) -> RunRecord {
         let startedAt = options.clock()
         var record = RunRecord(
             id: Self.newRunID(at: startedAt), flow: program.name, trigger: trigger, startedAt: startedAt)
@@ -146,12 +164,16 @@ public final class FlowRuntime: @unchecked Sendable {
                 "dryRun": .bool(options.dryRun),
             ],
             flow: ["name": .string(program.name)], clock: options.clock)
+        let flag = CancellationFlag(parent: cancellation)
+        activeLock.withLock { active[record.id] = flag }
+        defer { _ = activeLock.withLock { active.removeValue(forKey: record.id) } }
         let execution = RunExecution(
             program: program, record: record, globals: globals, secretValues: secretValues,
-            logger: options.logger, store: store, cancellation: cancellation)
+            logger: options.logger, store: store, cancellation: flag)
         execution.observer = options.observer
         execution.progress = options.progress
         try? store.save(execution.record)
+        started?(execution.record)
         if let problem = secretProblems.first {
             execution.fail(problem)
         } else if execution.prepareSettings() {

@@ -37,6 +37,8 @@ public final class RunExecution {
     /// Messages waiting for an I/O node before producers are held back (back pressure).
     static let waitingLimit = 256
     var record: RunRecord
+    /// Messages delivered to each node (metrics).
+    var deliveries: [Int]
     private var stack: [Work] = []
     private var halted = false
     /// Set from another thread to stop the run (SIGINT/SIGTERM, API); checked between deliveries.
@@ -55,6 +57,7 @@ public final class RunExecution {
         self.logger = logger
         self.cancellation = cancellation
         self.deadline = program.policy.timeoutNanos.map { record.startedAt + $0 }
+        self.deliveries = Array(repeating: 0, count: program.nodes.count)
     }
 
     /// Evaluates every node's settings once for this run; a failing setting fails the run.
@@ -201,6 +204,7 @@ public final class RunExecution {
                 continue
             case .deliver(let node, let port, let message):
                 record.messages += 1
+                deliveries[node] += 1
                 if record.messages > program.policy.maxMessages {
                     fail(
                         "message budget of \(program.policy.maxMessages) deliveries exhausted (a loop that never ends?)"
@@ -262,9 +266,10 @@ public final class RunExecution {
         state.inFlight += 1
         totalInFlight += 1
         state.inputs[seq] = (port, message)
-        let context = AsyncContext(
+        var context = AsyncContext(
             nodeName: program.nodes[node].name, runID: record.id, settings: settings[node], globals: globals,
             isDryRun: record.dryRun, secretValues: secretValues)
+        context.flowName = program.name
         let inbox = self.inbox
         io.start(message, on: port, context) { result in inbox.post(node, seq, result) }
     }
@@ -346,6 +351,7 @@ public final class RunExecution {
             }
         }
         record.completedAt = globals.clock()
+        for (i, n) in deliveries.enumerated() where n > 0 { record.nodeMessages[program.nodes[i].name] = n }
     }
 }
 
@@ -390,8 +396,10 @@ public enum CheckpointReduce: String, Sendable {
 public final class CancellationFlag: @unchecked Sendable {
     private let lock = NSLockLite()
     private var cancelled = false
-    public init() {}
-    public var isCancelled: Bool { lock.withLock { cancelled } }
+    /// A run's flag also reads its runtime's (SIGTERM cancels every run; the API one run).
+    private let parent: CancellationFlag?
+    public init(parent: CancellationFlag? = nil) { self.parent = parent }
+    public var isCancelled: Bool { lock.withLock { cancelled } || (parent?.isCancelled ?? false) }
     public func cancel() { lock.withLock { cancelled = true } }
 }
 

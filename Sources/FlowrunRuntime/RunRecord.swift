@@ -39,6 +39,8 @@ public struct RunRecord: Sendable, Equatable {
     public var changedColumns: [String: Int] = [:]
     public var parentID: String?
     public var attempt = 1
+    /// Messages delivered to each node in this run (metrics; not stored).
+    public var nodeMessages: [String: Int] = [:]
     /// `pid@host` of the process running it: a `running` record whose process is gone was abandoned.
     public var owner: String?
 

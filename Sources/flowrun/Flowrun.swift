@@ -11,7 +11,9 @@ struct FlowrunCommand: ParsableCommand {
         commandName: "flowrun",
         abstract: "A flow-based dataflow runtime: load, check and run flow files.",
         version: "0.1.0",
-        subcommands: [Run.self, Check.self, Eval.self, Components.self, Graph.self, Docs.self, Runs.self, DLQ.self],
+        subcommands: [
+            Run.self, Serve.self, Check.self, Eval.self, Components.self, Graph.self, Docs.self, Runs.self, DLQ.self,
+        ],
         defaultSubcommand: Run.self
     )
 

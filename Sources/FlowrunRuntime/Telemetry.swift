@@ -1,0 +1,15 @@
+/// Process-wide I/O events for metrics (`flowrun serve` installs a sink; otherwise nothing happens).
+public protocol TelemetrySink: Sendable {
+    func httpResponse(flow: String, node: String, status: Int)
+    func databaseStatement(flow: String, node: String, operation: String, ok: Bool)
+}
+
+public enum Telemetry {
+    nonisolated(unsafe) private static var installed: (any TelemetrySink)?
+    private static let lock = NSLockLite()
+
+    /// Installs the sink; called once when a service starts.
+    public static func install(_ sink: any TelemetrySink) { lock.withLock { installed = sink } }
+
+    public static var sink: (any TelemetrySink)? { lock.withLock { installed } }
+}

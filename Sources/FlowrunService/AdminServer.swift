@@ -1,0 +1,157 @@
+import Flowrun
+import FlyingFox
+import Foundation
+
+/// The admin HTTP API of `flowrun serve` (FlyingFox): health, readiness, Prometheus metrics, flows,
+/// runs, manual triggers and cancellation. Mutating calls need the bearer token when one is set.
+public final class AdminServer: @unchecked Sendable {
+    let service: Service
+    let token: String?
+    private var server: FlyingFox.HTTPServer?
+    private var task: Task<Void, Never>?
+
+    public init(service: Service, token: String?) {
+        self.service = service
+        self.token = token
+    }
+
+    /// Starts listening; throws when the address cannot be bound.
+    public func start(host: String, port: UInt16) throws {
+        let server = FlyingFox.HTTPServer(
+            address: try .inet(ip4: host, port: port), timeout: 30, logger: .disabled)
+        let failure = FailureMessage()
+        let ready = DispatchSemaphore(value: 0)
+        let handler: @Sendable (FlyingFox.HTTPRequest) async throws -> FlyingFox.HTTPResponse = { [self] request in
+            let body = try await request.bodyData
+            return await withCheckedContinuation { continuation in
+                // Store and run calls block: they run on a plain thread, never the cooperative pool.
+                DispatchQueue.global().async {
+                    continuation.resume(returning: self.handle(request, body: body))
+                }
+            }
+        }
+        task = Task.detached {
+            await server.appendRoute("*", handler: handler)
+            Task {
+                try? await server.waitUntilListening(timeout: 10)
+                ready.signal()
+            }
+            do { try await server.run() } catch {
+                failure.text = "\(error)"
+                ready.signal()
+            }
+        }
+        ready.wait()
+        if let text = failure.text {
+            throw Service.ServiceError(description: "admin API cannot listen on \(host):\(port): \(text)")
+        }
+        self.server = server
+    }
+
+    public func stop() {
+        guard let server else { return }
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            await server.stop(timeout: 1)
+            done.signal()
+        }
+        done.wait()
+        task?.cancel()
+    }
+
+    func handle(_ request: FlyingFox.HTTPRequest, body: Data) -> FlyingFox.HTTPResponse {
+        let method = request.method.rawValue.uppercased()
+        let parts = request.path.split(separator: "/").map(String.init)
+        switch (method, parts) {
+        case ("GET", ["healthz"]):
+            return Self.json(200, ["status": "ok"])
+        case ("GET", ["readyz"]):
+            let ready = service.isReady
+            return Self.json(
+                ready ? 200 : 503,
+                ["ready": .bool(ready), "flows": .int(service.flows.count), "problems": .int(service.problems.count)])
+        case ("GET", ["metrics"]):
+            return FlyingFox.HTTPResponse(
+                statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: Data(service.metrics.text().utf8))
+        case ("GET", ["api", "flows"]):
+            return Self.json(200, .array(service.flows.map(Self.flowJSON)))
+        case ("GET", ["api", "runs"]):
+            var query: [String: String] = [:]
+            for item in request.query { query[item.name] = item.value }
+            let limit = min(1000, max(1, Int(query["limit"] ?? "") ?? 50))
+            let status = query["status"]
+            do {
+                let records = try service.store.runs(flow: query["flow"], limit: status == nil ? limit : 1000)
+                    .filter { status == nil || $0.status.rawValue == status }.prefix(limit)
+                return Self.json(200, .array(records.map(Running.json)))
+            } catch {
+                return Self.json(503, ["error": .string("state store: \(error)")])
+            }
+        case ("GET", let p) where p.count == 3 && p[0] == "api" && p[1] == "runs":
+            guard let record = try? service.store.run(id: p[2]) else {
+                return Self.json(404, ["error": .string("no run \(p[2])")])
+            }
+            return Self.json(200, Running.json(record))
+        case ("POST", let p) where p.count == 4 && p[0] == "api" && p[1] == "flows" && p[3] == "runs":
+            if let denied = authorize(request) { return denied }
+            var input: Value?
+            if !body.isEmpty {
+                do { input = try JSON.parse(bytes: Array(body)) } catch {
+                    return Self.json(400, ["error": .string("the body is not JSON: \(error)")])
+                }
+                if let i = input, case .object(let o) = i, o.keys.elementsEqual(["input"]) { input = o["input"] }
+            }
+            guard service.flow(named: p[2]) != nil else { return Self.json(404, ["error": .string("no flow \(p[2])")]) }
+            guard let id = service.trigger(flow: p[2], input: input) else {
+                return Self.json(409, ["error": .string("flow \(p[2]) has nothing to trigger")])
+            }
+            return Self.json(202, ["id": .string(id), "flow": .string(p[2]), "status": "running"])
+        case ("POST", let p) where p.count == 4 && p[0] == "api" && p[1] == "runs" && p[3] == "cancel":
+            if let denied = authorize(request) { return denied }
+            return service.cancel(runID: p[2])
+                ? Self.json(202, ["id": .string(p[2]), "cancelling": true])
+                : Self.json(404, ["error": .string("no run \(p[2]) in progress")])
+        default:
+            return Self.json(404, ["error": .string("no route for \(method) \(request.path)")])
+        }
+    }
+
+    func authorize(_ request: FlyingFox.HTTPRequest) -> FlyingFox.HTTPResponse? {
+        guard let token else { return nil }
+        let given = Array((request.headers[HTTPHeader("Authorization")] ?? "").utf8)
+        return Digest.constantTimeEqual(given, Array("Bearer \(token)".utf8))
+            ? nil : Self.json(401, ["error": "missing or wrong bearer token"])
+    }
+
+    static func flowJSON(_ s: FlowService) -> Value {
+        [
+            "name": .string(s.name), "file": .string(s.file), "health": .string(s.healthState.rawValue),
+            "running": .bool(s.isRunning),
+            "nextRun": s.nextRun.map { .string(Time.rfc3339(nanos: $0)) } ?? .null,
+            "skippedSlots": .int(s.skippedSlots),
+            "lastRun": s.lastRun.map { r in
+                [
+                    "id": .string(r.id), "status": .string(r.status.rawValue),
+                    "startedAt": .string(Time.rfc3339(nanos: r.startedAt)),
+                ]
+            } ?? .null,
+        ]
+    }
+
+    static func json(_ status: Int, _ value: Value) -> FlyingFox.HTTPResponse {
+        FlyingFox.HTTPResponse(
+            statusCode: HTTPStatusCode(status, phrase: ""), headers: [.contentType: "application/json"],
+            body: Data(JSON.serialize(value).utf8))
+    }
+}
+
+final class FailureMessage: @unchecked Sendable {
+    var text: String?
+}
+
+extension Service {
+    public struct ServiceError: Error, CustomStringConvertible {
+        public let description: String
+    }
+}

@@ -1,0 +1,119 @@
+import Flowrun
+import Foundation
+
+/// One flow under `flowrun serve`: its runtime, schedule slots, webhook servers, health and runs.
+public final class FlowService: @unchecked Sendable {
+    public struct Slot {
+        public let node: String
+        public let schedule: TickerSchedule
+        public var next: Int?
+        public var remaining: Int?
+        /// A due slot that waits for the active run to end (`run.overlap: queue`).
+        public var queued = false
+    }
+
+    public let file: String
+    public let fileStamp: Date?
+    public let runtime: FlowRuntime
+    public var name: String { runtime.program.name }
+    let lock = NSLock()
+    public private(set) var slots: [Slot] = []
+    public private(set) var running = 0
+    public private(set) var consecutiveFailures = 0
+    public private(set) var lastRun: RunRecord?
+    public private(set) var skippedSlots = 0
+    public let health: HealthPolicy
+    let overlap: String
+    let catchUp: SchedulePlanner.CatchUp
+    var servers: [any ServingComponent] = []
+
+    init(file: String, runtime: FlowRuntime) {
+        self.file = file
+        fileStamp = (try? FileManager.default.attributesOfItem(atPath: file))?[.modificationDate] as? Date
+        self.runtime = runtime
+        let run = runtime.program.flow.document.run?.constant ?? .null
+        health = HealthPolicy(run["health"])
+        overlap = run["overlap"].stringValue ?? "skip"
+        catchUp = SchedulePlanner.CatchUp(rawValue: run["catchUp"].stringValue ?? "skip") ?? .skip
+    }
+
+    public var healthState: HealthPolicy.State {
+        lock.withLock { health.state(consecutiveFailures: consecutiveFailures) }
+    }
+
+    public var nextRun: Int? { lock.withLock { slots.compactMap(\.next).min() } }
+
+    /// Schedules from the flow's tickers, resumed from the next-run times the state store remembers.
+    func prepareSlots(now: Int) {
+        var prepared: [Slot] = []
+        for t in runtime.program.triggers {
+            let node = runtime.program.nodes[t]
+            guard node.checked.descriptor.name == "ticker", let schedule = TickerSchedule(node.checked) else {
+                continue
+            }
+            let remembered = (try? runtime.store.get(flow: name, key: Self.scheduleKey(node.name)))?.intValue
+            let next = SchedulePlanner.resume(schedule, remembered: remembered, now: now, catchUp: catchUp)
+            prepared.append(Slot(node: node.name, schedule: schedule, next: next, remaining: schedule.maxEmissions))
+            remember(node.name, next)
+        }
+        lock.withLock { slots = prepared }
+    }
+
+    static func scheduleKey(_ node: String) -> String { "schedule/\(node)" }
+
+    func remember(_ node: String, _ next: Int?) {
+        try? runtime.store.set(flow: name, key: Self.scheduleKey(node), value: next.map { .int($0) } ?? .null)
+    }
+
+    /// Slots due at `now` that may start a run now; skipped (overlap) slots are counted and moved on.
+    func takeDue(now: Int) -> [String] {
+        lock.withLock {
+            var fire: [String] = []
+            for i in slots.indices {
+                guard let due = slots[i].next, due <= now, slots[i].remaining != 0 else { continue }
+                let factor = health.factor(health.state(consecutiveFailures: consecutiveFailures))
+                if running > 0, overlap != "allow" {
+                    if overlap == "queue" {
+                        slots[i].queued = true
+                    } else {
+                        skippedSlots += 1
+                    }
+                    slots[i].next = SchedulePlanner.next(slots[i].schedule, after: due, now: now, factor: factor)
+                    remember(slots[i].node, slots[i].next)
+                    continue
+                }
+                fire.append(slots[i].node)
+                running += 1
+                if let r = slots[i].remaining { slots[i].remaining = r - 1 }
+                slots[i].next = SchedulePlanner.next(slots[i].schedule, after: due, now: now, factor: factor)
+                remember(slots[i].node, slots[i].next)
+            }
+            // A queued slot fires once the active run is over.
+            if running == 0, let i = slots.indices.first(where: { slots[$0].queued }) {
+                slots[i].queued = false
+                fire.append(slots[i].node)
+                running += 1
+            }
+            return fire
+        }
+    }
+
+    /// Counts a run that is about to start outside the schedule (manual trigger, webhook).
+    func began() { lock.withLock { running += 1 } }
+
+    /// Records a finished run for health and the API.
+    func finished(_ records: [RunRecord]) {
+        lock.withLock {
+            running -= 1
+            guard let last = records.last else { return }
+            lastRun = last
+            if HealthPolicy.failed(last.status) {
+                consecutiveFailures += 1
+            } else if last.status != .cancelled {
+                consecutiveFailures = 0
+            }
+        }
+    }
+
+    public var isRunning: Bool { lock.withLock { running > 0 } }
+}

@@ -1,0 +1,216 @@
+import Flowrun
+import Foundation
+
+/// `flowrun serve`: many flows in one process. Loads and checks every flow (one that fails `check` is
+/// reported and not started), fires their schedules on time without overlapping runs of one flow,
+/// serves their webhooks and the admin API, reloads changed files on SIGHUP and shuts down gracefully.
+public final class Service: @unchecked Sendable {
+    public struct Options {
+        public var statePath: String?
+        public var logger: any RunLogger = SilentLogger()
+        public var clock: @Sendable () -> Int = Globals.systemClock
+        public var vars: [String: Value] = [:]
+        public init() {}
+    }
+
+    public let store: any StateStore
+    public let metrics = ServiceMetrics()
+    let options: Options
+    private let lock = NSLock()
+    private var services: [String: FlowService] = [:]
+    /// Problems of flow files that did not load, by file.
+    public private(set) var problems: [String: String] = [:]
+    private var paths: [String] = []
+    private let wake = DispatchSemaphore(value: 0)
+    private var stopping = false
+    private let runs = DispatchGroup()
+
+    public init(store: any StateStore, options: Options) {
+        self.store = store
+        self.options = options
+        Telemetry.install(metrics)
+    }
+
+    public var flows: [FlowService] { lock.withLock { services.values.sorted { $0.name < $1.name } } }
+
+    public func flow(named name: String) -> FlowService? { lock.withLock { services[name] } }
+
+    /// Flow files named directly, or the `.yaml`/`.yml` files of a directory.
+    public static func expand(_ arguments: [String]) -> [String] {
+        arguments.flatMap { path -> [String] in
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
+                return [path]
+            }
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+            return names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { path + "/" + $0 }
+        }
+    }
+
+    /// Loads (or reloads) the flow files. A file that fails `check` is reported in `problems`; on reload
+    /// the version already running stays. Returns the diagnostics text per failing file.
+    @discardableResult
+    public func load(_ arguments: [String]) -> [String: String] {
+        lock.withLock { paths = arguments }
+        var failures: [String: String] = [:]
+        var loaded: [FlowService] = []
+        for file in Self.expand(arguments) {
+            let existing = lock.withLock { services.values.first { $0.file == file } }
+            let stamp = (try? FileManager.default.attributesOfItem(atPath: file))?[.modificationDate] as? Date
+            if let existing, existing.fileStamp == stamp { continue }
+            let report: FlowChecker.Report
+            do throws(FlowFiles.ReadError) { report = try FlowFiles.check(file) } catch {
+                failures[file] = error.description
+                continue
+            }
+            guard let flow = report.flow else {
+                failures[file] = report.diagnostics.map { $0.render() }.joined(separator: "\n")
+                continue
+            }
+            var runtimeOptions = FlowRuntime.Options()
+            runtimeOptions.logger = options.logger
+            runtimeOptions.clock = options.clock
+            runtimeOptions.vars = options.vars
+            do throws(NodeError) {
+                let runtime = try FlowRuntime(flow: flow, factories: .standard, store: store, options: runtimeOptions)
+                loaded.append(FlowService(file: file, runtime: runtime))
+            } catch {
+                failures[file] = error.description
+            }
+        }
+        for (file, text) in failures {
+            options.logger.log(.error, "\(file) was not loaded:\n\(text)", flow: "serve", node: nil, run: nil)
+        }
+        for service in loaded { install(service) }
+        lock.withLock {
+            for (file, text) in failures { problems[file] = text }
+            for s in loaded { problems[s.file] = nil }
+        }
+        wake.signal()
+        return failures
+    }
+
+    /// Starts a loaded flow (its servers and schedule), replacing an older version of the same flow:
+    /// the old one's triggers stop, its in-flight runs finish on their own threads.
+    func install(_ service: FlowService) {
+        let old = lock.withLock { () -> FlowService? in
+            let old = services.values.first { $0.file == service.file || $0.name == service.name }
+            if let old { services[old.name] = nil }
+            return old
+        }
+        if let old {
+            for s in old.servers { s.stopServing() }
+            options.logger.log(.info, "reloading \(service.file)", flow: service.name, node: nil, run: nil)
+        }
+        service.prepareSlots(now: options.clock())
+        for t in service.runtime.program.triggers {
+            let node = service.runtime.program.nodes[t]
+            guard let server = node.component as? ServingComponent else { continue }
+            let name = node.name
+            do throws(NodeError) {
+                let settings = try service.runtime.standingSettings(of: name)
+                try server.serve(settings: settings) { [weak self, weak service] message in
+                    guard let self, let service else { return }
+                    service.began()
+                    self.execute(service, .input(message, node: name, port: nil), trigger: .webhook)
+                }
+                service.servers.append(server)
+                options.logger.log(
+                    .info,
+                    "\(name) listening on \(settings["host"]?.stringValue ?? "127.0.0.1"):\(settings["port"]?.interpolated ?? "?")",
+                    flow: service.name, node: name, run: nil)
+            } catch {
+                options.logger.log(.error, "\(name): \(error.description)", flow: service.name, node: name, run: nil)
+            }
+        }
+        lock.withLock { services[service.name] = service }
+    }
+
+    /// Runs one start of a flow on the calling thread, with metrics and health bookkeeping; the
+    /// service's `running` count was raised by the caller.
+    func execute(
+        _ service: FlowService, _ start: FlowRuntime.Start, trigger: RunRecord.Trigger,
+        started: ((RunRecord) -> Void)? = nil
+    ) {
+        runs.enter()
+        defer { runs.leave() }
+        metrics.runStarted()
+        let records = service.runtime.run(start, trigger: trigger, started: started)
+        for (i, r) in records.enumerated() {
+            if i > 0 { metrics.runStarted() }
+            metrics.runFinished(r)
+        }
+        service.finished(records)
+    }
+
+    /// Starts a manual run (admin API) and returns its id once it has started.
+    public func trigger(flow name: String, input: Value?) -> String? {
+        guard let service = flow(named: name) else { return nil }
+        let start: FlowRuntime.Start
+        if let input {
+            guard let entry = service.runtime.defaultEntry else { return nil }
+            start = .input(input, node: entry, port: nil)
+        } else if let t = service.runtime.program.triggers.first(where: {
+            !(service.runtime.program.nodes[$0].component is ServingComponent)
+        }) {
+            start = .trigger(service.runtime.program.nodes[t].name)
+        } else {
+            return nil
+        }
+        service.began()
+        let started = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var id: String?
+        Thread.detachNewThread {
+            self.execute(service, start, trigger: .manual) { record in
+                if id == nil {
+                    id = record.id
+                    started.signal()
+                }
+            }
+        }
+        started.wait()
+        return id
+    }
+
+    /// Cancels a run in progress in any flow.
+    public func cancel(runID: String) -> Bool { flows.contains { $0.runtime.cancel(runID: runID) } }
+
+    /// The scheduler loop: fires due slots on their own threads until `stop()`.
+    public func runLoop() {
+        while !lock.withLock({ stopping }) {
+            let now = options.clock()
+            var soonest = now + 1_000_000_000
+            for service in flows {
+                for node in service.takeDue(now: now) {
+                    Thread.detachNewThread { self.execute(service, .trigger(node), trigger: .scheduled) }
+                }
+                if let next = service.nextRun { soonest = min(soonest, next) }
+            }
+            let wait = max(1_000_000, min(soonest - options.clock(), 1_000_000_000))
+            _ = wake.wait(timeout: .now() + .nanoseconds(wait))
+        }
+    }
+
+    /// Graceful shutdown: stop triggers and servers, let runs finish within `grace` seconds, then
+    /// cancel them (they are recorded `cancelled`) and wait for them to end.
+    public func stop(grace: Double) {
+        lock.withLock { stopping = true }
+        wake.signal()
+        for service in flows { for s in service.servers { s.stopServing() } }
+        if runs.wait(timeout: .now() + grace) == .timedOut {
+            options.logger.log(
+                .warning, "cancelling runs still going after \(grace)s", flow: "serve", node: nil, run: nil)
+            for service in flows { service.runtime.cancellation.cancel() }
+            runs.wait()
+        }
+    }
+
+    /// Reloads the flow files given at start (SIGHUP).
+    public func reload() { load(lock.withLock { paths }) }
+
+    /// Whether the flows are loaded and the state store answers.
+    public var isReady: Bool {
+        guard !flows.isEmpty else { return false }
+        return (try? store.runs(flow: nil, limit: 1)) != nil
+    }
+}

@@ -1,0 +1,103 @@
+import ArgumentParser
+import Dispatch
+import Flowrun
+import FlowrunService
+import Foundation
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run flows as a long-running service: schedules, webhooks and the admin API.",
+        discussion: """
+            Loads and checks every flow (a flow that fails `check` is reported and not started; the others run),
+            fires tickers and cron schedules, serves http-server nodes and the admin API (GET /healthz, /readyz,
+            /metrics, /api/flows, /api/runs, /api/runs/{id}; POST /api/flows/{name}/runs, /api/runs/{id}/cancel)
+            until SIGTERM/SIGINT. SIGHUP (or --watch) reloads changed flow files. Exit 0 after a graceful stop.
+            """)
+
+    @Argument(help: "Flow files or directories of them.") var paths: [String]
+    @Option(help: "Admin API address host:port ('off' to disable).") var admin = "127.0.0.1:9090"
+    @Option(help: "Bearer token for the admin API's POST calls (default: FLOWRUN_ADMIN_TOKEN).") var adminToken: String?
+    @Option(help: "State store (default: FLOWRUN_STATE_URL, else .flowrun/state.db beside the first flow).") var state:
+        String?
+    @Option(help: "Seconds in-flight runs may finish after SIGTERM before they are cancelled.") var grace: Double = 30
+    @Option(help: "Log format: text or json.") var logFormat: String = "text"
+    @Flag(help: "Reload flow files when they change (as SIGHUP does).") var watch = false
+
+    func run() throws {
+        guard let format = ConsoleLogger.Format(rawValue: logFormat) else {
+            throw UsageError("--log-format is text or json")
+        }
+        let files = Service.expand(paths)
+        guard !files.isEmpty else { throw UsageError("no flow files in \(paths.joined(separator: " "))") }
+        let token = adminToken ?? ProcessInfo.processInfo.environment["FLOWRUN_ADMIN_TOKEN"]
+        var adminAddress: (String, UInt16)?
+        if admin != "off" {
+            let parts = admin.split(separator: ":")
+            guard parts.count == 2, let port = UInt16(parts[1]) else { throw UsageError("--admin is host:port") }
+            let host = String(parts[0])
+            if !["127.0.0.1", "localhost", "::1"].contains(host), token == nil {
+                throw UsageError("--admin on \(host) needs a token (--admin-token or FLOWRUN_ADMIN_TOKEN)")
+            }
+            adminAddress = (host == "localhost" ? "127.0.0.1" : host, port)
+        }
+        let store: any StateStore
+        do { store = try Running.openStore(Running.statePath(explicit: state, flowFile: files[0])) } catch {
+            FileHandleOutput.stderr("\(error)\n")
+            throw ExitCode(1)
+        }
+        var options = Service.Options()
+        options.logger = ConsoleLogger(format: format)
+        let service = Service(store: store, options: options)
+        service.load(paths)
+        guard !service.flows.isEmpty else {
+            FileHandleOutput.stderr("flowrun serve: no flow could be loaded\n")
+            throw ExitCode(2)
+        }
+        let adminServer = adminAddress.map { _ in AdminServer(service: service, token: token) }
+        if let (host, port) = adminAddress {
+            do { try adminServer?.start(host: host, port: port) } catch {
+                FileHandleOutput.stderr("\(error)\n")
+                throw ExitCode(1)
+            }
+        }
+        options.logger.log(
+            .info,
+            "serving \(service.flows.map(\.name).joined(separator: ", "))"
+                + (adminAddress.map { ", admin API on \($0.0):\($0.1)" } ?? ""),
+            flow: "serve", node: nil, run: nil)
+
+        let queue = DispatchQueue(label: "flowrun.serve.signals")
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            source.setEventHandler {
+                if sig == SIGHUP {
+                    service.reload()
+                    return
+                }
+                options.logger.log(.info, "stopping (grace \(Int(grace))s)", flow: "serve", node: nil, run: nil)
+                DispatchQueue.global().async {
+                    service.stop(grace: grace)
+                    adminServer?.stop()
+                    Foundation.exit(0)
+                }
+            }
+            source.resume()
+            sources.append(source)
+        }
+        var timer: DispatchSourceTimer?
+        if watch {
+            let t = DispatchSource.makeTimerSource(queue: queue)
+            t.schedule(deadline: .now() + 2, repeating: 2)
+            t.setEventHandler { service.reload() }
+            t.resume()
+            timer = t
+        }
+        withExtendedLifetime((sources, timer)) {
+            service.runLoop()
+            // runLoop returns once stop() began; the signal handler exits when the runs are over.
+            while true { sleep(60) }
+        }
+    }
+}
