@@ -57,6 +57,7 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "flowrun-bench", dependencies: ["FlowrunExpression"], path: "Sources/flowrun-bench"),
+        .testTarget(name: "FlowrunServiceTests", dependencies: ["FlowrunService", "FlowrunTesting"]),
         .testTarget(name: "FlowrunValueTests", dependencies: ["FlowrunValue"]),
         .testTarget(
             name: "FlowrunExpressionTests",

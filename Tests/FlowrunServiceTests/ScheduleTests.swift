@@ -1,0 +1,106 @@
+import Flowrun
+import Foundation
+import FlowrunTesting
+import Testing
+
+@testable import FlowrunService
+
+/// Schedule logic under a manual clock: intervals, cron with a timezone, catch-up after downtime,
+/// overlap skip/queue and health-aware backoff.
+@Suite struct ScheduleTests {
+    let second = 1_000_000_000
+    let t0 = 1_700_000_000_000_000_000
+    var minute: Int { 60 * second }
+
+    var everyMinute: TickerSchedule { TickerSchedule(kind: .interval(60 * 1_000_000_000)) }
+
+    @Test func aFreshStartUsesTheSchedulesOwnStart() {
+        #expect(SchedulePlanner.resume(everyMinute, remembered: nil, now: t0, catchUp: .skip) == t0 + minute)
+        let onStart = TickerSchedule(kind: .interval(60 * second), emitOnStart: true)
+        #expect(SchedulePlanner.resume(onStart, remembered: nil, now: t0, catchUp: .skip) == t0)
+    }
+
+    @Test func rememberedNextRunTimesSurviveARestart() {
+        #expect(
+            SchedulePlanner.resume(everyMinute, remembered: t0 + 30 * second, now: t0, catchUp: .skip) == t0 + 30
+                * second)
+    }
+
+    @Test func missedSlotsAfterDowntimeAreSkippedOrRunOnce() {
+        // Down from t0 + 1 min (the remembered slot) until t0 + 10.5 min.
+        let now = t0 + 10 * minute + 30 * second
+        #expect(
+            SchedulePlanner.resume(everyMinute, remembered: t0 + minute, now: now, catchUp: .skip) == t0 + 11 * minute)
+        #expect(SchedulePlanner.resume(everyMinute, remembered: t0 + minute, now: now, catchUp: .once) == now)
+    }
+
+    @Test func slotsThatPassDuringARunAreSkippedOrQueued() {
+        // The slot at t0 ran until t0 + 3.5 min.
+        let now = t0 + 3 * minute + 30 * second
+        #expect(SchedulePlanner.next(everyMinute, after: t0, now: t0 + second) == t0 + minute)
+        #expect(SchedulePlanner.next(everyMinute, after: t0, now: now) == t0 + 4 * minute)
+        #expect(SchedulePlanner.next(everyMinute, after: t0, now: now, queueMissed: true) == now)
+    }
+
+    @Test func cronFollowsItsTimezoneAcrossDaylightSaving() throws {
+        let cron = TickerSchedule(kind: .cron(try CronSchedule("0 9 * * *"), TimeZone(identifier: "Europe/Berlin")!))
+        // 2024-03-30 12:00Z: the next 09:00 Berlin is 2024-03-31 07:00Z (CEST, after the switch).
+        let saturdayNoon = 1_711_800_000 * second
+        let next = try #require(SchedulePlanner.next(cron, after: saturdayNoon, now: saturdayNoon))
+        #expect(Time.rfc3339(nanos: next) == "2024-03-31T07:00:00.000Z")
+        let after = try #require(SchedulePlanner.next(cron, after: next, now: next))
+        #expect(Time.rfc3339(nanos: after) == "2024-04-01T07:00:00.000Z")
+    }
+
+    @Test func healthBackoffStretchesTheScheduleAndRecovers() {
+        let policy = HealthPolicy()
+        #expect(policy.state(consecutiveFailures: 0) == .healthy)
+        #expect(policy.state(consecutiveFailures: 1) == .degraded)
+        #expect(policy.state(consecutiveFailures: 3) == .failing)
+        #expect(
+            SchedulePlanner.next(everyMinute, after: t0, now: t0, factor: policy.factor(.degraded)) == t0 + 2 * minute)
+        #expect(
+            SchedulePlanner.next(everyMinute, after: t0, now: t0, factor: policy.factor(.failing)) == t0 + 10 * minute)
+        let custom = HealthPolicy(["degradedAfter": 2, "failingAfter": 5, "degradedFactor": 3, "failingFactor": 20])
+        #expect(custom.state(consecutiveFailures: 1) == .healthy)
+        #expect(custom.factor(custom.state(consecutiveFailures: 5)) == 20)
+    }
+
+    /// A flow service under a manual clock: a due slot while a run is active is skipped and counted
+    /// (or queued with `overlap: queue`); failures degrade the flow and a success heals it.
+    @Test(arguments: ["skip", "queue"])
+    func overlappingSlots(overlap: String) throws {
+        let clock = ManualClock(t0)
+        let h = try FlowHarness(
+            """
+            flow: overlap
+            run: {overlap: \(overlap)}
+            nodes:
+              tick: {component: ticker, settings: {interval: 1m}}
+              out: {component: modify}
+            edges:
+              - {from: tick.out, to: out.in}
+            """, clock: clock)
+        let service = FlowService(file: "overlap.yaml", runtime: h.runtime)
+        service.prepareSlots(now: clock.now)
+        #expect(service.nextRun == t0 + minute)
+        #expect(service.takeDue(now: t0 + 30 * second).isEmpty)
+        #expect(service.takeDue(now: t0 + minute) == ["tick"])  // a run starts and is still going on
+        #expect(service.takeDue(now: t0 + 2 * minute).isEmpty)  // overlaps: skipped or queued
+        #expect(service.skippedSlots == (overlap == "skip" ? 1 : 0))
+        var failed = RunRecord(id: "r1", flow: "overlap", trigger: .scheduled, startedAt: t0)
+        failed.status = .failed
+        service.finished([failed])
+        #expect(service.healthState == .degraded)
+        // After the run: a queued slot fires at once; the next slot is two minutes on (degraded).
+        #expect(service.takeDue(now: t0 + 2 * minute + second) == (overlap == "queue" ? ["tick"] : []))
+        if overlap == "queue" {
+            var ok = failed
+            ok.status = .completed
+            service.finished([ok])
+            #expect(service.healthState == .healthy)
+        }
+        // Next-run times are remembered in the state store.
+        #expect(try h.store.get(flow: "overlap", key: "schedule/tick")?.intValue == service.nextRun)
+    }
+}

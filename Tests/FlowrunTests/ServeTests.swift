@@ -1,0 +1,122 @@
+import Flowrun
+import Foundation
+import Testing
+
+/// `flowrun serve` as a process: readiness, a manual trigger through the admin API, metrics, a reload
+/// on SIGHUP (a broken edit keeps the old version) and a graceful SIGTERM during a slow run.
+@Suite(.serialized) struct ServeTests {
+    static let loop = """
+        flow: pagination-loop
+        vars: {lastPage: 5}
+        nodes:
+          start: {component: ticker, settings: {interval: 1h, emitOnStart: true, maxEmissions: 1}}
+          page: {component: modify}
+          more:
+            component: router
+            settings: {when: <<$.page < vars.lastPage>>, outputPort: next, defaultPort: done}
+          finished: {component: log}
+        edges:
+          - {from: start.out, to: page.in, data: {page: 1}}
+          - {from: page.out, to: more.in}
+          - {from: more.next, to: page.in, data: <<{page: $.page + 1}>>}
+          - {from: more.done, to: finished.in}
+        """
+
+    static let slow = """
+        flow: slow
+        nodes:
+          start: {component: ticker, settings: {interval: 1h}}
+          wait: {component: delay, settings: {duration: 20s}}
+          done: {component: log}
+        edges:
+          - {from: start.out, to: wait.in}
+          - {from: wait.out, to: done.in}
+        """
+
+    func waitFor(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return false
+    }
+
+    @Test func servesFlowsWithTheAdminAPI() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let loopFile = dir.appendingPathComponent("loop.yaml")
+        try Self.loop.write(to: loopFile, atomically: true, encoding: .utf8)
+        try Self.slow.write(to: dir.appendingPathComponent("slow.yaml"), atomically: true, encoding: .utf8)
+        let port = Int.random(in: 40_001...50_000)
+        let admin = "http://127.0.0.1:\(port)"
+        let auth = ["Authorization": "Bearer s3cret"]
+        let state = dir.appendingPathComponent("state.db").path
+
+        let p = Process()
+        p.executableURL = CLITests.binary
+        p.arguments = [
+            "serve", dir.path, "--admin", "127.0.0.1:\(port)", "--admin-token", "s3cret", "--grace", "1",
+            "--state", state,
+        ]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { p.terminate() } }
+
+        #expect(try waitFor { try CLITests.http("GET", "\(admin)/readyz").status == 200 })
+        let flows = try JSON.parse(try CLITests.http("GET", "\(admin)/api/flows").body)
+        #expect(flows.arrayValue?.map { $0["name"] } == ["pagination-loop", "slow"])
+        #expect(flows[0]["health"] == "healthy")
+
+        // A manual trigger needs the token, answers with the run id, and the run can be read back.
+        #expect(try CLITests.http("POST", "\(admin)/api/flows/pagination-loop/runs").status == 401)
+        let triggered = try CLITests.http("POST", "\(admin)/api/flows/pagination-loop/runs", headers: auth)
+        #expect(triggered.status == 202, "\(triggered.body)")
+        let id = try #require(try JSON.parse(triggered.body)["id"].stringValue)
+        var run: Value = nil
+        #expect(
+            try waitFor {
+                run = try JSON.parse(try CLITests.http("GET", "\(admin)/api/runs/\(id)").body)
+                return run["status"] == "completed"
+            })
+        #expect(run["trigger"] == "manual")
+        #expect(run["messages"] == 11)
+
+        let metrics = try CLITests.http("GET", "\(admin)/metrics").body
+        #expect(metrics.contains(#"flowrun_runs_total{flow="pagination-loop",status="completed"} 2"#), "\(metrics)")
+        #expect(metrics.contains(#"flowrun_node_messages_total{flow="pagination-loop",node="page"} 10"#))
+        #expect(metrics.contains("flowrun_process_resident_memory_bytes"))
+
+        // SIGHUP with a broken edit: reported, the old version keeps running.
+        try "flow: pagination-loop\nnodes: {x: {component: nope}}\n".write(
+            to: loopFile, atomically: true, encoding: .utf8)
+        kill(p.processIdentifier, SIGHUP)
+        #expect(try waitFor { try JSON.parse(try CLITests.http("GET", "\(admin)/readyz").body)["problems"] == 1 })
+        #expect(try CLITests.http("POST", "\(admin)/api/flows/pagination-loop/runs", headers: auth).status == 202)
+        // A good edit replaces it: lastPage 3 makes a shorter loop.
+        try Self.loop.replacingOccurrences(of: "lastPage: 5", with: "lastPage: 3").write(
+            to: loopFile, atomically: true, encoding: .utf8)
+        kill(p.processIdentifier, SIGHUP)
+        #expect(try waitFor { try JSON.parse(try CLITests.http("GET", "\(admin)/readyz").body)["problems"] == 0 })
+        let again = try CLITests.http("POST", "\(admin)/api/flows/pagination-loop/runs", headers: auth)
+        let id2 = try #require(try JSON.parse(again.body)["id"].stringValue)
+        #expect(
+            try waitFor {
+                run = try JSON.parse(try CLITests.http("GET", "\(admin)/api/runs/\(id2)").body)
+                return run["status"] == "completed"
+            })
+        #expect(run["messages"] == 7)
+
+        // SIGTERM during a slow run: it is cancelled after the grace period, and the exit status is 0.
+        let slow = try CLITests.http("POST", "\(admin)/api/flows/slow/runs", headers: auth)
+        let slowID = try #require(try JSON.parse(slow.body)["id"].stringValue)
+        Thread.sleep(forTimeInterval: 0.3)
+        p.terminate()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let show = try CLITests.run(["runs", "show", slowID, "--state", state, "--format", "json"])
+        #expect(try JSON.parse(show.stdout)["status"] == "cancelled", "\(show.stdout)\(show.stderr)")
+    }
+}
