@@ -12,7 +12,8 @@ struct FlowrunCommand: ParsableCommand {
         abstract: "A flow-based dataflow runtime: load, check and run flow files.",
         version: "0.1.0",
         subcommands: [
-            Run.self, Serve.self, Check.self, Eval.self, Components.self, Graph.self, Docs.self, Runs.self, DLQ.self,
+            Run.self, Serve.self, Schedule.self, Check.self, Eval.self, Components.self, Graph.self, Docs.self,
+            Runs.self, DLQ.self,
         ],
         defaultSubcommand: Run.self
     )

@@ -118,5 +118,10 @@ import Testing
         #expect(p.terminationStatus == 0)
         let show = try CLITests.run(["runs", "show", slowID, "--state", state, "--format", "json"])
         #expect(try JSON.parse(show.stdout)["status"] == "cancelled", "\(show.stdout)\(show.stderr)")
+        // The next run times were remembered in the state store.
+        let schedule = try CLITests.run(["schedule", dir.path, "--state", state, "--format", "json"])
+        let slots = try JSON.parse(schedule.stdout).arrayValue ?? []
+        #expect(slots.map { $0["flow"] } == ["pagination-loop", "slow"], "\(schedule.stdout)\(schedule.stderr)")
+        #expect(slots.allSatisfy { $0["remembered"] == true && $0["schedule"] == "every 1h" })
     }
 }
