@@ -13,7 +13,9 @@ public final class FlowService: @unchecked Sendable {
     }
 
     public let file: String
-    public let fileStamp: Date?
+    /// SHA-256 of the file's bytes when loaded: a reload starts only flows whose content changed (mtimes
+    /// do not move when Kubernetes swaps a ConfigMap's symlinks).
+    public let fileDigest: String
     public let runtime: FlowRuntime
     public var name: String { runtime.program.name }
     let lock = NSLock()
@@ -29,7 +31,7 @@ public final class FlowService: @unchecked Sendable {
 
     init(file: String, runtime: FlowRuntime) {
         self.file = file
-        fileStamp = (try? FileManager.default.attributesOfItem(atPath: file))?[.modificationDate] as? Date
+        fileDigest = Self.digest(file)
         self.runtime = runtime
         let run = runtime.program.flow.document.run?.constant ?? .null
         health = HealthPolicy(run["health"])
@@ -57,6 +59,11 @@ public final class FlowService: @unchecked Sendable {
             remember(node.name, next)
         }
         lock.withLock { slots = prepared }
+    }
+
+    static func digest(_ file: String) -> String {
+        let bytes = (try? Data(contentsOf: URL(fileURLWithPath: file))).map { Array($0) } ?? []
+        return Digest.hex(Digest.sha256(bytes))
     }
 
     static func scheduleKey(_ node: String) -> String { "schedule/\(node)" }

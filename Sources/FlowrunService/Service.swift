@@ -21,6 +21,7 @@ public final class Service: @unchecked Sendable {
     /// Problems of flow files that did not load, by file.
     public private(set) var problems: [String: String] = [:]
     private var paths: [String] = []
+    private var failedDigests: [String: String] = [:]
     private let wake = DispatchSemaphore(value: 0)
     private var stopping = false
     private let runs = DispatchGroup()
@@ -56,8 +57,13 @@ public final class Service: @unchecked Sendable {
         var loaded: [FlowService] = []
         for file in Self.expand(arguments) {
             let existing = lock.withLock { services.values.first { $0.file == file } }
-            let stamp = (try? FileManager.default.attributesOfItem(atPath: file))?[.modificationDate] as? Date
-            if let existing, existing.fileStamp == stamp { continue }
+            let digest = FlowService.digest(file)
+            if let existing, existing.fileDigest == digest {
+                lock.withLock { problems[file] = nil }  // back to the running version
+                continue
+            }
+            // A broken file is reported once per version, not on every --watch poll.
+            if lock.withLock({ failedDigests[file] == digest }) { continue }
             let report: FlowChecker.Report
             do throws(FlowFiles.ReadError) { report = try FlowFiles.check(file) } catch {
                 failures[file] = error.description
@@ -83,8 +89,14 @@ public final class Service: @unchecked Sendable {
         }
         for service in loaded { install(service) }
         lock.withLock {
-            for (file, text) in failures { problems[file] = text }
-            for s in loaded { problems[s.file] = nil }
+            for (file, text) in failures {
+                problems[file] = text
+                failedDigests[file] = FlowService.digest(file)
+            }
+            for s in loaded {
+                problems[s.file] = nil
+                failedDigests[s.file] = nil
+            }
         }
         wake.signal()
         return failures
