@@ -115,7 +115,10 @@ public struct ConsoleLogger: RunLogger {
         case .json:
             var o: Value.Object = ["time": .string(time), "level": .string(level.rawValue), "flow": .string(flow)]
             if let node { o["node"] = .string(node) }
-            if let run { o["run"] = .string(run) }
+            if let run {
+                o["run"] = .string(run)
+                o["correlation_id"] = .string(run)  // also sent as X-Correlation-ID by http-client nodes
+            }
             o["msg"] = .string(message)
             line = JSON.serialize(.object(o))
         case .text:
