@@ -39,7 +39,7 @@ public final class FlowRuntime: @unchecked Sendable {
     public let program: FlowProgram
     public let store: any StateStore
     public let cancellation = CancellationFlag()
-    let options: Options
+    public let options: Options
     let secrets: Value
     let secretValues: [String]
     let secretProblems: [String]

@@ -27,7 +27,7 @@ public final class FlowService: @unchecked Sendable {
     public let health: HealthPolicy
     let overlap: String
     let catchUp: SchedulePlanner.CatchUp
-    var servers: [any ServingComponent] = []
+    public internal(set) var servers: [any ServingComponent] = []
 
     init(file: String, runtime: FlowRuntime) {
         self.file = file
@@ -123,4 +123,9 @@ public final class FlowService: @unchecked Sendable {
     }
 
     public var isRunning: Bool { lock.withLock { running > 0 } }
+
+    /// Nothing left to do: no run going on, no slot that will fire again, no server listening.
+    var isIdle: Bool {
+        lock.withLock { running == 0 && servers.isEmpty && !slots.contains { $0.next != nil && $0.remaining != 0 } }
+    }
 }

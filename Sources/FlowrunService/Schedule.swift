@@ -47,9 +47,9 @@ public enum SchedulePlanner {
     /// The first due time when a flow starts: a remembered next-run time still in the future is kept (it
     /// survives restarts); one that passed during downtime is fired at once with `catchUp: once`, or
     /// skipped to the next slot after now with `catchUp: skip`. Without a remembered time the schedule's
-    /// own start applies (`emitOnStart` fires now).
+    /// own start applies. `emitOnStart` fires at every start of the process.
     public static func resume(_ schedule: TickerSchedule, remembered: Int?, now: Int, catchUp: CatchUp) -> Int? {
-        guard let remembered else { return schedule.first(now: now) }
+        guard let remembered, !schedule.emitOnStart else { return schedule.first(now: now) }
         if remembered > now { return remembered }
         if catchUp == .once { return now }
         return following(schedule, after: remembered, now: now)

@@ -25,6 +25,8 @@ public final class Service: @unchecked Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private var stopping = false
     private let runs = DispatchGroup()
+    /// Sees every finished run (attempts included), e.g. to print summaries.
+    public var onFinished: (@Sendable (RunRecord) -> Void)?
 
     public init(store: any StateStore, options: Options) {
         self.store = store
@@ -145,12 +147,16 @@ public final class Service: @unchecked Sendable {
         started: ((RunRecord) -> Void)? = nil
     ) {
         runs.enter()
-        defer { runs.leave() }
+        defer {
+            runs.leave()
+            wake.signal()  // a queued slot may fire now, or the loop may be done
+        }
         metrics.runStarted()
         let records = service.runtime.run(start, trigger: trigger, started: started)
         for (i, r) in records.enumerated() {
             if i > 0 { metrics.runStarted() }
             metrics.runFinished(r)
+            onFinished?(r)
         }
         service.finished(records)
     }
@@ -187,9 +193,20 @@ public final class Service: @unchecked Sendable {
     /// Cancels a run in progress in any flow.
     public func cancel(runID: String) -> Bool { flows.contains { $0.runtime.cancel(runID: runID) } }
 
-    /// The scheduler loop: fires due slots on their own threads until `stop()`.
-    public func runLoop() {
+    /// Adds a flow whose runtime the caller built (`flowrun FLOW` with a schedule).
+    public func add(_ runtime: FlowRuntime, file: String) { install(FlowService(file: file, runtime: runtime)) }
+
+    /// Ends `runLoop` without waiting for runs (SIGTERM: `stop(grace:)` follows).
+    public func requestStop() {
+        lock.withLock { stopping = true }
+        wake.signal()
+    }
+
+    /// The scheduler loop: fires due slots on their own threads until `stop()`, or with `untilIdle`
+    /// also when no flow has anything left to fire or to finish.
+    public func runLoop(untilIdle: Bool = false) {
         while !lock.withLock({ stopping }) {
+            if untilIdle, flows.allSatisfy(\.isIdle) { return }
             let now = options.clock()
             var soonest = now + 1_000_000_000
             for service in flows {
@@ -206,8 +223,7 @@ public final class Service: @unchecked Sendable {
     /// Graceful shutdown: stop triggers and servers, let runs finish within `grace` seconds, then
     /// cancel them (they are recorded `cancelled`) and wait for them to end.
     public func stop(grace: Double) {
-        lock.withLock { stopping = true }
-        wake.signal()
+        requestStop()
         for service in flows { for s in service.servers { s.stopServing() } }
         if runs.wait(timeout: .now() + grace) == .timedOut {
             options.logger.log(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Flowrun
 import Foundation
+import FlowrunService
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -89,7 +90,7 @@ struct Run: ParsableCommand {
             let code =
                 once || message != nil || !hasSchedule(runtime)
                 ? runOnce(runtime, message: message)
-                : runScheduled(runtime, signals: signals)
+                : runScheduled(runtime, file: file, signals: signals)
             worst = max(worst, code == 3 && worst == 1 ? 1 : code)
         }
         if worst != 0 { throw ExitCode(worst) }
@@ -128,97 +129,38 @@ struct Run: ParsableCommand {
         return Running.exitCode(records.last?.status ?? .failed) == 1 ? 1 : code
     }
 
-    /// Fires tickers on their interval or cron schedule until SIGINT/SIGTERM. Runs of the flow never
-    /// overlap: slots that pass while a run is going on are skipped.
-    func runScheduled(_ runtime: FlowRuntime, signals: SignalHandling) -> Int32 {
-        struct Slot {
-            let node: String
-            let schedule: TickerSchedule
-            var next: Int?
-            var remaining: Int?
+    /// Scheduled mode for one flow: the same scheduler as `flowrun serve` (overlap, catch-up, next-run
+    /// times in the state store, health backoff, webhooks), without the admin API. Returns when no
+    /// trigger will fire again, or after SIGINT/SIGTERM (0); otherwise the last run's exit status.
+    func runScheduled(_ runtime: FlowRuntime, file: String, signals: SignalHandling) -> Int32 {
+        var options = Service.Options()
+        options.logger = runtime.options.logger
+        let service = Service(store: runtime.store, options: options)
+        let printLock = NSLock()
+        nonisolated(unsafe) var code: Int32 = 0
+        service.onFinished = { r in
+            printLock.withLock {
+                ProgressLine.shared.clear()
+                print(Running.summary(r))
+                code = Running.exitCode(r.status)
+            }
         }
-        var slots: [Slot] = []
-        let now = Globals.systemClock()
-        var servers: [any ServingComponent] = []
-        defer { for s in servers { s.stopServing() } }
+        service.add(runtime, file: file)
         for t in runtime.program.triggers {
             let node = runtime.program.nodes[t]
-            if let server = node.component as? ServingComponent {
-                let name = node.name
-                var settings: [String: Value] = [:]
-                do throws(NodeError) {
-                    settings = try runtime.standingSettings(of: name)
-                    try server.serve(settings: settings) { message in
-                        _ = runtime.run(.input(message, node: name, port: nil), trigger: .webhook)
-                    }
-                } catch {
-                    FileHandleOutput.stderr("\(name): \(error.description)")
-                    return 1
-                }
-                servers.append(server)
-                let host = settings["host"]?.stringValue ?? "127.0.0.1"
-                FileHandleOutput.stderr(
-                    "\(runtime.program.name): \(name) listening on \(host):\(settings["port"]?.interpolated ?? "?")")
+            if node.component is ServingComponent {
+                if service.flows.first?.servers.isEmpty ?? true { return 1 }  // could not listen (logged)
                 continue
             }
-            guard let schedule = TickerSchedule(node.checked) else {
+            if !(node.component is ServingComponent), TickerSchedule(node.checked) == nil {
                 FileHandleOutput.stderr("\(node.name): this trigger has no schedule; use --once")
                 return 1
             }
-            slots.append(
-                Slot(
-                    node: node.name, schedule: schedule, next: schedule.first(now: now),
-                    remaining: schedule.maxEmissions))
         }
-        var code: Int32 = 0
-        let overlap = runtime.program.flow.document.run?["overlap"]?.string ?? "skip"
-        let concurrent = DispatchGroup()
-        let printLock = NSLock()
-        // In-flight overlapping runs finish (within the grace period) before flowrun exits.
-        defer { concurrent.wait() }
-        while !signals.stopRequested {
-            let due = slots.indices.filter { slots[$0].next != nil && slots[$0].remaining != 0 }
-            guard let i = due.min(by: { slots[$0].next! < slots[$1].next! }) else {
-                if servers.isEmpty { break }
-                signals.sleep(nanos: 1_000_000_000)  // servers run until SIGINT/SIGTERM
-                continue
-            }
-            let wait = slots[i].next! - Globals.systemClock()
-            if wait > 0 {
-                signals.sleep(nanos: wait)
-                continue
-            }
-            let trigger =
-                runtime.program.nodes[runtime.program.nodeIndex(slots[i].node)!].component as? TriggerComponent
-            if trigger?.isActive ?? true, overlap == "allow" {
-                // Runs may overlap: each runs on its own thread; the scheduler goes on.
-                let node = slots[i].node
-                concurrent.enter()
-                Thread.detachNewThread {
-                    let records = runtime.run(.trigger(node), trigger: .scheduled)
-                    printLock.withLock { for r in records { print(Running.summary(r)) } }
-                    concurrent.leave()
-                }
-                if let r = slots[i].remaining { slots[i].remaining = r - 1 }
-            } else if trigger?.isActive ?? true {
-                let records = runtime.run(.trigger(slots[i].node), trigger: .scheduled)
-                ProgressLine.shared.clear()
-                for r in records { print(Running.summary(r)) }
-                code = Running.exitCode(records.last?.status ?? .failed)
-                if let r = slots[i].remaining { slots[i].remaining = r - 1 }
-            }
-            // Slots that passed while the run was going on are skipped, or with `run.overlap: queue`
-            // fire once right away.
-            var next = slots[i].schedule.next(after: slots[i].next!)
-            let current = Globals.systemClock()
-            var missed = false
-            while let n = next, n <= current {
-                missed = true
-                next = slots[i].schedule.next(after: n)
-            }
-            slots[i].next = missed && overlap == "queue" ? current : next
-        }
-        return signals.stopRequested ? 0 : code
+        signals.onStop = { service.requestStop() }
+        service.runLoop(untilIdle: true)
+        service.stop(grace: signals.grace)
+        return signals.stopRequested ? 0 : printLock.withLock { code }
     }
 }
 
@@ -257,7 +199,16 @@ final class SignalHandling: @unchecked Sendable {
     private var stopped = false
     private let wake = DispatchSemaphore(value: 0)
 
+    let grace: Double
+    /// Called on the first signal (the scheduler stops firing).
+    var onStop: (@Sendable () -> Void)? {
+        get { lock.withLock { stopHandler } }
+        set { lock.withLock { stopHandler = newValue } }
+    }
+    private var stopHandler: (@Sendable () -> Void)?
+
     init(runtime: FlowRuntime, grace: Double) {
+        self.grace = grace
         var sources: [DispatchSourceSignal] = []
         let queue = DispatchQueue(label: "flowrun.signals")
         for sig in [SIGINT, SIGTERM] {
@@ -275,6 +226,7 @@ final class SignalHandling: @unchecked Sendable {
                     return !self.stopped
                 }
                 self.wake.signal()
+                if first { self.onStop?() }
                 if first {
                     queue.asyncAfter(deadline: .now() + grace) { cancellation.cancel() }
                 } else {

@@ -18,6 +18,7 @@ import Testing
         #expect(SchedulePlanner.resume(everyMinute, remembered: nil, now: t0, catchUp: .skip) == t0 + minute)
         let onStart = TickerSchedule(kind: .interval(60 * second), emitOnStart: true)
         #expect(SchedulePlanner.resume(onStart, remembered: nil, now: t0, catchUp: .skip) == t0)
+        #expect(SchedulePlanner.resume(onStart, remembered: t0 + minute, now: t0, catchUp: .skip) == t0)
     }
 
     @Test func rememberedNextRunTimesSurviveARestart() {
