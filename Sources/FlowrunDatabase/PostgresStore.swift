@@ -79,6 +79,15 @@ public final class PostgresStore: StateStore, @unchecked Sendable {
             [.string(flow), .string(key), .string(JSON.serialize(value))])
     }
 
+    public func claim(flow: String, key: String, due: Int) throws -> Bool {
+        let rows = try query(
+            "INSERT INTO flowrun_state (flow, key, value) VALUES ($1, $2, $3) "
+                + "ON CONFLICT (flow, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now() "
+                + "WHERE flowrun_state.value::bigint < EXCLUDED.value::bigint RETURNING 1",
+            [.string(flow), .string(key), .string(String(due))])
+        return !rows.isEmpty
+    }
+
     public func entries(flow: String?, prefix: String) throws -> [(flow: String, key: String, value: Value)] {
         let rows = try query(
             "SELECT flow, key, value FROM flowrun_state WHERE left(key, $1) = $2 AND ($3::text IS NULL OR flow = $3) ORDER BY flow, key",

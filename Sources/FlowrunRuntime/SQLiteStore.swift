@@ -78,6 +78,17 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
         }
     }
 
+    public func claim(flow: String, key: String, due: Int) throws -> Bool {
+        try lock.withLock {
+            _ = try query(
+                "INSERT INTO state (flow, key, value, updated_at) VALUES (?, ?, ?, strftime('%s','now')) "
+                    + "ON CONFLICT (flow, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at "
+                    + "WHERE CAST(state.value AS INTEGER) < CAST(excluded.value AS INTEGER)",
+                [.string(flow), .string(key), .string(String(due))])
+            return connection.changes == 1
+        }
+    }
+
     public func entries(flow: String?, prefix: String) throws -> [(flow: String, key: String, value: Value)] {
         try lock.withLock {
             let rows =

@@ -4,6 +4,9 @@ import FlowrunValue
 public protocol StateStore: AnyObject, Sendable {
     func get(flow: String, key: String) throws -> Value?
     func set(flow: String, key: String, value: Value) throws
+    /// Claims the scheduled slot `due` under `key` for this process, atomically: true for exactly one of
+    /// the processes sharing the store (serve replicas), false when the slot (or a later one) was claimed.
+    func claim(flow: String, key: String, due: Int) throws -> Bool
     /// The values whose keys start with `prefix`, of one flow or of all.
     func entries(flow: String?, prefix: String) throws -> [(flow: String, key: String, value: Value)]
     func save(_ record: RunRecord) throws
@@ -23,6 +26,15 @@ public final class MemoryStore: StateStore, @unchecked Sendable {
 
     public func set(flow: String, key: String, value: Value) throws {
         lock.withLock { values["\(flow)\u{0}\(key)"] = value }
+    }
+
+    public func claim(flow: String, key: String, due: Int) throws -> Bool {
+        lock.withLock {
+            let k = "\(flow)\u{0}\(key)"
+            if let held = values[k]?.intValue, held >= due { return false }
+            values[k] = .int(due)
+            return true
+        }
     }
 
     public func entries(flow: String?, prefix: String) throws -> [(flow: String, key: String, value: Value)] {

@@ -24,6 +24,8 @@ public final class FlowService: @unchecked Sendable {
     public private(set) var consecutiveFailures = 0
     public private(set) var lastRun: RunRecord?
     public private(set) var skippedSlots = 0
+    /// Slots this process fired (with replicas, the others fired the rest).
+    public private(set) var claimedSlots = 0
     public let health: HealthPolicy
     let overlap: String
     let catchUp: SchedulePlanner.CatchUp
@@ -89,9 +91,14 @@ public final class FlowService: @unchecked Sendable {
                     remember(slots[i].node, slots[i].next)
                     continue
                 }
-                fire.append(slots[i].node)
-                running += 1
-                if let r = slots[i].remaining { slots[i].remaining = r - 1 }
+                // Replicas sharing the state store fire each slot once: the first to claim it runs it.
+                let claimed = (try? runtime.store.claim(flow: name, key: "slot/\(slots[i].node)", due: due)) ?? true
+                if claimed {
+                    fire.append(slots[i].node)
+                    running += 1
+                    claimedSlots += 1
+                    if let r = slots[i].remaining { slots[i].remaining = r - 1 }
+                }
                 slots[i].next = SchedulePlanner.next(slots[i].schedule, after: due, now: now, factor: factor)
                 remember(slots[i].node, slots[i].next)
             }

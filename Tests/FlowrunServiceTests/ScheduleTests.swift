@@ -105,3 +105,47 @@ import Testing
         #expect(try h.store.get(flow: "overlap", key: "schedule/tick")?.intValue == service.nextRun)
     }
 }
+
+/// Replicas sharing one state store (here two SQLite connections to one file, as two processes would
+/// have): each due slot is claimed by exactly one of them, and both follow the same remembered grid.
+@Suite struct ReplicaTests {
+    @Test func eachSlotRunsOnceAcrossReplicas() throws {
+        let t0 = 1_700_000_000_000_000_000
+        let minute = 60_000_000_000
+        let path = NSTemporaryDirectory() + "flowrun-replicas-\(UUID().uuidString).db"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let h = try FlowHarness(
+            """
+            flow: shared
+            nodes:
+              tick: {component: ticker, settings: {interval: 1m}}
+              out: {component: modify}
+            edges:
+              - {from: tick.out, to: out.in}
+            """)
+        func replica() throws -> FlowService {
+            var options = FlowRuntime.Options()
+            options.clock = { t0 }
+            let runtime = try FlowRuntime(
+                flow: h.flow, factories: .standard, store: try SQLiteStore(path: path), options: options)
+            let service = FlowService(file: "shared.yaml", runtime: runtime)
+            service.prepareSlots(now: t0)
+            return service
+        }
+        let a = try replica()
+        let b = try replica()
+        #expect(a.nextRun == t0 + minute)
+        #expect(b.nextRun == t0 + minute)  // the second replica follows the remembered grid
+        var fired = 0
+        for k in 1...5 {
+            let now = t0 + k * minute
+            for s in [a, b] {
+                let due = s.takeDue(now: now)
+                fired += due.count
+                if !due.isEmpty { s.finished([]) }
+            }
+        }
+        #expect(fired == 5)
+        #expect(a.claimedSlots + b.claimedSlots == 5)
+    }
+}

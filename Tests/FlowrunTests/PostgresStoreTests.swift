@@ -36,6 +36,28 @@ struct PostgresStoreTests {
         #expect(r.dryRun)
         #expect(r.errors.first?.message == "boom")
         #expect(try reopened.runs(flow: "f", limit: 5).map(\.id) == ["r1"])
+        // Slot claims (serve replicas), dead letters and key listing behave as in SQLite.
+        let other = try PostgresStore(url: url)
+        #expect(try reopened.claim(flow: "f", key: "slot/tick", due: 100))
+        #expect(try !other.claim(flow: "f", key: "slot/tick", due: 100))
+        #expect(try !other.claim(flow: "f", key: "slot/tick", due: 50))
+        #expect(try other.claim(flow: "f", key: "slot/tick", due: 160))
+        let queue = DeadLetterQueue(store: reopened)
+        try queue.record(
+            flow: "f", key: "k1", payload: ["x": 1], error: ["message": "bad"], runID: "r1", entry: "a.in",
+            flowFile: nil, maxAttempts: 1, now: 7)
+        #expect(try DeadLetterQueue(store: other).list(flow: "f").map(\.key) == ["k1"])
+        #expect(try other.entries(flow: nil, prefix: "dlq/").count == 1)
+        // The dry-run diagnostics and the owner survive a round trip.
+        var d = RunRecord(id: "r2", flow: "f", trigger: .manual, startedAt: 2_000)
+        d.changedColumns = ["email": 3]
+        d.counters[.deadLettered] = 2
+        d.owner = "42@host"
+        try other.save(d)
+        let back = try #require(try reopened.run(id: "r2"))
+        #expect(back.changedColumns == ["email": 3])
+        #expect(back[.deadLettered] == 2)
+        #expect(back.owner == "42@host")
     }
 
     @Test func runsAndCheckpointsLiveInPostgreSQL() throws {
