@@ -210,7 +210,8 @@ public final class FlowRuntime: @unchecked Sendable {
     public static let owner: String = {
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, 255)
-        return "\(getpid())@\(String(cString: name))"
+        let bytes = name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return "\(getpid())@\(String(decoding: bytes, as: UTF8.self))"
     }()
 
     /// Records left `running` by a process of this host that no longer exists (SIGKILL, power loss)

@@ -35,7 +35,9 @@ public final class RunExecution {
     let inbox = CompletionInbox()
     var totalInFlight = 0
     /// Messages waiting for an I/O node before producers are held back (back pressure).
-    static let waitingLimit = 256
+    /// 16 (or 4 per slot of the node's concurrency): enough to keep an I/O node busy, few enough that a
+    /// sync whose pages outrun its database holds a handful of pages, not hundreds (peak RSS).
+    static let waitingLimit = 16
     var record: RunRecord
     /// Messages delivered to each node (metrics).
     var deliveries: [Int]
@@ -185,7 +187,8 @@ public final class RunExecution {
                 continue
             case .sequence(let emission):
                 // Back pressure: a producer waits while an I/O node has too much waiting for it.
-                if asyncNodes.values.contains(where: { $0.waiting.count >= Self.waitingLimit }) {
+                if asyncNodes.values.contains(where: { $0.waiting.count >= max(Self.waitingLimit, 4 * $0.concurrency) })
+                {
                     stack.append(work)
                     inbox.wait(nanos: 50_000_000)
                     if checkStop() { return }

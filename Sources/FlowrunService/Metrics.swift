@@ -12,8 +12,9 @@ public final class ServiceMetrics: TelemetrySink, @unchecked Sendable {
     private var running = 0
 
     public init() {
-        inFlight = registry.makeGauge(name: "flowrun_runs_in_flight", help: "Runs in progress.")
-        memory = registry.makeGauge(name: "flowrun_process_resident_memory_bytes", help: "Resident set size.")
+        inFlight = registry.makeGauge(descriptor: Self.name("runs_in_flight", "", "Runs in progress."))
+        memory = registry.makeGauge(
+            descriptor: Self.name("process_resident_memory", "bytes", "Resident set size."))
     }
 
     public func runStarted() {
@@ -26,53 +27,60 @@ public final class ServiceMetrics: TelemetrySink, @unchecked Sendable {
         lock.withLock { running -= 1 }
         inFlight.set(Double(lock.withLock { running }))
         registry.makeCounter(
-            name: "flowrun_runs_total", labels: [("flow", r.flow), ("status", r.status.rawValue)],
-            help: "Finished runs by flow and status."
+            descriptor: Self.name("runs", "total", "Finished runs by flow and status."),
+            labels: [("flow", r.flow), ("status", r.status.rawValue)]
         ).increment()
         for c in [Counter.processed, .created, .updated, .unchanged, .skipped, .failed, .deadLettered] where r[c] > 0 {
             registry.makeCounter(
-                name: "flowrun_records_total", labels: [("flow", r.flow), ("outcome", c.rawValue)],
-                help:
+                descriptor: Self.name(
+                    "records", "total",
                     "Records by flow and outcome (processed, created, updated, unchanged, skipped, failed, dead_lettered)."
+                ),
+                labels: [("flow", r.flow), ("outcome", c.rawValue)]
             ).increment(by: Int64(r[c]))
         }
         if r[.deadLettered] > 0 {
             registry.makeCounter(
-                name: "flowrun_dead_letters_total", labels: [("flow", r.flow)],
-                help: "Items sent to the dead-letter queue."
+                descriptor: Self.name("dead_letters", "total", "Items sent to the dead-letter queue."),
+                labels: [("flow", r.flow)]
             ).increment(by: Int64(r[.deadLettered]))
         }
         if let nanos = r.durationNanos {
             registry.makeDurationHistogram(
-                name: "flowrun_run_duration_seconds", labels: [("flow", r.flow)],
+                descriptor: Self.name("run_duration", "seconds", "Run durations."), labels: [("flow", r.flow)],
                 buckets: [
                     .milliseconds(10), .milliseconds(100), .seconds(1), .seconds(10), .seconds(60), .seconds(600),
-                ],
-                help: "Run durations."
+                ]
             ).recordNanoseconds(Int64(nanos))
         }
         for (node, n) in r.nodeMessages {
             registry.makeCounter(
-                name: "flowrun_node_messages_total", labels: [("flow", r.flow), ("node", node)],
-                help: "Messages delivered to each node."
+                descriptor: Self.name("node_messages", "total", "Messages delivered to each node."),
+                labels: [("flow", r.flow), ("node", node)]
             ).increment(by: Int64(n))
         }
     }
 
     public func httpResponse(flow: String, node: String, status: Int) {
         registry.makeCounter(
-            name: "flowrun_http_requests_total",
-            labels: [("flow", flow), ("node", node), ("status", status == 0 ? "error" : String(status))],
-            help: "HTTP requests sent by http-client nodes, by response status (error: no response)."
+            descriptor: Self.name(
+                "http_requests", "total",
+                "HTTP requests sent by http-client nodes, by response status (error: no response)."),
+            labels: [("flow", flow), ("node", node), ("status", status == 0 ? "error" : String(status))]
         ).increment()
     }
 
     public func databaseStatement(flow: String, node: String, operation: String, ok: Bool) {
         registry.makeCounter(
-            name: "flowrun_database_requests_total",
-            labels: [("flow", flow), ("node", node), ("operation", operation), ("result", ok ? "ok" : "error")],
-            help: "Database requests (query, execute, batch, upsert) by result."
+            descriptor: Self.name(
+                "database_requests", "total", "Database requests (query, execute, batch, upsert) by result."),
+            labels: [("flow", flow), ("node", node), ("operation", operation), ("result", ok ? "ok" : "error")]
         ).increment()
+    }
+
+    /// `flowrun_<name>_<unit>`.
+    static func name(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "flowrun", metricName: name, unitName: unit, helpText: help)
     }
 
     /// The Prometheus text exposition.
