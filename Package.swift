@@ -45,7 +45,9 @@ let package = Package(
         ),
         .target(
             name: "FlowrunService",
-            dependencies: ["Flowrun", "FlyingFox", .product(name: "Prometheus", package: "swift-prometheus")]
+            dependencies: [
+                "Flowrun", "FlowrunHTTP", "FlyingFox", .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
         ),
         .executableTarget(
             name: "flowrun",

@@ -105,14 +105,10 @@ extension Database {
                 return
             }
             let finish: @Sendable (Result<DatabaseResult, NodeError>) -> Void = { result in
-                if case .failure = result {
-                    Telemetry.sink?.databaseStatement(
-                        flow: context.flowName, node: context.nodeName, operation: request.operation.rawValue, ok: false
-                    )
-                } else {
-                    Telemetry.sink?.databaseStatement(
-                        flow: context.flowName, node: context.nodeName, operation: request.operation.rawValue, ok: true)
-                }
+                let ok: Bool
+                if case .failure = result { ok = false } else { ok = true }
+                Telemetry.sink?.databaseStatement(
+                    flow: context.flowName, node: context.nodeName, operation: request.operation.rawValue, ok: ok)
                 switch result {
                 case .failure(let error): done(.failure(error))
                 case .success(let r):

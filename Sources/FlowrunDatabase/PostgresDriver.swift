@@ -118,20 +118,20 @@ final class PostgresDriver: @unchecked Sendable {
                 if dryRun { return DatabaseResult(dryRun: true) }
                 return DatabaseResult(rowsAffected: try pipelined(c, request.query, request.batch))
             case .upsert:
-                return dryRun ? try compare(c, request) : try upsert(c, request, dryRun: false)
+                return dryRun ? try compare(c, request) : try upsert(c, request)
             }
         }
 
         /// One `INSERT ... ON CONFLICT DO UPDATE ... WHERE ... IS DISTINCT FROM ...` per column set, in one
         /// transaction; `RETURNING (xmax = 0)` tells inserts from updates, and rows it does not return were
-        /// unchanged. A dry run executes the same statements and rolls them back.
-        func upsert(_ c: OpaquePointer, _ request: DatabaseRequest, dryRun: Bool) throws(NodeError) -> DatabaseResult {
+        /// unchanged. (A dry run goes to `compare`.)
+        func upsert(_ c: OpaquePointer, _ request: DatabaseRequest) throws(NodeError) -> DatabaseResult {
             let plan = request.upsert!
-            var result = DatabaseResult(dryRun: dryRun)
+            var result = DatabaseResult()
             // One statement is atomic on its own: no BEGIN/COMMIT round trips for the common case.
             let single =
-                !dryRun && plan.plan.groups.count == 1
-                && plan.plan.groups[0].rows.count <= max(1, 30_000 / plan.plan.groups[0].columns.count)
+                plan.plan.groups.count == 1
+                && SQL.slices(plan.plan.groups[0].rows, width: plan.plan.groups[0].columns.count).count == 1
             if !single { _ = try simple(c, "BEGIN") }
             do {
                 for group in plan.plan.groups {
@@ -145,20 +145,10 @@ final class PostgresDriver: @unchecked Sendable {
                             + " WHERE (" + nonKeys.map { "\(plan.quotedTable).\($0)" }.joined(separator: ", ")
                             + ") IS DISTINCT FROM ("
                             + nonKeys.map { "EXCLUDED.\($0)" }.joined(separator: ", ") + ")"
-                    let rowsPerStatement = max(1, 30_000 / columns.count)
-                    var start = 0
-                    while start < group.rows.count {
-                        let slice = group.rows[start..<min(group.rows.count, start + rowsPerStatement)]
-                        var n = 0
-                        let tuples = slice.map { row in
-                            "("
-                                + row.map { _ in
-                                    n += 1; return "$\(n)"
-                                }.joined(separator: ", ") + ")"
-                        }
+                    for slice in SQL.slices(group.rows, width: columns.count) {
                         let sql =
                             "INSERT INTO \(plan.quotedTable) (\(columns.joined(separator: ", "))) VALUES "
-                            + tuples.joined(separator: ", ")
+                            + SQL.numberedTuples(rows: slice.count, width: columns.count)
                             + " ON CONFLICT (\(plan.quotedKeys.joined(separator: ", "))) "
                             + conflict + " RETURNING (xmax = 0) AS inserted"
                         let returned = try execute(c, sql, Array(slice.joined()))
@@ -166,15 +156,14 @@ final class PostgresDriver: @unchecked Sendable {
                             if row.first == .bool(true) { result.created += 1 } else { result.updated += 1 }
                         }
                         result.unchanged += slice.count - returned.rows.count
-                        start += rowsPerStatement
                     }
                 }
-                if !single { _ = try simple(c, dryRun ? "ROLLBACK" : "COMMIT") }
+                if !single { _ = try simple(c, "COMMIT") }
             } catch {
                 if !single { _ = try? simple(c, "ROLLBACK") }
                 throw error
             }
-            result.rowsAffected = dryRun ? 0 : result.created + result.updated
+            result.rowsAffected = result.created + result.updated
             return result
         }
 
@@ -193,22 +182,12 @@ final class PostgresDriver: @unchecked Sendable {
                         c,
                         "CREATE TEMP TABLE flowrun_dry_run ON COMMIT DROP AS SELECT \(columns.joined(separator: ", ")) FROM \(plan.quotedTable) WITH NO DATA"
                     )
-                    let rowsPerStatement = max(1, 30_000 / columns.count)
-                    var start = 0
-                    while start < group.rows.count {
-                        let slice = group.rows[start..<min(group.rows.count, start + rowsPerStatement)]
-                        var n = 0
-                        let tuples = slice.map { row in
-                            "("
-                                + row.map { _ in
-                                    n += 1
-                                    return "$\(n)"
-                                }.joined(separator: ", ") + ")"
-                        }
+                    for slice in SQL.slices(group.rows, width: columns.count) {
                         _ = try execute(
-                            c, "INSERT INTO flowrun_dry_run VALUES " + tuples.joined(separator: ", "),
+                            c,
+                            "INSERT INTO flowrun_dry_run VALUES "
+                                + SQL.numberedTuples(rows: slice.count, width: columns.count),
                             Array(slice.joined()), prepare: false)
-                        start += rowsPerStatement
                     }
                     let keyColumns = keyIndexes.map { columns[$0] }
                     let join = keyColumns.map { "t.\($0) = d.\($0)" }.joined(separator: " AND ")

@@ -36,6 +36,28 @@ enum SQL {
     /// Whether a stored value equals the value about to be written (numbers compare numerically).
     static func same(_ stored: Value, _ new: Value) -> Bool { stored == new }
 
+    /// Bound parameters per statement at most (PostgreSQL allows 65,535, SQLite 32,766).
+    static let maxParameters = 30_000
+
+    /// `rows` in slices whose values (`width` per row) fit in one statement.
+    static func slices<Row>(_ rows: [Row], width: Int) -> [ArraySlice<Row>] {
+        let size = max(1, maxParameters / max(1, width))
+        return stride(from: 0, to: rows.count, by: size).map { rows[$0..<min(rows.count, $0 + size)] }
+    }
+
+    /// `($1, $2), ($3, $4)`: numbered placeholders (PostgreSQL) for `rows` tuples of `width` values.
+    static func numberedTuples(rows: Int, width: Int) -> String {
+        (0..<rows).map { r in
+            "(" + (1...max(1, width)).map { "$\(r * width + $0)" }.joined(separator: ", ") + ")"
+        }.joined(separator: ", ")
+    }
+
+    /// `(?, ?), (?, ?)`: placeholders (SQLite) for `rows` tuples of `width` values.
+    static func tuples(rows: Int, width: Int) -> String {
+        let tuple = "(" + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
+        return Array(repeating: tuple, count: rows).joined(separator: ", ")
+    }
+
     /// The key columns of an upsert.
     static func keys(_ value: Value) throws(NodeError) -> [String] {
         switch value {

@@ -94,19 +94,14 @@ final class SQLiteDriver: @unchecked Sendable {
         for group in plan.plan.groups {
             let columns = group.columns.map { "\"\($0)\"" }
             let keyIndexes = plan.plan.keys.map { group.columns.firstIndex(of: $0)! }
-            // Current rows, in chunks that stay under SQLite's parameter limit.
+            // Current rows, in slices that stay under SQLite's parameter limit.
             var existing: [[Value]: [Value]] = [:]
-            let chunk = max(1, 30_000 / max(1, keys.count))
-            var start = 0
-            while start < group.rows.count {
-                let slice = group.rows[start..<min(group.rows.count, start + chunk)]
-                let tuple = "(" + keys.map { _ in "?" }.joined(separator: ", ") + ")"
+            for slice in SQL.slices(group.rows, width: keys.count) {
                 let sql =
                     "SELECT \(columns.joined(separator: ", ")) FROM \(table) WHERE (\(keys.joined(separator: ", "))) IN (VALUES "
-                    + slice.map { _ in tuple }.joined(separator: ", ") + ")"
+                    + SQL.tuples(rows: slice.count, width: keys.count) + ")"
                 let params = slice.flatMap { row in keyIndexes.map { row[$0] } }
                 for row in try db.query(sql, params).rows { existing[keyIndexes.map { row[$0] }] = row }
-                start += chunk
             }
             var writes: [[Value]] = []
             for row in group.rows {
@@ -130,17 +125,12 @@ final class SQLiteDriver: @unchecked Sendable {
             let update =
                 nonKeys.isEmpty
                 ? "DO NOTHING" : "DO UPDATE SET " + nonKeys.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
-            let rowChunk = max(1, 30_000 / columns.count)
-            var i = 0
-            while i < writes.count {
-                let slice = writes[i..<min(writes.count, i + rowChunk)]
-                let tuple = "(" + columns.map { _ in "?" }.joined(separator: ", ") + ")"
+            for slice in SQL.slices(writes, width: columns.count) {
                 let sql =
                     "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
-                    + slice.map { _ in tuple }.joined(separator: ", ")
+                    + SQL.tuples(rows: slice.count, width: columns.count)
                     + " ON CONFLICT (\(keys.joined(separator: ", "))) \(update)"
                 _ = try db.query(sql, Array(slice.joined()))
-                i += rowChunk
             }
         }
         if !dryRun { try db.exec("COMMIT") }

@@ -11,8 +11,7 @@ extension HTTPServer {
     final class Instance: ServingComponent, @unchecked Sendable {
         private let lock = NSLock()
         private var waiting: [String: CheckedContinuation<Answer, Never>] = [:]
-        private var server: FlyingFox.HTTPServer?
-        private var task: Task<Void, Never>?
+        private let listener = BlockingServer()
 
         struct Answer: Sendable {
             let status: Int
@@ -72,7 +71,6 @@ extension HTTPServer {
             let routeTable = routes
             let timeout = settings["timeout"]?.stringValue.flatMap(Durations.parse) ?? 30_000_000_000
             let maxBody = settings["maxBodyBytes"]?.intValue ?? 1 << 20
-            let server = FlyingFox.HTTPServer(address: address, timeout: 60, logger: .disabled)
             let handler: @Sendable (FlyingFox.HTTPRequest) async throws -> FlyingFox.HTTPResponse = { [self] request in
                 let method = request.method.rawValue.uppercased()
                 var params = Value.Object()
@@ -135,52 +133,20 @@ extension HTTPServer {
                 return FlyingFox.HTTPResponse(
                     statusCode: HTTPStatusCode(answer.status, phrase: ""), headers: responseHeaders, body: answer.body)
             }
-            let ready = DispatchSemaphore(value: 0)
-            let failure = FailureBox()
-            let task = Task.detached {
-                await server.appendRoute("*", handler: handler)
-                do {
-                    Task {
-                        try? await server.waitUntilListening(timeout: 10)
-                        ready.signal()
-                    }
-                    try await server.run()
-                } catch {
-                    failure.message = "\(error)"
-                    ready.signal()
-                }
-            }
-            ready.wait()
-            if let message = failure.message {
-                throw NodeError("http-server cannot listen on \(host):\(port): \(message)", code: "listen")
-            }
-            lock.withLock {
-                self.server = server
-                self.task = task
+            do throws(BlockingServer.ListenError) {
+                try listener.start(address: address, timeout: 60, handler: handler)
+            } catch {
+                throw NodeError("http-server cannot listen on \(host):\(port): \(error.description)", code: "listen")
             }
         }
 
-        func stopServing() {
-            let (server, task) = lock.withLock { (self.server, self.task) }
-            guard let server else { return }
-            let done = DispatchSemaphore(value: 0)
-            Task.detached {
-                await server.stop(timeout: 1)
-                done.signal()
-            }
-            done.wait()
-            task?.cancel()
-        }
+        func stopServing() { listener.stop() }
 
         func answerIfWaiting(_ id: String, _ answer: Answer) {
             if let waiter = lock.withLock({ waiting.removeValue(forKey: id) }) { waiter.resume(returning: answer) }
         }
 
-        static func json(_ status: Int, _ value: Value) -> FlyingFox.HTTPResponse {
-            FlyingFox.HTTPResponse(
-                statusCode: HTTPStatusCode(status, phrase: ""), headers: [.contentType: "application/json"],
-                body: Data(JSON.serialize(value).utf8))
-        }
+        static func json(_ status: Int, _ value: Value) -> FlyingFox.HTTPResponse { BlockingServer.json(status, value) }
 
         /// The first route whose method and path match; `:name` segments become params.
         static func match(_ routes: [Route], method: String, path: String) -> Value.Object? {
@@ -201,10 +167,6 @@ extension HTTPServer {
             }
             return nil
         }
-    }
-
-    final class FailureBox: @unchecked Sendable {
-        var message: String?
     }
 
     public static let factory: ComponentFactory = { _ in Instance() }

@@ -1,4 +1,5 @@
 import Flowrun
+import FlowrunHTTP
 import FlyingFox
 import Foundation
 
@@ -7,8 +8,7 @@ import Foundation
 public final class AdminServer: @unchecked Sendable {
     let service: Service
     let token: String?
-    private var server: FlyingFox.HTTPServer?
-    private var task: Task<Void, Never>?
+    private let listener = BlockingServer()
 
     public init(service: Service, token: String?) {
         self.service = service
@@ -17,10 +17,6 @@ public final class AdminServer: @unchecked Sendable {
 
     /// Starts listening; throws when the address cannot be bound.
     public func start(host: String, port: UInt16) throws {
-        let server = FlyingFox.HTTPServer(
-            address: try .inet(ip4: host, port: port), timeout: 30, logger: .disabled)
-        let failure = FailureMessage()
-        let ready = DispatchSemaphore(value: 0)
         let handler: @Sendable (FlyingFox.HTTPRequest) async throws -> FlyingFox.HTTPResponse = { [self] request in
             let body = try await request.bodyData
             return await withCheckedContinuation { continuation in
@@ -30,34 +26,14 @@ public final class AdminServer: @unchecked Sendable {
                 }
             }
         }
-        task = Task.detached {
-            await server.appendRoute("*", handler: handler)
-            Task {
-                try? await server.waitUntilListening(timeout: 10)
-                ready.signal()
-            }
-            do { try await server.run() } catch {
-                failure.text = "\(error)"
-                ready.signal()
-            }
+        do {
+            try listener.start(address: try .inet(ip4: host, port: port), timeout: 30, handler: handler)
+        } catch {
+            throw Service.ServiceError(description: "admin API cannot listen on \(host):\(port): \(error)")
         }
-        ready.wait()
-        if let text = failure.text {
-            throw Service.ServiceError(description: "admin API cannot listen on \(host):\(port): \(text)")
-        }
-        self.server = server
     }
 
-    public func stop() {
-        guard let server else { return }
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            await server.stop(timeout: 1)
-            done.signal()
-        }
-        done.wait()
-        task?.cancel()
-    }
+    public func stop() { listener.stop() }
 
     func handle(_ request: FlyingFox.HTTPRequest, body: Data) -> FlyingFox.HTTPResponse {
         let method = request.method.rawValue.uppercased()
@@ -139,15 +115,7 @@ public final class AdminServer: @unchecked Sendable {
         ]
     }
 
-    static func json(_ status: Int, _ value: Value) -> FlyingFox.HTTPResponse {
-        FlyingFox.HTTPResponse(
-            statusCode: HTTPStatusCode(status, phrase: ""), headers: [.contentType: "application/json"],
-            body: Data(JSON.serialize(value).utf8))
-    }
-}
-
-final class FailureMessage: @unchecked Sendable {
-    var text: String?
+    static func json(_ status: Int, _ value: Value) -> FlyingFox.HTTPResponse { BlockingServer.json(status, value) }
 }
 
 extension Service {

@@ -56,25 +56,14 @@ struct DLQ: ParsableCommand {
             guard let entry = item.entry else {
                 throw UsageError("\(id): the dead-letter node has no `entry` setting to replay into")
             }
-            let report: FlowChecker.Report
-            do throws(FlowFiles.ReadError) { report = try FlowFiles.check(path) } catch {
-                throw UsageError(error.description)
-            }
-            for d in report.diagnostics { FileHandleOutput.stderr(d.render() + "\n") }
-            guard let flow = report.flow else { throw ExitCode(2) }
+            let flow = try FlowLoading.checked(path)
             guard flow.name == item.flow else {
                 throw UsageError("\(path) holds flow '\(flow.name)', the item belongs to '\(item.flow)'")
             }
             var options = FlowRuntime.Options()
             options.dryRun = dryRun
             options.logger = ConsoleLogger(format: .text)
-            let runtime: FlowRuntime
-            do throws(NodeError) {
-                runtime = try FlowRuntime(flow: flow, factories: .standard, store: store, options: options)
-            } catch {
-                FileHandleOutput.stderr("\(path): \(error.description)")
-                throw ExitCode(1)
-            }
+            let runtime = try FlowLoading.runtime(flow, file: path, store: store, options: options)
             let parts = entry.split(separator: ".", maxSplits: 1).map(String.init)
             let records = runtime.run(
                 .input(item.payload, node: parts[0], port: parts.count > 1 ? parts[1] : nil), trigger: .replay,

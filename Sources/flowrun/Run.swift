@@ -60,12 +60,7 @@ struct Run: ParsableCommand {
         }
         var worst: Int32 = 0
         for file in files {
-            let report: FlowChecker.Report
-            do throws(FlowFiles.ReadError) { report = try FlowFiles.check(file) } catch {
-                throw UsageError(error.description)
-            }
-            for d in report.diagnostics { FileHandleOutput.stderr(d.render() + "\n") }
-            guard let flow = report.flow else { throw ExitCode(2) }
+            let flow = try FlowLoading.checked(file)
             let store: any StateStore
             do { store = try Running.openStore(Running.statePath(explicit: state, flowFile: file)) } catch {
                 FileHandleOutput.stderr("\(error)")
@@ -78,13 +73,7 @@ struct Run: ParsableCommand {
             if isatty(2) != 0, format == .text, flow.document.run?["overlap"]?.string != "allow" {
                 options.progress = ProgressLine.shared.update
             }
-            let runtime: FlowRuntime
-            do throws(NodeError) {
-                runtime = try FlowRuntime(flow: flow, factories: .standard, store: store, options: options)
-            } catch {
-                FileHandleOutput.stderr("\(file): \(error.description)")
-                throw ExitCode(1)
-            }
+            let runtime = try FlowLoading.runtime(flow, file: file, store: store, options: options)
             let signals = SignalHandling(runtime: runtime, grace: grace)
             defer { signals.stop() }
             let code =

@@ -38,25 +38,36 @@ final class SyncEnvironment {
         stopMock()
         var mockEnv = env
         for (k, v) in faults { mockEnv[k] = v }
+        let (p, banner) = try launch(
+            [
+                CLITests.repo.appendingPathComponent("flows/mock-crm.yaml").path, "--state",
+                dir.appendingPathComponent("mock.db").path,
+            ], environment: mockEnv, until: "listening")
+        #expect(banner.contains("listening on 127.0.0.1:\(port)"))
+        mock = p
+    }
+
+    /// Starts flowrun with `arguments` in this directory and returns once its standard error shows
+    /// `banner` (or it exits), with what it printed so far.
+    func launch(_ arguments: [String], environment: [String: String]? = nil, until banner: String) throws -> (
+        Process, String
+    ) {
         let p = Process()
         p.executableURL = CLITests.binary
-        p.arguments = [
-            CLITests.repo.appendingPathComponent("flows/mock-crm.yaml").path, "--state",
-            dir.appendingPathComponent("mock.db").path,
-        ]
-        p.environment = mockEnv
+        p.arguments = arguments
+        p.environment = environment ?? env
+        p.currentDirectoryURL = dir
         let err = Pipe()
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
         try p.run()
-        var banner = Data()
-        while !String(decoding: banner, as: UTF8.self).contains("listening") {
+        var printed = Data()
+        while !String(decoding: printed, as: UTF8.self).contains(banner) {
             let chunk = err.fileHandleForReading.availableData
             if chunk.isEmpty { break }
-            banner.append(chunk)
+            printed.append(chunk)
         }
-        #expect(String(decoding: banner, as: UTF8.self).contains("listening on 127.0.0.1:\(port)"))
-        mock = p
+        return (p, String(decoding: printed, as: UTF8.self))
     }
 
     func stopMock() {
@@ -79,23 +90,7 @@ final class SyncEnvironment {
 
     /// Rows of a query on the sync's database (SQLite file or PostgreSQL).
     func query(_ sql: String) throws -> [[Value]] {
-        if let databaseURL {
-            let h = try FlowHarness(
-                """
-                flow: q
-                nodes:
-                  start: {component: ticker, settings: {interval: 1h}}
-                  db: {component: database, settings: {url: '\(databaseURL)'}}
-                edges:
-                  - {from: start.out, to: db.request, data: {query: "\(sql)"}}
-                """)
-            let record = h.run()
-            #expect(record.status == .completed, "\(record.errors)")
-            return (h.messages("db.response").first?["rows"].arrayValue ?? []).map { row in
-                guard case .object(let o) = row else { return [] }
-                return Array(o.values)
-            }
-        }
+        if let databaseURL { return try PostgresTesting.query(databaseURL, sql) }
         return try SQLiteConnection(path: sqlitePath).query(sql, []).rows
     }
 

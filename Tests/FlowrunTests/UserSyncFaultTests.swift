@@ -83,24 +83,10 @@ import Testing
     /// A webhook on the flow's own http-server triggers the same single-record path.
     @Test func aWebhookSyncsOneUser() throws {
         let e = try SyncEnvironment()
-        let p = Process()
-        p.executableURL = CLITests.binary
-        p.arguments = [e.flow, "--state", e.state]
-        p.environment = e.env
-        p.currentDirectoryURL = e.dir
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
+        let (p, banner) = try e.launch([e.flow, "--state", e.state], until: "webhook listening")
         defer {
             p.terminate()
             p.waitUntilExit()
-        }
-        var banner = ""
-        while !banner.contains("webhook listening") {
-            let chunk = err.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            banner += String(decoding: chunk, as: UTF8.self)
         }
         let url = "http://127.0.0.1:\(e.port + 1)/sync/users/u42"
         let unauthorized = try CLITests.http("POST", url)

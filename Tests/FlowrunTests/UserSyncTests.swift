@@ -22,41 +22,8 @@ import Testing
     }
 
     func syncThreeTimes(databaseURL: String?, faults: [String: String] = [:], extra: [String] = []) throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-e2e-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let port = Int.random(in: 20_000...40_000)
-        var env = ProcessInfo.processInfo.environment
-        env["MOCK_CRM_PORT"] = String(port)
-        env["API_BASE_URL"] = "http://127.0.0.1:\(port)"
-        env["DATABASE_URL"] = databaseURL
-        for (k, v) in faults { env[k] = v }
-
-        let mock = Process()
-        mock.executableURL = CLITests.binary
-        mock.arguments = [
-            CLITests.repo.appendingPathComponent("flows/mock-crm.yaml").path, "--state",
-            dir.appendingPathComponent("mock.db").path,
-        ]
-        mock.environment = env
-        let mockErr = Pipe()
-        mock.standardError = mockErr
-        mock.standardOutput = FileHandle.nullDevice
-        try mock.run()
-        defer { mock.terminate(); mock.waitUntilExit() }
-        var banner = Data()
-        while !String(decoding: banner, as: UTF8.self).contains("listening") {
-            let chunk = mockErr.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            banner.append(chunk)
-        }
-        #expect(String(decoding: banner, as: UTF8.self).contains("listening on 127.0.0.1:\(port)"))
-
-        func sync(_ more: [String] = []) throws -> CLITests.Result {
-            let flow = CLITests.repo.appendingPathComponent("flows/user-sync.yaml").path
-            let state = dir.appendingPathComponent("state.db").path
-            return try CLITests.run([flow, "--once", "--state", state] + extra + more, in: dir, environment: env)
-        }
+        let e = try SyncEnvironment(databaseURL: databaseURL, faults: faults)
+        func sync(_ more: [String] = []) throws -> CLITests.Result { try e.sync(extra + more) }
 
         let first = try sync()
         #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
@@ -67,7 +34,7 @@ import Testing
         #expect(full.stdout.contains("processed 250  created 0  updated 0  unchanged 250"), "\(full.stdout)")
 
         guard databaseURL == nil else { return }
-        let db = try SQLiteConnection(path: dir.appendingPathComponent(".flowrun/user-sync.db").path)
+        let db = try SQLiteConnection(path: e.sqlitePath)
         #expect(try db.query("SELECT count(*) FROM users", []).rows == [[250]])
         #expect(
             try db.query("SELECT email, name, status FROM users WHERE external_id = 'u3'", []).rows
