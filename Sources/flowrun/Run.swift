@@ -128,6 +128,9 @@ struct Run: ParsableCommand {
         let printLock = NSLock()
         nonisolated(unsafe) var code: Int32 = 0
         service.onFinished = { r in
+            // Webhook runs answer their callers and stay in the run history; only scheduled runs are
+            // summarised here, as with --once.
+            guard r.trigger != .webhook else { return }
             printLock.withLock {
                 ProgressLine.shared.clear()
                 print(Running.summary(r))
