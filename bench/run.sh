@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-swift build -c release --product flowrun >/dev/null
-swift build -c release --product flowrun-bench >/dev/null
+swift build -c release --static-swift-stdlib --product flowrun >/dev/null
+swift build -c release --static-swift-stdlib --product flowrun-bench >/dev/null
 bin=.build/release
 
 echo "## flowrun check flows/user-sync.yaml (process start included), 50 runs"

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes=${1:-10}
-swift build -c release --product flowrun >/dev/null
+swift build -c release --static-swift-stdlib --product flowrun >/dev/null
 bin=$PWD/.build/release/flowrun
 work=$(mktemp -d /tmp/flowrun-soak.XXXXXX)
 trap 'kill $pid 2>/dev/null || true; rm -rf $work' EXIT

@@ -13,7 +13,7 @@ limit=100
 
 command -v nginx >/dev/null || apt-get install -y nginx-light >/dev/null
 python3 -c 'import psycopg, requests' 2>/dev/null || pip install -q "psycopg[binary]" requests
-swift build -c release --product flowrun >/dev/null
+swift build -c release --static-swift-stdlib --product flowrun >/dev/null
 bin=$PWD/.build/release/flowrun
 
 cleanup=()
@@ -46,7 +46,7 @@ http {
 }
 CONF
     nginx -c "$work/nginx.conf"
-    cleanup+=("kill \$(cat $work/nginx.pid) 2>/dev/null || true")
+    cleanup+=("kill \$(cat $work/nginx.pid 2>/dev/null) 2>/dev/null || true")
     api="http://127.0.0.1:$port"
 }
 

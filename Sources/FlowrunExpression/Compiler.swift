@@ -108,11 +108,11 @@ struct Compiler {
             let cc = try compile(c), tt = try compile(t), ff = try compile(f)
             return { env throws(EvalError) in try cc(env).isTruthy ? try tt(env) : try ff(env) }
         case .array(let elements):
-            var parts: [(Compiled, spread: Bool, Span)] = []
+            var parts: [(Step, spread: Bool, Span)] = []
             for element in elements {
                 switch element {
-                case .value(let e): parts.append((try compile(e), false, e.span))
-                case .spread(let e): parts.append((try compile(e), true, e.span))
+                case .value(let e): parts.append((Step(try compile(e)), false, e.span))
+                case .spread(let e): parts.append((Step(try compile(e)), true, e.span))
                 }
             }
             let items = parts
@@ -120,7 +120,7 @@ struct Compiler {
                 var out: [Value] = []
                 out.reserveCapacity(items.count)
                 for (c, spread, s) in items {
-                    let v = try c(env)
+                    let v = try c.run(env)
                     if !spread { out.append(v); continue }
                     guard case .array(let a) = v else {
                         throw EvalError(.typeError, "cannot spread \(v.typeName) into an array", at: s)
@@ -130,11 +130,11 @@ struct Compiler {
                 return .array(out)
             }
         case .object(let entries):
-            var parts: [(key: String?, Compiled, Span)] = []
+            var parts: [(key: String?, Step, Span)] = []
             for entry in entries {
                 switch entry {
-                case .pair(let k, let e): parts.append((k, try compile(e), e.span))
-                case .spread(let e): parts.append((nil, try compile(e), e.span))
+                case .pair(let k, let e): parts.append((k, Step(try compile(e)), e.span))
+                case .spread(let e): parts.append((nil, Step(try compile(e)), e.span))
                 }
             }
             let items = parts
@@ -146,14 +146,14 @@ struct Compiler {
                 return { env throws(EvalError) in
                     var out = ContiguousArray<Value>()
                     out.reserveCapacity(values.count)
-                    for c in values { out.append(try c(env)) }
+                    for c in values { out.append(try c.run(env)) }
                     return .object(Value.Object(uncheckedUniqueKeys: keySet, values: out))
                 }
             }
             return { env throws(EvalError) in
                 var out = Value.Object(minimumCapacity: items.count)
                 for (key, c, s) in items {
-                    let v = try c(env)
+                    let v = try c.run(env)
                     if let key { out[key] = v; continue }
                     switch v {
                     case .object(let o): for (k, x) in o { out[k] = x }
@@ -220,7 +220,7 @@ struct Compiler {
         guard spec.arity.contains(args.count) else {
             throw .error(.arity, "\(name) takes \(Self.describe(spec.arity)), got \(args.count)", at: span)
         }
-        let compiled = try args.map { (a: Expr) throws(Diagnostic) -> Compiled in try compile(a) }
+        let compiled = try args.map { (a: Expr) throws(Diagnostic) -> Step in Step(try compile(a)) }
         let impl = spec.impl
         switch compiled.count {
         case 0:
@@ -228,7 +228,7 @@ struct Compiler {
                 try Self.wrap(span) { () throws(BuiltinFailure) in try impl([], env.globals) }
             }
         case 1:
-            let a = compiled[0]
+            let a = compiled[0].run
             if let unary = spec.unary {
                 return { env throws(EvalError) in
                     let x = try a(env)
@@ -243,7 +243,7 @@ struct Compiler {
             return { env throws(EvalError) in
                 var values: [Value] = []
                 values.reserveCapacity(compiled.count)
-                for c in compiled { values.append(try c(env)) }
+                for c in compiled { values.append(try c.run(env)) }
                 return try Self.wrap(span) { () throws(BuiltinFailure) in try impl(values, env.globals) }
             }
         }
@@ -288,13 +288,13 @@ struct Compiler {
         }
         switch spec.impl {
         case .plain(let impl):
-            let compiled = try args.map { (a: Expr) throws(Diagnostic) -> Compiled in try compile(a) }
+            let compiled = try args.map { (a: Expr) throws(Diagnostic) -> Step in Step(try compile(a)) }
             return { env throws(EvalError) in
                 let r = try recv(env)
                 if safe, r.isNull { return .null }
                 try checkReceiver(r)
                 var values: [Value] = []
-                for c in compiled { values.append(try c(env)) }
+                for c in compiled { values.append(try c.run(env)) }
                 return try Self.wrap(span) { () throws(BuiltinFailure) in try impl(r, values) }
             }
         case .higherOrder(let impl):
@@ -315,13 +315,13 @@ struct Compiler {
             nextSlot -= params.count
             scope.removeLast(params.count)
             let lambda = Lambda(body: compiledBody, slots: slots)
-            let rest = try args.dropFirst().map { (a: Expr) throws(Diagnostic) -> Compiled in try compile(a) }
+            let rest = try args.dropFirst().map { (a: Expr) throws(Diagnostic) -> Step in Step(try compile(a)) }
             return { env throws(EvalError) in
                 let r = try recv(env)
                 if safe, r.isNull { return .null }
                 try checkReceiver(r)
                 var values: [Value] = []
-                for c in rest { values.append(try c(env)) }
+                for c in rest { values.append(try c.run(env)) }
                 do throws(EvalError) { return try impl(r, lambda, values, env) } catch {
                     throw error.span == nil ? EvalError(error.code, error.message, at: span) : error
                 }
