@@ -94,8 +94,7 @@ typealias Compiled = @Sendable (Env) throws(EvalError) -> Value
 
 /// A compiled closure to keep in an array. An array stores a bare closure in its most general form,
 /// so each call goes through a reabstraction thunk that copies (and retains) the whole `Env`; a struct
-/// keeps the closure's direct calling convention. The thunks were a quarter of the retain/release
-/// traffic of a 100-item `.map` building objects.
+/// keeps the closure's direct calling convention.
 struct Step {
     let run: Compiled
     init(_ run: @escaping Compiled) { self.run = run }

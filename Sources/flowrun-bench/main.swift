@@ -67,6 +67,8 @@ let cases = [
 ]
 
 let filter = CommandLine.arguments.dropFirst().first
+// A second argument overrides every case's iteration count (for runs under valgrind or perf).
+let iterationsOverride = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) }
 print("case | ns/eval | evals/s")
 print("---|---:|---:")
 for c in cases where filter == nil || c.name.contains(filter!) {
@@ -79,7 +81,7 @@ for c in cases where filter == nil || c.name.contains(filter!) {
     var sink = 0
     for _ in 0..<5 {
         let start = nanos()
-        for _ in 0..<c.iterations {
+        for _ in 0..<(iterationsOverride ?? c.iterations) {
             let v = try! template.evaluate(message, globals)
             if case .array(let a) = v {
                 sink &+= a.count
@@ -89,7 +91,7 @@ for c in cases where filter == nil || c.name.contains(filter!) {
                 sink &+= 1
             }
         }
-        rounds.append(Double(nanos() - start) / Double(c.iterations))
+        rounds.append(Double(nanos() - start) / Double(iterationsOverride ?? c.iterations))
     }
     rounds.sort()
     let median = rounds[2]
@@ -99,6 +101,7 @@ for c in cases where filter == nil || c.name.contains(filter!) {
 }
 
 // JSON parse of a 100-user page (27 KB-ish), for reference.
+if iterationsOverride != nil { exit(0) }
 let page = JSON.serialize(["data": .array(users), "total": 250, "page": 1])
 let bytes = Array(page.utf8)
 var parseRounds: [Double] = []
