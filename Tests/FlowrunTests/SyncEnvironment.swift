@@ -49,9 +49,10 @@ final class SyncEnvironment {
 
     /// Starts flowrun with `arguments` in this directory and returns once its standard error shows
     /// `banner` (or it exits), with what it printed so far.
-    func launch(_ arguments: [String], environment: [String: String]? = nil, until banner: String) throws -> (
-        Process, String
-    ) {
+    /// Starts flowrun and waits until its stderr shows `banner`; stdout goes to `stdout` (a file) if given.
+    func launch(
+        _ arguments: [String], environment: [String: String]? = nil, until banner: String, stdout: URL? = nil
+    ) throws -> (Process, String) {
         let p = Process()
         p.executableURL = CLITests.binary
         p.arguments = arguments
@@ -59,7 +60,12 @@ final class SyncEnvironment {
         p.currentDirectoryURL = dir
         let err = Pipe()
         p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
+        if let stdout {
+            FileManager.default.createFile(atPath: stdout.path, contents: nil)
+            p.standardOutput = try FileHandle(forWritingTo: stdout)
+        } else {
+            p.standardOutput = FileHandle.nullDevice
+        }
         try p.run()
         var printed = Data()
         while !String(decoding: printed, as: UTF8.self).contains(banner) {

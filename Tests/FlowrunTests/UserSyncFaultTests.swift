@@ -80,13 +80,18 @@ import Testing
         #expect(all.stdout.contains("processed 250  created 249  updated 0  unchanged 1"), "\(all.stdout)")
     }
 
-    /// A webhook on the flow's own http-server triggers the same single-record path.
+    /// A webhook on the flow's own http-server triggers the same single-record path. In scheduled mode
+    /// stdout summarises the scheduled runs only: webhook runs answer their caller and go to the history.
     @Test func aWebhookSyncsOneUser() throws {
         let e = try SyncEnvironment()
-        let (p, banner) = try e.launch([e.flow, "--state", e.state], until: "webhook listening")
+        let stdout = e.dir.appendingPathComponent("stdout.txt")
+        let (p, banner) = try e.launch([e.flow, "--state", e.state], until: "webhook listening", stdout: stdout)
+        var stopped = false
         defer {
-            p.terminate()
-            p.waitUntilExit()
+            if !stopped {
+                p.terminate()
+                p.waitUntilExit()
+            }
         }
         let url = "http://127.0.0.1:\(e.port + 1)/sync/users/u42"
         let unauthorized = try CLITests.http("POST", url)
@@ -104,6 +109,21 @@ import Testing
         }
         #expect(webhookRun["status"] == "completed", "\(banner)")
         #expect(webhookRun["counters"]["processed"] == 1)
+
+        var scheduledRun: Value = nil
+        for _ in 0..<100 where scheduledRun.isNull {
+            let runs = try JSON.parse(try e.flowrun(["runs", "list", "--format", "json"]).stdout).arrayValue ?? []
+            scheduledRun = runs.first { $0["trigger"] == "scheduled" && $0["status"] != "running" } ?? nil
+            if scheduledRun.isNull { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        p.terminate()
+        p.waitUntilExit()
+        stopped = true
+        let printed = try String(contentsOf: stdout, encoding: .utf8)
+        let scheduledID = try #require(scheduledRun["id"].stringValue)
+        let webhookID = try #require(webhookRun["id"].stringValue)
+        #expect(printed.contains("run \(scheduledID)"), "\(printed)")
+        #expect(!printed.contains(webhookID), "\(printed)")
     }
 
     /// SIGKILL in the middle of a run: the next run completes, nothing is lost or duplicated, and the
