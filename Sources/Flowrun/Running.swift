@@ -45,7 +45,9 @@ public enum Running {
         }
         out +=
             "\n  processed \(r[.processed])  created \(r[.created])  updated \(r[.updated])  unchanged \(r[.unchanged])"
-        out += "  skipped \(r[.skipped])  failed \(r[.failed])  messages \(r.messages)"
+        out += "  skipped \(r[.skipped])  failed \(r[.failed])"
+        if r[.pages] > 0 { out += "  pages \(r[.pages])" }
+        out += "  messages \(r.messages)"
         if r[.requests] > 0 { out += "  requests \(r[.requests])" }
         if r.dryRun { out += "\n" + dryRunReport(r) }
         if let reason = r.reason { out += "\n  reason: \(reason)" }

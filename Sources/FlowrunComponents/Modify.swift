@@ -12,11 +12,12 @@ public enum Modify {
             All the work happens on the incoming edge: its `data:` mapping (or single template) builds the
             message, and `modify` emits it unchanged on `out`. Use it to shape state, compute fields, or
             start a loop iteration. `count` adds each message to a counter of the run record, e.g. `failed`
-            for an error edge that collects errors without stopping the run.
+            for an error edge that collects errors without stopping the run, or `pages` on the node that
+            handles each page of a paginated API (the run summary then shows the pages).
             """,
         settings: [
             SettingDescriptor(
-                "count", .enumeration(["processed", "skipped", "failed"]),
+                "count", .enumeration(["processed", "skipped", "failed", "pages"]),
                 doc: "Counts each message on the run record.", example: "failed")
         ],
         ports: [

@@ -55,6 +55,8 @@ public enum Counter: String, Sendable, CaseIterable {
     case processed, created, updated, unchanged, skipped, failed
     /// HTTP requests sent (retries included).
     case requests
+    /// Pages of a paginated source, counted by the node that handles each page (`modify` with `count: pages`).
+    case pages
     /// Failed items parked in the dead-letter queue (`run.cursorPolicy: park` lets the cursor pass them).
     case deadLettered = "dead_lettered"
 }

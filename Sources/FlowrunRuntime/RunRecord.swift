@@ -64,7 +64,8 @@ public struct RunRecord: Sendable, Equatable {
 extension RunRecord {
     /// The record's values in the column order both state stores use: id, flow, trigger, status, reason,
     /// started_at, completed_at, processed, created, updated, unchanged, skipped, failed, messages, dry_run,
-    /// parent_id, attempt, errors (JSON), requests, diagnostics (JSON: changedColumns, dead_lettered), owner.
+    /// parent_id, attempt, errors (JSON), requests, diagnostics (JSON: changedColumns, dead_lettered, pages),
+    /// owner.
     /// `dryRun` is a bool; SQLite binds it as 1/0.
     public var storageValues: [Value] {
         let errorList = Value.array(
@@ -90,6 +91,7 @@ extension RunRecord {
             "changedColumns": .object(
                 .init(uniqueKeysWithValues: changedColumns.sorted { $0.key < $1.key }.map { ($0, .int($1)) })),
             "dead_lettered": .int(self[.deadLettered]),
+            "pages": .int(self[.pages]),
         ]
     }
 
@@ -120,6 +122,7 @@ extension RunRecord {
         if row.count > 18 { r.counters[.requests] = row[18].intValue ?? 0 }
         if row.count > 19, let text = row[19].stringValue, let d = try? JSON.parse(text) {
             r.counters[.deadLettered] = d["dead_lettered"].intValue ?? 0
+            r.counters[.pages] = d["pages"].intValue ?? 0
             if case .object(let o) = d["changedColumns"] {
                 for (k, v) in o { r.changedColumns[k] = v.intValue ?? 0 }
             }

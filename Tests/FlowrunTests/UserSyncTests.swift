@@ -27,9 +27,12 @@ import Testing
 
         let first = try sync()
         #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
-        #expect(first.stdout.contains("processed 250  created 250  updated 0  unchanged 0  skipped 0  failed 0"))
+        #expect(first.stdout.contains("processed 250  created 250  updated 0  unchanged 0  skipped 0  failed 0  pages 3"))
         let second = try sync()
         #expect(second.stdout.contains("processed 0  created 0"), "\(second.stdout)")
+        #expect(second.stdout.contains("pages 1"), "the incremental run fetches one (empty) page: \(second.stdout)")
+        let history = try JSON.parse(try e.flowrun(["runs", "list", "--format", "json"]).stdout).arrayValue ?? []
+        #expect(history.map { $0["counters"]["pages"] } == [1, 3], "pages are kept in the run history")
         let full = try sync(["--set", "vars.syncType=full"])
         #expect(full.stdout.contains("processed 250  created 0  updated 0  unchanged 250"), "\(full.stdout)")
 
