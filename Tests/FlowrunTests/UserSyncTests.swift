@@ -27,7 +27,8 @@ import Testing
 
         let first = try sync()
         #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
-        #expect(first.stdout.contains("processed 250  created 250  updated 0  unchanged 0  skipped 0  failed 0  pages 3"))
+        #expect(
+            first.stdout.contains("processed 250  created 250  updated 0  unchanged 0  skipped 0  failed 0  pages 3"))
         let second = try sync()
         #expect(second.stdout.contains("processed 0  created 0"), "\(second.stdout)")
         #expect(second.stdout.contains("pages 1"), "the incremental run fetches one (empty) page: \(second.stdout)")
