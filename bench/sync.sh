@@ -17,7 +17,8 @@ swift build -c release --static-swift-stdlib --product flowrun >/dev/null
 bin=$PWD/.build/release/flowrun
 
 cleanup=()
-trap 'for c in "${cleanup[@]}"; do eval "$c"; done' EXIT
+# Undone in reverse order: nginx is stopped (its pid file read) before the work directory goes.
+trap 'for ((i = ${#cleanup[@]} - 1; i >= 0; i--)); do eval "${cleanup[i]}"; done' EXIT
 work=$(mktemp -d /tmp/flowrun-bench.XXXXXX)
 cleanup+=("rm -rf $work")
 source scripts/lib/postgres.sh
