@@ -21,7 +21,8 @@ edges:
   - {from: each.item, to: shape.in, data: {n: <<$.item>>, at: <<RFC3339(now())>>}}
   - {from: each.done, to: state.set, data: {value: <<$.count>>}}
 FLOW
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+source scripts/lib/ports.sh
+port=$(free_port)
 "$bin" serve "$work/tick.yaml" --admin "127.0.0.1:$port" --state "$work/state.db" 2>"$work/log" &
 pid=$!
 rss() { awk '/VmRSS/ {print $2}' /proc/$pid/status; }

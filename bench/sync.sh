@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 users=${1:-100000}
 limit=100
 
-command -v nginx >/dev/null || apt-get install -y nginx-light >/dev/null
+source scripts/lib/packages.sh
+command -v nginx >/dev/null || install_packages nginx-light
 python3 -c 'import psycopg, requests' 2>/dev/null || pip install -q "psycopg[binary]" requests
 swift build -c release --static-swift-stdlib --product flowrun >/dev/null
 bin=$PWD/.build/release/flowrun
@@ -28,7 +29,7 @@ base=${PG_CLUSTER_URL%/postgres}
 
 serve() {  # serve DIR: nginx on a free port for DIR; sets api
     local port
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    port=$(free_port)
     cat >"$work/nginx.conf" <<CONF
 worker_processes 2;
 pid $work/nginx.pid;

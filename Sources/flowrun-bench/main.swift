@@ -79,9 +79,10 @@ for c in cases where filter == nil || c.name.contains(filter!) {
     }
     var rounds: [Double] = []
     var sink = 0
+    let iterations = iterationsOverride ?? c.iterations
     for _ in 0..<5 {
         let start = nanos()
-        for _ in 0..<(iterationsOverride ?? c.iterations) {
+        for _ in 0..<iterations {
             let v = try! template.evaluate(message, globals)
             if case .array(let a) = v {
                 sink &+= a.count
@@ -91,7 +92,7 @@ for c in cases where filter == nil || c.name.contains(filter!) {
                 sink &+= 1
             }
         }
-        rounds.append(Double(nanos() - start) / Double(iterationsOverride ?? c.iterations))
+        rounds.append(Double(nanos() - start) / Double(iterations))
     }
     rounds.sort()
     let median = rounds[2]
