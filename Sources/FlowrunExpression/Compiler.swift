@@ -57,23 +57,26 @@ struct Compiler {
             let safe = Self.nullSafe(expr)
             if case .name(let local) = base.kind, let slot = scope.last(where: { $0.name == local })?.slot {
                 // `item.field` inside an arrow function: read the slot in place.
+                let cache = FieldCache()
                 return { env throws(EvalError) in
                     let slots = env.frame!.slots
-                    if case .object(let o) = slots[slot] { return o[name] ?? .null }
+                    if case .object(let o) = slots[slot] { return cache.read(o, name) }
                     return try Self.member(slots[slot], name, safe, span)
                 }
             }
             if case .input = base.kind {
                 if name == "secrets" { return { env in env.globals.secrets } }
+                let cache = FieldCache()
                 return { env throws(EvalError) in
-                    if case .object(let o) = env.input { return o[name] ?? .null }
+                    if case .object(let o) = env.input { return cache.read(o, name) }
                     return try Self.member(env.input, name, safe, span)
                 }
             }
             let b = try compile(base)
+            let cache = FieldCache()
             return { env throws(EvalError) in
                 let v = try b(env)
-                if case .object(let o) = v { return o[name] ?? .null }
+                if case .object(let o) = v { return cache.read(o, name) }
                 return try Self.member(v, name, safe, span)
             }
         case .index(let base, let index, _):

@@ -1,4 +1,5 @@
 import FlowrunValue
+import Synchronization
 
 /// Everything an expression can read besides `$`: `vars`, `secrets`, `env`, `run`, `flow`, and the clock.
 /// A class, so that handing it to every compiled closure costs one reference, not five values.
@@ -107,3 +108,21 @@ struct Step {
 #elseif canImport(Darwin)
     import Darwin
 #endif
+
+/// Where a field access last found its key. Objects that flow past one access usually share a layout
+/// (the items of one API page, the results of one object literal), so checking the remembered position
+/// first turns a linear search with string comparisons into one comparison of identical strings.
+/// Relaxed atomics: a stale position is only a missed hint.
+final class FieldCache: Sendable {
+    private let position = Atomic<Int>(0)
+
+    @inline(__always)
+    func read(_ object: Value.Object, _ key: String) -> Value {
+        let keys = object.keys
+        let i = position.load(ordering: .relaxed)
+        if i < keys.count, keys[i] == key { return object.values[i] }
+        guard let found = keys.firstIndex(of: key) else { return .null }
+        position.store(found, ordering: .relaxed)
+        return object.values[found]
+    }
+}

@@ -61,7 +61,7 @@ final class SyncEnvironment {
         let err = Pipe()
         p.standardError = err
         if let stdout {
-            FileManager.default.createFile(atPath: stdout.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: stdout.path, contents: nil)
             p.standardOutput = try FileHandle(forWritingTo: stdout)
         } else {
             p.standardOutput = FileHandle.nullDevice
