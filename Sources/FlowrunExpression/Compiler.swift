@@ -375,7 +375,12 @@ struct Compiler {
                     return try Arithmetic.add(a, .int(k), span)
                 }
             }
-            return { env throws(EvalError) in try Arithmetic.add(try l(env), try r(env), span) }
+            return { env throws(EvalError) in
+                let a = try l(env), b = try r(env)
+                // Concatenation first: matching both cases directly avoids copying the pair into a tuple.
+                if case .string(let x) = a, case .string(let y) = b { return .string(x + y) }
+                return try Arithmetic.add(a, b, span)
+            }
         case .subtract, .multiply, .divide, .remainder:
             return { env throws(EvalError) in try Arithmetic.apply(op, try l(env), try r(env), span) }
         }
