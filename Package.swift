@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "flowrun",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],  // Synchronization.Atomic (the expression engine's field-read cache)
     products: [
         .executable(name: "flowrun", targets: ["flowrun"]),
         .library(name: "Flowrun", targets: ["Flowrun"]),
