@@ -36,28 +36,27 @@ public enum JSON {
 
     /// Compact JSON (no spaces), keys in insertion order.
     public static func serialize(_ value: Value) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
+        var out = ByteWriter(capacity: 64)
         write(value, to: &out, indent: nil, level: 0)
-        return String(decoding: out, as: UTF8.self)
+        return out.string()
     }
 
     /// Pretty JSON with two-space indentation, for humans.
     public static func pretty(_ value: Value) -> String {
-        var out: [UInt8] = []
+        var out = ByteWriter(capacity: 256)
         write(value, to: &out, indent: 2, level: 0)
-        return String(decoding: out, as: UTF8.self)
+        return out.string()
     }
 
-    public static func write(_ value: Value, to out: inout [UInt8], indent: Int?, level: Int) {
+    static func write(_ value: Value, to out: inout ByteWriter, indent: Int?, level: Int) {
         switch value {
-        case .null: out.append(contentsOf: "null".utf8)
-        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .int(let i): out.append(contentsOf: String(i).utf8)
-        case .double(let d): out.append(contentsOf: Value.canonical(d).utf8)
+        case .null: out.append("null")
+        case .bool(let b): out.append(b ? "true" : "false")
+        case .int(let i): out.append(text: String(i))
+        case .double(let d): out.append(text: Value.canonical(d))
         case .string(let s): writeString(s, to: &out)
         case .array(let a):
-            if a.isEmpty { out.append(contentsOf: "[]".utf8); return }
+            if a.isEmpty { out.append("[]"); return }
             out.append(UInt8(ascii: "["))
             for (i, element) in a.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
@@ -67,7 +66,7 @@ public enum JSON {
             newline(&out, indent, level)
             out.append(UInt8(ascii: "]"))
         case .object(let o):
-            if o.isEmpty { out.append(contentsOf: "{}".utf8); return }
+            if o.isEmpty { out.append("{}"); return }
             out.append(UInt8(ascii: "{"))
             var first = true
             for (k, v) in o {
@@ -84,15 +83,15 @@ public enum JSON {
         }
     }
 
-    private static func newline(_ out: inout [UInt8], _ indent: Int?, _ level: Int) {
+    private static func newline(_ out: inout ByteWriter, _ indent: Int?, _ level: Int) {
         guard let indent else { return }
         out.append(UInt8(ascii: "\n"))
-        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indent * level))
+        for _ in 0..<indent * level { out.append(UInt8(ascii: " ")) }
     }
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
-    public static func writeString(_ s: String, to out: inout [UInt8]) {
+    static func writeString(_ s: String, to out: inout ByteWriter) {
         var s = s
         s.withUTF8 { bytes in
             out.append(UInt8(ascii: "\""))
@@ -103,7 +102,7 @@ public enum JSON {
                 break
             }
             if clean {
-                out.append(contentsOf: bytes)
+                out.append(bytes)
             } else {
                 for byte in bytes { escape(byte, to: &out) }
             }
@@ -111,17 +110,73 @@ public enum JSON {
         }
     }
 
-    private static func escape(_ byte: UInt8, to out: inout [UInt8]) {
+    private static func escape(_ byte: UInt8, to out: inout ByteWriter) {
         switch byte {
-        case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
-        case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
-        case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
-        case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
-        case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
+        case UInt8(ascii: "\""): out.append("\\\"")
+        case UInt8(ascii: "\\"): out.append("\\\\")
+        case 0x0A: out.append("\\n")
+        case 0x0D: out.append("\\r")
+        case 0x09: out.append("\\t")
         case 0..<0x20:
-            out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+            out.append("\\u00")
+            out.append(hex[Int(byte >> 4)])
+            out.append(hex[Int(byte & 15)])
         default: out.append(byte)
         }
+    }
+}
+
+/// The serializer's output buffer. `[UInt8].append(contentsOf:)` costs about 175 instructions per
+/// call (callgrind), more than copying a typical key or value; this one checks capacity and copies.
+struct ByteWriter: ~Copyable {
+    private var base: UnsafeMutablePointer<UInt8>
+    private var count = 0
+    private var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        base = .allocate(capacity: capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    @inline(__always)
+    private mutating func reserve(_ extra: Int) {
+        guard count + extra > capacity else { return }
+        let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: max(capacity * 2, count + extra))
+        grown.update(from: base, count: count)
+        base.deallocate()
+        base = grown
+        capacity = max(capacity * 2, count + extra)
+    }
+
+    @inline(__always)
+    mutating func append(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    @inline(__always)
+    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress else { return }
+        reserve(bytes.count)
+        (base + count).update(from: source, count: bytes.count)
+        count += bytes.count
+    }
+
+    mutating func append(_ literal: StaticString) {
+        append(UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    mutating func append(text: String) {
+        var text = text
+        text.withUTF8 { append($0) }
+    }
+
+    /// The bytes written, as a String (they are valid UTF-8: copied from Strings and ASCII literals).
+    consuming func string() -> String {
+        String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self)
     }
 }
 

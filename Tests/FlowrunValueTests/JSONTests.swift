@@ -5,10 +5,22 @@ import Testing
     @Test(arguments: [
         "null", "true", "false", "0", "-12", "3.0", "0.1", "1e+20", "\"\"", "\"héllo 🌍\"", "[]", "{}",
         "[1,2.5,\"x\",null,{\"a\":[true]}]", "{\"b\":1,\"a\":2}", "\"tab\\tquote\\\"backslash\\\\newline\\n\"",
-        "9223372036854775807", "-9223372036854775808", "\"\\u0001\"",
+        "9223372036854775807", "-9223372036854775808", "\"\\u0001\"", "\"cr\\r unit\\u001f del\u{7f}\"",
     ])
     func roundTrips(_ text: String) throws {
         #expect(JSON.serialize(try JSON.parse(text)) == text)
+    }
+
+    /// Output longer than the serializer's first buffer (64 bytes) grows it without losing bytes.
+    @Test func serializesLargeValues() throws {
+        let long = String(repeating: "é-\"x\"-", count: 500)
+        let value: Value = [
+            "long": .string(long), "items": .array((0..<1000).map { ["id": .int($0), "name": .string("user \($0)")] }),
+        ]
+        let text = JSON.serialize(value)
+        #expect(try JSON.parse(text) == value)
+        #expect(text.utf8.count > 20_000)
+        #expect(try JSON.parse(JSON.pretty(value)) == value)
     }
 
     @Test func keepsIntAndDoubleApart() throws {
