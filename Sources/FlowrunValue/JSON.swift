@@ -143,11 +143,11 @@ struct ByteWriter: ~Copyable {
     @inline(__always)
     private mutating func reserve(_ extra: Int) {
         guard count + extra > capacity else { return }
-        let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: max(capacity * 2, count + extra))
+        capacity = max(capacity * 2, count + extra)
+        let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
         grown.update(from: base, count: count)
         base.deallocate()
         base = grown
-        capacity = max(capacity * 2, count + extra)
     }
 
     @inline(__always)
