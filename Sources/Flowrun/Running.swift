@@ -72,30 +72,7 @@ public enum Running {
             """
     }
 
-    public static func json(_ r: RunRecord) -> Value {
-        var counters = Value.Object()
-        for c in Counter.allCases { counters[c.rawValue] = .int(r[c]) }
-        return [
-            "id": .string(r.id), "flow": .string(r.flow), "trigger": .string(r.trigger.rawValue),
-            "status": .string(r.status.rawValue), "reason": r.reason.map { .string($0) } ?? .null,
-            "startedAt": .string(Time.rfc3339(nanos: r.startedAt)),
-            "completedAt": r.completedAt.map { .string(Time.rfc3339(nanos: $0)) } ?? .null,
-            "durationMs": r.durationNanos.map { .double(Double($0 / 1000) / 1000) } ?? .null,
-            "counters": .object(counters), "messages": .int(r.messages), "dryRun": .bool(r.dryRun),
-            "changedColumns": .object(
-                .init(uniqueKeysWithValues: r.changedColumns.sorted { $0.key < $1.key }.map { ($0, .int($1)) })),
-            "owner": r.owner.map { .string($0) } ?? .null,
-            "parentId": r.parentID.map { .string($0) } ?? .null, "attempt": .int(r.attempt),
-            "errors": .array(
-                r.errors.map { e in
-                    [
-                        "node": .string(e.node), "port": .string(e.port),
-                        "location": e.location.map { .string($0) } ?? .null,
-                        "message": .string(e.message), "input": .string(e.input),
-                    ]
-                }),
-        ]
-    }
+    public static func json(_ r: RunRecord) -> Value { r.json }
 }
 
 /// Log lines for people (text) or machines (JSON lines), on standard error.

@@ -9,12 +9,16 @@ public enum DeadLetter {
     public static let descriptor = ComponentDescriptor(
         name: "dead-letter",
         summary:
-            "Parks a failed item (payload, key, error); after `maxAttempts` failing runs it is listed by `flowrun dlq`.",
+            "Keeps failed records (payload, key, error) for replay or skipping; closes them when a later run syncs them.",
         doc: """
-            Each message records one failure of the item identified by `key`. When the same key has failed in
-            `maxAttempts` runs it is parked: `flowrun dlq list` shows it, `flowrun dlq replay ID` re-injects
-            it as a new linked run, `flowrun dlq skip ID` closes it. Error messages (`{error, input, context}`)
-            can be connected directly.
+            Each message on `in` records one failure of the record identified by `key` and counts it as failed
+            (once, even when another node counts the same error). The item is `open` until it has failed in
+            `maxAttempts` runs, then `parked`; with `run.cursorPolicy: park` it is parked at once, so the cursor
+            may pass it. `flowrun dlq list` shows open and parked items, `flowrun dlq replay ID` re-injects one
+            into `entry` as a new linked run, `flowrun dlq skip ID` gives it up: when the same `version` of the
+            record fails again it counts as `skipped` and holds nothing (a newer version is a new failure).
+            Messages on `resolve` (`{keys: [...]}` or `{key}`) close the unresolved items of records a run
+            synced successfully. Error messages (`{error, input, context}`) can be connected directly.
             """,
         isIO: true,
         settings: [
@@ -27,10 +31,21 @@ public enum DeadLetter {
             .input(
                 "in",
                 .openObject([
-                    Field("key", .any, required: false, doc: "identifies the item across runs"),
-                    Field("payload", .any, required: false), Field("error", .any, required: false), .contextField,
-                ]), doc: "A failed item.")
+                    Field("key", .any, required: false, doc: "identifies the record across runs"),
+                    Field("payload", .any, required: false), Field("error", .any, required: false),
+                    Field(
+                        "version", .any, required: false,
+                        doc: "the record's version (e.g. updated_at): a skipped item stays skipped for it"),
+                    .contextField,
+                ]), doc: "A failed record."),
+            .input(
+                "resolve",
+                .openObject([
+                    Field("keys", .array(.any), required: false), Field("key", .any, required: false),
+                    .contextField,
+                ]), doc: "Records synced successfully: their open or parked items are closed (`resolved`)."),
         ],
+        terminalInputs: ["in", "resolve"],
         example: """
             dlq:
               component: dead-letter
@@ -41,27 +56,73 @@ public enum DeadLetter {
 }
 
 extension DeadLetter {
-    /// Records each failed item in the flow's dead-letter queue (`DeadLetterQueue`) with its attempt count.
-    final class Instance: Component {
+    /// Records each failed record in the flow's dead-letter queue (`DeadLetterQueue`) and closes the items
+    /// of records synced later. The unresolved keys are read once per run, so `resolve` costs a set lookup
+    /// per key on the hot path of a sync.
+    final class Instance: Component, @unchecked Sendable {
+        private let lock = NSLock()
+        /// The unresolved keys of the flow, as read at the first `resolve` of a run.
+        private var unresolved: (run: String, keys: Set<String>)?
+
         func receive(_ message: Value, on port: String, _ context: inout NodeContext) throws(NodeError) {
+            if port == "resolve" { return try resolve(message, &context) }
             let key = message["key"].isNull ? JSON.serialize(message["payload"]) : message["key"].interpolated
-            context.count(.failed)
-            context.count(.deadLettered)
-            guard !context.isDryRun else { return }
+            guard !context.isDryRun else {
+                context.countFailure(of: message)
+                return
+            }
             let file = context.flowFile
+            let result: (item: DeadLetterQueue.Item, outcome: DeadLetterQueue.Outcome)
             do {
-                let item = try DeadLetterQueue(store: context.state).record(
+                result = try DeadLetterQueue(store: context.state).record(
                     flow: context.flowName, key: key, payload: message["payload"], error: message["error"],
                     runID: context.runID, entry: context.setting("entry").stringValue,
                     flowFile: file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file,
-                    maxAttempts: context.setting("maxAttempts").intValue ?? 3, now: context.now)
-                if item.status == .parked {
-                    context.log(.warning, "parked \(item.id) (key \(key)) after \(item.attempts) failing runs")
-                }
+                    maxAttempts: context.setting("maxAttempts").intValue ?? 3, now: context.now,
+                    version: message["version"], parkAtOnce: context.parksFailures)
             } catch {
-                throw NodeError("state store: \(error)", retryable: true)
+                // Not recorded: the failure is counted where this error is handled (or as unhandled).
+                throw NodeError("state store: \(error)", code: "state_store", retryable: true)
+            }
+            if result.outcome == .skipped {
+                context.count(.skipped)
+                return
+            }
+            context.countFailure(of: message)
+            context.count(.deadLettered)
+            lock.withLock { unresolved?.keys.insert(key) }
+            if result.item.status == .parked {
+                context.markParked(message)
+                context.log(
+                    .warning, "parked \(result.item.id) (key \(key)) after \(result.item.attempts) failing runs")
             }
         }
+
+        func resolve(_ message: Value, _ context: inout NodeContext) throws(NodeError) {
+            guard !context.isDryRun else { return }
+            var keys: [String] = []
+            if case .array(let items) = message["keys"] { keys = items.map(Self.key) }
+            if !message["key"].isNull { keys.append(Self.key(message["key"])) }
+            let queue = DeadLetterQueue(store: context.state)
+            let flow = context.flowName, run = context.runID
+            do {
+                let known = try lock.withLock { () throws -> Set<String> in
+                    if let u = unresolved, u.run == run { return u.keys }
+                    let keys = Set(try queue.list(flow: flow).map(\.key))
+                    unresolved = (run, keys)
+                    return keys
+                }
+                let due = keys.filter(known.contains)
+                guard !due.isEmpty else { return }
+                let closed = try queue.resolve(flow: flow, keys: due, now: context.now)
+                lock.withLock { for k in due { unresolved?.keys.remove(k) } }
+                for item in closed { context.log(.info, "resolved \(item.id) (key \(item.key)): synced") }
+            } catch {
+                throw NodeError("state store: \(error)", code: "state_store", retryable: true)
+            }
+        }
+
+        static func key(_ v: Value) -> String { v.interpolated }
     }
 
     public static let factory: ComponentFactory = { _ in Instance() }

@@ -13,12 +13,20 @@ public enum Modify {
             message, and `modify` emits it unchanged on `out`. Use it to shape state, compute fields, or
             start a loop iteration. `count` adds each message to a counter of the run record, e.g. `failed`
             for an error edge that collects errors without stopping the run, or `pages` on the node that
-            handles each page of a paginated API (the run summary then shows the pages).
+            handles each page of a paginated API (the run summary then shows the pages). A failure counted
+            by two nodes (`count: failed` and a dead letter) counts once. `failRun: true` ends the run as
+            `failed` with the error the message carries as its reason (retryable when the error is): for
+            failures no record-by-record handling can fix, such as a database that stays unreachable.
             """,
         settings: [
             SettingDescriptor(
                 "count", .enumeration(["processed", "skipped", "failed", "pages"]),
-                doc: "Counts each message on the run record.", example: "failed")
+                doc: "Counts each message on the run record.", example: "failed"),
+            SettingDescriptor(
+                "failRun", .bool, default: false,
+                doc:
+                    "Ends the run as failed, with the message's `error.message` as reason (retryable if `error.retryable`).",
+                example: "true"),
         ],
         ports: [
             .input("in", .any, doc: "Any message."),
@@ -40,7 +48,14 @@ extension Modify {
     final class Instance: Component {
         func receive(_ message: Value, on port: String, _ context: inout NodeContext) throws(NodeError) {
             if case .string(let name) = context.setting("count"), let counter = Counter(rawValue: name) {
-                context.count(counter)
+                if counter == .failed { context.countFailure(of: message) } else { context.count(counter) }
+            }
+            if context.setting("failRun") == true {
+                let error = message["error"]
+                let text = error["message"].stringValue ?? JSON.serialize(message)
+                context.failRun(
+                    (error["node"].stringValue.map { "\($0): " } ?? "") + text, retryable: error["retryable"] == true)
+                return
             }
             context.emit("out", message)
         }

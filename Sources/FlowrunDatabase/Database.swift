@@ -55,6 +55,14 @@ public enum Database {
                 "sslMode", .enumeration(["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
                 default: "prefer", doc: "libpq sslmode.", example: "require"),
             SettingDescriptor("maxOpenConns", .int, default: 4, doc: "Connection pool size.", example: "10"),
+            SettingDescriptor(
+                "retryCount", .int, default: 3,
+                doc:
+                    "Retries of a request that failed transiently (connection loss, serialization failure, busy), with backoff; other errors are not retried.",
+                example: "5"),
+            SettingDescriptor(
+                "retryDelay", .duration, default: "200ms", doc: "First backoff; doubles per retry, with full jitter.",
+                example: "1s"),
         ],
         ports: [
             .input("request", request, doc: "A statement, a batch or an upsert."),
@@ -72,6 +80,7 @@ public enum Database {
               component: database
               settings: {driver: sqlite, url: 'sqlite:.flowrun/users.db'}
             """,
+        countsRecords: true,
         transfer: { t in
             if t.input("request").isNever { return ["response": .never] }
             return [
@@ -96,6 +105,31 @@ extension Database {
 
         func start(
             _ message: Value, on port: String, _ context: AsyncContext, done: @escaping @Sendable (AsyncResult) -> Void
+        ) {
+            let retries = max(0, context.setting("retryCount").intValue ?? 3)
+            let firstDelay =
+                context.setting("retryDelay").stringValue.flatMap(Durations.parse) ?? 200_000_000
+            attempt(1, message, context, retries: retries, firstDelay: firstDelay, done: done)
+        }
+
+        /// One try; a transient failure (connection loss after a database restart, a serialization
+        /// failure, SQLite busy) is tried again after a backoff, so it never becomes per-record failures.
+        func attempt(
+            _ n: Int, _ message: Value, _ context: AsyncContext, retries: Int, firstDelay: Int,
+            done: @escaping @Sendable (AsyncResult) -> Void
+        ) {
+            perform(message, context) { result in
+                guard let error = result.error, error.retryable, n <= retries else { return done(result) }
+                let ceiling = min(firstDelay << min(n - 1, 20), 30_000_000_000)
+                let delay = Int.random(in: (ceiling / 2)...max(ceiling / 2, ceiling))
+                DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(delay)) {
+                    self.attempt(n + 1, message, context, retries: retries, firstDelay: firstDelay, done: done)
+                }
+            }
+        }
+
+        func perform(
+            _ message: Value, _ context: AsyncContext, done: @escaping @Sendable (AsyncResult) -> Void
         ) {
             let driver = context.setting("driver").stringValue ?? "postgres"
             let url = context.setting("url").stringValue ?? ""
@@ -128,7 +162,12 @@ extension Database {
                     done(
                         AsyncResult(
                             emissions: [("response", .object(out))],
-                            counters: [.created: r.created, .updated: r.updated, .unchanged: r.unchanged],
+                            counters: [
+                                .created: r.created, .updated: r.updated, .unchanged: r.unchanged,
+                                .attempted: request.operation == .upsert
+                                    ? r.created + r.updated + r.unchanged
+                                    : request.operation == .query ? 0 : r.rowsAffected,
+                            ],
                             changedColumns: r.changedColumns))
                 }
             }

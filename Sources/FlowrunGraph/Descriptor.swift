@@ -21,6 +21,12 @@ public struct ComponentDescriptor: Sendable {
     public let terminalInputs: [String]
     /// A short YAML example of a node using the component.
     public let example: String
+    /// Does the component count the records it writes (`attempted`)? Then a run's status and circuit
+    /// breaker count records by their outcome, not by what a source handed over.
+    public let countsRecords: Bool
+    /// Does the component fire in a run's last phase (`run-end`), not start runs? It is a source of
+    /// messages for reachability, but a flow with only such triggers is entered like one without.
+    public let firesAtRunEnd: Bool
     /// Output ports that depend on the settings (router rules), in addition to `ports`.
     let dynamicOutputs: @Sendable (Settings) -> [PortDescriptor]
     /// Shapes of the messages on each output port, given what arrives on the inputs.
@@ -31,7 +37,8 @@ public struct ComponentDescriptor: Sendable {
     public init(
         name: String, aliases: [String] = [], summary: String, doc: String, isIO: Bool = false,
         isTrigger: Bool = false, isConditional: Bool = false, settings: [SettingDescriptor], ports: [PortDescriptor],
-        terminalInputs: [String] = [], example: String,
+        terminalInputs: [String] = [], example: String, countsRecords: Bool = false,
+        firesAtRunEnd: Bool = false,
         dynamicOutputs: @escaping @Sendable (Settings) -> [PortDescriptor] = { _ in [] },
         validate: @escaping @Sendable (Settings) -> [(setting: String, message: String)] = { _ in [] },
         transfer: @escaping @Sendable (Transfer) -> [String: Shape]
@@ -48,6 +55,8 @@ public struct ComponentDescriptor: Sendable {
         self.ports = ports
         self.terminalInputs = terminalInputs
         self.example = example
+        self.countsRecords = countsRecords
+        self.firesAtRunEnd = firesAtRunEnd
         self.dynamicOutputs = dynamicOutputs
         self.transfer = transfer
     }

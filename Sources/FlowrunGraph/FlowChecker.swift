@@ -431,8 +431,9 @@ private struct Checking {
         }
         var seen: Set<String> = []
         // Reachability from the triggers; a flow without triggers is entered with --input at any input-less node.
-        let triggerNodes = order.filter { bound[$0]!.descriptor.isTrigger }
-        var stack = triggerNodes.isEmpty ? order.filter { !hasInput.contains($0) } : triggerNodes
+        let triggerNodes = order.filter { bound[$0]!.descriptor.isTrigger && !bound[$0]!.descriptor.firesAtRunEnd }
+        let endNodes = order.filter { bound[$0]!.descriptor.firesAtRunEnd }
+        var stack = (triggerNodes.isEmpty ? order.filter { !hasInput.contains($0) } : triggerNodes) + endNodes
         while let n = stack.popLast() {
             guard seen.insert(n).inserted else { continue }
             stack += reach[n] ?? []

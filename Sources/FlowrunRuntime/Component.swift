@@ -59,6 +59,11 @@ public enum Counter: String, Sendable, CaseIterable {
     case pages
     /// Failed items parked in the dead-letter queue (`run.cursorPolicy: park` lets the cursor pass them).
     case deadLettered = "dead_lettered"
+    /// Records a writer handled (the database connector counts the rows of each request it completed):
+    /// with `failed`, what status rules and the circuit breaker count in flows without an iterator.
+    case attempted
+    /// Node failures an edge from the node's `error` port handled (each is also in the error log).
+    case handled
 }
 
 /// What a component sees while handling one message: its settings (evaluated once per run), the
@@ -117,9 +122,31 @@ public struct NodeContext {
     /// The node as checked (settings templates, shapes).
     public var checkedNode: CheckedNode { run.program.nodes[node].checked }
 
+    /// Adds to a counter of the run record (nothing in the run's end phase, whose record is settled).
     public mutating func count(_ counter: Counter, _ n: Int = 1) {
+        if counter == .failed { return run.countFailed(n) }
+        guard !run.inEndPhase else { return }
         run.record.counters[counter, default: 0] += n
-        if counter == .failed { run.checkBreaker() }
+    }
+
+    /// Counts the failure an error message carries as `failed`, once per failure however many nodes
+    /// count it (a `count: failed` node and a dead letter on the same path).
+    public mutating func countFailure(of message: Value) { run.countFailure(of: message) }
+
+    /// Notes that the failure a message carries is parked in the dead-letter queue, so that
+    /// `run.cursorPolicy: park` may move the cursor past it.
+    public mutating func markParked(_ message: Value) { run.markParked(message) }
+
+    /// Ends the run as failed with `reason`; `retryable` says whether `run.retries` may try it again.
+    public mutating func failRun(_ reason: String, retryable: Bool) { run.fail(reason, retryable: retryable) }
+
+    /// The run's `run.cursorPolicy` is `park`: failed records are parked at once.
+    public var parksFailures: Bool { run.program.policy.parkFailures }
+
+    /// Sets the number of records the run's source announced (progress: `processed 34,100 of 100,000`).
+    public mutating func announceTotal(_ total: Int) {
+        guard !run.inEndPhase else { return }
+        run.record.total = total
     }
 
     /// Writes a log line attributed to this node and run.

@@ -2,10 +2,29 @@ import FlowrunExpression
 import FlowrunValue
 
 /// The dead-letter queue, kept in the state store under `dlq/<id>` per flow: one item per failed key
-/// with its payload, last error, the runs it failed in and its status. `open` items have failed in
-/// fewer than `maxAttempts` runs; `parked` ones are listed by `flowrun dlq` for replay or skip.
+/// with its payload, last error, the runs it failed in and its status.
+///
+/// Life cycle: a failing record is `open` (it failed in fewer than `maxAttempts` runs; the cursor holds
+/// before it) or `parked` (failed `maxAttempts` times, or at once under `run.cursorPolicy: park`; the
+/// cursor may pass it). Both are unresolved and listed by `flowrun dlq list`. An item is closed as
+/// `replayed` (a replay passed), `resolved` (a later run synced the record) or `skipped` (an operator
+/// gave it up: when the same version of the record fails again it counts as skipped and holds nothing;
+/// a newer version is a new failure).
 public struct DeadLetterQueue {
-    public enum Status: String, Sendable, CaseIterable { case open, parked, replayed, skipped }
+    public enum Status: String, Sendable, CaseIterable {
+        case open, parked, replayed, skipped, resolved
+
+        /// Open and parked items still need attention; the others are closed.
+        public var isUnresolved: Bool { self == .open || self == .parked }
+    }
+
+    /// What recording a failure did.
+    public enum Outcome: Sendable, Equatable {
+        /// The failure was recorded (the item is open or parked).
+        case recorded
+        /// The item was skipped by an operator for this version of the record: nothing was recorded.
+        case skipped
+    }
 
     public struct Item: Sendable, Equatable {
         public var id: String
@@ -22,6 +41,8 @@ public struct DeadLetterQueue {
         public var firstRun: String
         public var lastRun: String
         public var updatedAt: Int
+        /// The version of the record that failed (e.g. its `updated_at`), when the flow gives one.
+        public var version: Value = nil
 
         var value: Value {
             [
@@ -29,6 +50,7 @@ public struct DeadLetterQueue {
                 "attempts": .int(attempts), "status": .string(status.rawValue),
                 "entry": entry.map { .string($0) } ?? .null, "flowFile": flowFile.map { .string($0) } ?? .null,
                 "firstRun": .string(firstRun), "lastRun": .string(lastRun), "updatedAt": .int(updatedAt),
+                "version": version,
             ]
         }
 
@@ -47,6 +69,7 @@ public struct DeadLetterQueue {
             firstRun = v["firstRun"].stringValue ?? ""
             lastRun = v["lastRun"].stringValue ?? ""
             updatedAt = v["updatedAt"].intValue ?? 0
+            version = v["version"]
         }
 
         init(id: String, flow: String, key: String, runID: String, now: Int) {
@@ -74,16 +97,24 @@ public struct DeadLetterQueue {
     }
 
     /// Records one failure of `key`. Failures in the same run count once; the item is parked when it
-    /// has failed in `maxAttempts` runs; a new failure after a skip or replay parks it again.
+    /// has failed in `maxAttempts` runs (at once with `parkAtOnce`). A new failure after a replay or a
+    /// resolution opens it again; after a skip it does so only for a newer `version` of the record.
     @discardableResult
     public func record(
         flow: String, key: String, payload: Value, error: Value, runID: String, entry: String?, flowFile: String?,
-        maxAttempts: Int, now: Int
-    ) throws -> Item {
+        maxAttempts: Int, now: Int, version: Value = nil, parkAtOnce: Bool = false
+    ) throws -> (item: Item, outcome: Outcome) {
         let id = Self.id(flow: flow, key: key)
-        var item =
-            try store.get(flow: flow, key: Self.prefix + id).flatMap(Item.init)
-            ?? Item(id: id, flow: flow, key: key, runID: runID, now: now)
+        let stored = try store.get(flow: flow, key: Self.prefix + id).flatMap(Item.init)
+        if let stored, stored.status == .skipped, version.isNull || stored.version.isNull || stored.version == version {
+            return (stored, .skipped)
+        }
+        var item = stored ?? Item(id: id, flow: flow, key: key, runID: runID, now: now)
+        if let stored, !stored.status.isUnresolved {
+            // Closed before: a new failure starts a new life.
+            item.attempts = 0
+            item.firstRun = runID
+        }
         if item.attempts == 0 || item.lastRun != runID { item.attempts += 1 }
         item.payload = payload
         item.error = error
@@ -91,15 +122,34 @@ public struct DeadLetterQueue {
         item.entry = entry ?? item.entry
         item.flowFile = flowFile ?? item.flowFile
         item.updatedAt = now
-        item.status = item.attempts >= max(1, maxAttempts) ? .parked : .open
+        item.version = version
+        item.status = parkAtOnce || item.attempts >= max(1, maxAttempts) ? .parked : .open
         try store.set(flow: flow, key: Self.prefix + id, value: item.value)
-        return item
+        return (item, .recorded)
     }
 
-    /// Items, newest first: parked ones, or every item with `all`.
+    /// Closes the unresolved items of these keys as `resolved` (a later run synced their records);
+    /// returns the closed items.
+    @discardableResult
+    public func resolve(flow: String, keys: [String], now: Int) throws -> [Item] {
+        var closed: [Item] = []
+        for key in keys {
+            let id = Self.id(flow: flow, key: key)
+            guard var item = try store.get(flow: flow, key: Self.prefix + id).flatMap(Item.init),
+                item.status.isUnresolved
+            else { continue }
+            item.status = .resolved
+            item.updatedAt = now
+            try store.set(flow: flow, key: Self.prefix + id, value: item.value)
+            closed.append(item)
+        }
+        return closed
+    }
+
+    /// Items, newest first: the unresolved ones (open and parked), or every item with `all`.
     public func list(flow: String? = nil, all: Bool = false) throws -> [Item] {
         try store.entries(flow: flow, prefix: Self.prefix).compactMap { Item($0.value) }
-            .filter { all || $0.status == .parked }
+            .filter { all || $0.status.isUnresolved }
             .sorted { ($0.updatedAt, $0.id) > ($1.updatedAt, $1.id) }
     }
 

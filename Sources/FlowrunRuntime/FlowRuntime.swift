@@ -107,8 +107,10 @@ public final class FlowRuntime: @unchecked Sendable {
         return program.nodes.first { !fed.contains($0.name) }?.name
     }
 
-    /// Runs once, then retries failed or timed-out runs as new linked runs (`run.retries`, with
-    /// exponential backoff); replays of dead letters are not retried (the item counts its own failures).
+    /// Runs once, then retries runs that failed or timed out for a retryable reason as new linked runs
+    /// (`run.retries`, with exponential backoff): a 401, a bad record, a check error or the circuit
+    /// breaker is not retried, and the record says why. Replays of dead letters are not retried (the item
+    /// counts its own failures).
     /// Returns every attempt's record, the last one last.
     /// `started` sees each attempt's record as it starts (the admin API answers with the run id).
     public func run(
@@ -126,10 +128,26 @@ public final class FlowRuntime: @unchecked Sendable {
                 .info, "retrying in \(Durations.format(delay))", flow: program.name, node: nil, run: record.id)
             options.sleep(delay)
             delay = min(delay * 2, 3_600_000_000_000)
+            let parent = record
             record = runOnce(start, trigger: .retry, parent: record.id, attempt: record.attempt + 1, started: started)
             records.append(record)
+            linkRetry(parent, record.id)
+        }
+        if let last = records.last, last.isRetryable, trigger != .replay {
+            var r = last
+            r.retryNote =
+                (r.retryNote ?? "retryable") + "; not retried: run.retries (\(program.policy.retries)) used up"
+            try? store.save(r)
+            records[records.count - 1] = r
         }
         return records
+    }
+
+    /// Notes on `parent` that `child` retried it (the chain is visible from both ends).
+    public func linkRetry(_ parent: RunRecord, _ child: String) {
+        var p = (try? store.run(id: parent.id)) ?? parent
+        p.retriedBy.append(child)
+        try? store.save(p)
     }
 
     /// Runs in progress by id, with their cancellation flags.
@@ -154,6 +172,10 @@ public final class FlowRuntime: @unchecked Sendable {
         record.parentID = parent
         record.attempt = attempt
         record.owner = Self.owner
+        if case .input(let message, let node, let port) = start {
+            record.input = message
+            record.entry = port.map { "\(node).\($0)" } ?? node
+        }
         markAbandonedRuns()
         var vars = program.flow.document.vars
         for (k, v) in options.vars { vars[k] = v }

@@ -43,6 +43,24 @@ public final class RunExecution {
     var deliveries: [Int]
     private var stack: [Work] = []
     private var halted = false
+    /// Failure ids (an `id` on every error message) already counted as `failed`, or parked in the
+    /// dead-letter queue: a failure that reaches two counting nodes counts once.
+    private var countedFailures = Set<Int>()
+    private var parkedFailures = Set<Int>()
+    private var nextFailureID = 0
+    /// Failures parked in the dead-letter queue this run (`run.cursorPolicy: park` lets the cursor pass them).
+    var parkedCount = 0
+    /// Whether the run's fatal failure (`fail`) may pass on its own (`run.retries`); nil when none.
+    private var fatalRetryable: Bool?
+    /// Records count by outcome (written or failed) when the flow has a writer that counts them.
+    private let countsByOutcome: Bool
+    /// In the last phase (run-end nodes): the status is settled and failures are shown apart.
+    private(set) var inEndPhase = false
+    /// Per I/O node, the first message sequence number of the end phase (older results are dropped).
+    private var endPhaseSeq: [Int: Int] = [:]
+    /// When the record was last saved while running (live progress, at least every second).
+    private var lastSaved: Int
+    static let saveInterval = 1_000_000_000
     /// Set from another thread to stop the run (SIGINT/SIGTERM, API); checked between deliveries.
     public let cancellation: CancellationFlag
     private let deadline: Int?
@@ -60,6 +78,8 @@ public final class RunExecution {
         self.cancellation = cancellation
         self.deadline = program.policy.timeoutNanos.map { record.startedAt + $0 }
         self.deliveries = Array(repeating: 0, count: program.nodes.count)
+        self.countsByOutcome = program.nodes.contains { $0.checked.descriptor.countsRecords }
+        self.lastSaved = record.startedAt
     }
 
     /// Evaluates every node's settings once for this run; a failing setting fails the run.
@@ -106,40 +126,67 @@ public final class RunExecution {
     }
 
     /// Routes a node failure to its `error` port, or records it on the run when nothing handles it.
+    /// Either way it is in the run's error log (`handled` says which); only unhandled ones count as
+    /// failed here (a handled one counts where the flow counts it: `count: failed`, a dead letter).
     func nodeFailed(_ node: Int, port: String, input: Value, _ error: NodeError) {
         failureEvents += 1
+        nextFailureID += 1
         let n = program.nodes[node]
         let errorEdges = n.outEdges[n.errorPort]
-        var err: Value.Object = [
-            "message": .string(error.message), "code": .string(error.code), "retryable": .bool(error.retryable),
-            "node": .string(n.name), "port": .string(port),
-        ]
-        if let location = error.location { err["location"] = .string(location) }
+        var entry = RunRecord.ErrorEntry(
+            node: n.name, port: port, location: error.location, message: error.message,
+            input: redactedPreview(input), code: error.code, retryable: error.retryable, handled: !errorEdges.isEmpty)
+        entry.afterEnd = inEndPhase
+        if record.errors.count < RunRecord.maxErrors + (inEndPhase ? 10 : 0) { record.errors.append(entry) }
         if !errorEdges.isEmpty {
+            record.counters[.handled, default: 0] += 1
+            var err: Value.Object = [
+                "message": .string(error.message), "code": .string(error.code), "retryable": .bool(error.retryable),
+                "node": .string(n.name), "port": .string(port), "id": .int(nextFailureID),
+            ]
+            if let location = error.location { err["location"] = .string(location) }
             emit(node: node, port: "error", ["error": .object(err), "input": input, "context": input["context"]])
             return
         }
-        record.counters[.failed, default: 0] += 1
-        if record.errors.count < RunRecord.maxErrors {
-            record.errors.append(
-                RunRecord.ErrorEntry(
-                    node: n.name, port: port, location: error.location, message: error.message,
-                    input: redactedPreview(input)))
-        }
         logger.log(.warning, error.description, flow: program.name, node: n.name, run: record.id)
+        countedFailures.insert(nextFailureID)
+        countFailed(1)
+    }
+
+    /// Counts the failure a message carries (its `error.id`), once however many nodes count it.
+    func countFailure(of message: Value) {
+        if let id = message["error"]["id"].intValue, !countedFailures.insert(id).inserted { return }
+        countFailed(1)
+    }
+
+    /// Notes that the failure a message carries was parked in the dead-letter queue (once per failure).
+    func markParked(_ message: Value) {
+        if let id = message["error"]["id"].intValue, !parkedFailures.insert(id).inserted { return }
+        parkedCount += 1
+    }
+
+    func countFailed(_ n: Int) {
+        guard !inEndPhase else { return }
+        record.counters[.failed, default: 0] += n
         checkBreaker()
+    }
+
+    /// Records attempted so far, as the status rules and the circuit breaker count them: by outcome
+    /// (written + failed) when a writer counts records, else what the sources handed over.
+    var attempted: Int {
+        countsByOutcome ? record[.attempted] + record[.failed] : record.recordsAttempted
     }
 
     /// Trips the circuit breaker when too many records failed; called whenever `failed` grows (an
     /// unhandled error, or a component counting a handled failure such as a dead letter).
     func checkBreaker() {
-        guard !halted else { return }
-        let processed = record[.processed], failed = record[.failed]
+        guard !halted, !inEndPhase else { return }
+        let failed = record[.failed]
         if RunStatusRules.breakerTripped(
-            processed: processed, failed: failed, minRecords: program.policy.minRecords,
+            attempted: attempted, failed: failed, minRecords: program.policy.minRecords,
             ratio: program.policy.failureRatio)
         {
-            fail("circuit breaker: \(failed) of \(max(processed, failed)) records failed")
+            fail("circuit breaker: \(failed) of \(max(attempted, failed)) records failed")
         }
     }
 
@@ -148,10 +195,12 @@ public final class RunExecution {
         return text.count > 1000 ? String(text.prefix(1000)) + "..." : text
     }
 
-    /// Ends the run as failed with a reason (fatal: the rest of its work is dropped).
-    func fail(_ reason: String, status: RunRecord.Status = .failed) {
-        guard !halted else { return }
+    /// Ends the run as failed with a reason (fatal: the rest of its work is dropped). `retryable` says
+    /// whether `run.retries` may try it again.
+    func fail(_ reason: String, status: RunRecord.Status = .failed, retryable: Bool = false) {
+        guard !halted, !inEndPhase else { return }
         halted = true
+        fatalRetryable = retryable
         record.status = status
         record.reason = reason
         stack.removeAll()
@@ -176,9 +225,10 @@ public final class RunExecution {
         while !halted {
             if totalInFlight > 0 { applyCompletions() }
             guard let work = stack.popLast() else {
-                if totalInFlight == 0 { return }
+                if totalInFlight == 0 || (inEndPhase && endPhaseInFlight == 0) { return }
                 inbox.wait(nanos: 50_000_000)
                 if checkStop() { return }
+                saveProgress()
                 continue
             }
             switch work {
@@ -231,12 +281,26 @@ public final class RunExecution {
                 sinceCheck = 0
                 if checkStop() { return }
                 progress?(record)
+                saveProgress()
             }
         }
     }
 
-    /// Cancellation and `run.timeout`; true when the run must stop.
+    /// Saves the running record at most once a second (by the run's clock): live progress for
+    /// `flowrun runs ID`, the admin API and other processes sharing the store.
+    func saveProgress() {
+        guard !inEndPhase else { return }
+        let now = globals.clock()
+        guard now - lastSaved >= Self.saveInterval else { return }
+        lastSaved = now
+        var snapshot = record
+        snapshot.counters[.processed] = max(record[.processed], record[.attempted] + record[.failed])
+        try? store.save(snapshot)
+    }
+
+    /// Cancellation and `run.timeout`; true when the run must stop. The end phase runs to its end.
     func checkStop() -> Bool {
+        if inEndPhase { return false }
         if cancellation.isCancelled {
             fail("cancelled", status: .cancelled)
             return true
@@ -262,12 +326,16 @@ public final class RunExecution {
         }
     }
 
+    /// I/O work started in the end phase and not finished yet.
+    private var endPhaseInFlight = 0
+
     func startAsync(
         _ node: Int, _ io: any AsyncComponent, _ state: AsyncNodeState, _ seq: Int, _ port: String,
         _ message: Value
     ) {
         state.inFlight += 1
         totalInFlight += 1
+        if inEndPhase { endPhaseInFlight += 1 }
         state.inputs[seq] = (port, message)
         var context = AsyncContext(
             nodeName: program.nodes[node].name, runID: record.id, settings: settings[node], globals: globals,
@@ -283,6 +351,14 @@ public final class RunExecution {
             guard let state = asyncNodes[node], let input = state.inputs.removeValue(forKey: seq) else { continue }
             state.inFlight -= 1
             totalInFlight -= 1
+            if inEndPhase {
+                // Results of the run's main work that finish after it ended are dropped.
+                guard seq >= endPhaseSeq[node] ?? 0 else {
+                    if state.nextToEmit == seq { state.nextToEmit += 1 }
+                    continue
+                }
+                endPhaseInFlight -= 1
+            }
             state.finished[seq] = (input.port, input.message, result)
             // Start the next waiting message before emitting, so the node stays busy.
             if !state.waiting.isEmpty, state.inFlight < state.concurrency, let io = program.nodes[node].asyncComponent {
@@ -311,8 +387,10 @@ public final class RunExecution {
         let done = state.ready.removeFirst()
         // The marker stays below this result's messages: results finishing meanwhile queue behind it.
         stack.append(.ready(node: node))
-        for (counter, n) in done.result.counters { record.counters[counter, default: 0] += n }
-        if (done.result.counters[.failed] ?? 0) > 0 { checkBreaker() }
+        if !inEndPhase {
+            for (counter, n) in done.result.counters { record.counters[counter, default: 0] += n }
+            if (done.result.counters[.failed] ?? 0) > 0 { checkBreaker() }
+        }
         for (column, n) in done.result.changedColumns { record.changedColumns[column, default: 0] += n }
         if let error = done.result.error {
             nodeFailed(node, port: done.port, input: done.input, error)
@@ -331,16 +409,21 @@ public final class RunExecution {
         stack.append(.sequence(emission))
     }
 
-    /// Final status from the counters, unless the run already ended otherwise; commits checkpoints
-    /// only when the run completed without failures, or (`cursorPolicy: park`) with failures that were
-    /// all parked in the dead-letter queue.
+    /// Settles the run: its status (from the counters unless it already ended otherwise), a reason
+    /// for every failed, timed-out or cancelled run, its retry class, and the checkpoints, committed
+    /// only when the run completed without failures or (`cursorPolicy: park`) with failures that were
+    /// all parked in the dead-letter queue. Then the run-end nodes see the settled record.
     func finish() {
         if !halted {
-            record.status = RunStatusRules.resolve(processed: record[.processed], failed: record[.failed])
+            record.status = RunStatusRules.resolve(attempted: record.recordsAttempted, failed: record[.failed])
+            if record.status == .failed {
+                let first = record.errors.first.map { ": first at \($0.node): \($0.message)" } ?? ""
+                record.reason = "\(record[.failed]) of \(record.recordsAttempted) records failed" + first
+            }
         }
+        record.counters[.processed] = record.recordsAttempted
         let parked =
-            program.policy.parkFailures && record.status == .completedWithErrors
-            && record[.deadLettered] >= record[.failed]
+            program.policy.parkFailures && record.status == .completedWithErrors && parkedCount >= record[.failed]
         if record.status == .completed || parked, !record.dryRun {
             for (key, offered) in checkpoints.sorted(by: { $0.key < $1.key }) {
                 do {
@@ -350,13 +433,58 @@ public final class RunExecution {
                 } catch {
                     record.status = .failed
                     record.reason = "could not commit checkpoint '\(key)': \(error)"
+                    fatalRetryable = true
+                    halted = true
                 }
             }
         }
+        if record.status != .completed && record.status != .completedWithErrors && record.reason == nil {
+            record.reason = record.status.rawValue
+        }
+        let retry = RunStatusRules.classify(record, fatalRetryable: halted ? fatalRetryable : nil)
+        record.retryable = retry.retryable
+        record.retryNote = retry.note
         record.completedAt = globals.clock()
+        runEndPhase()
         for (i, n) in deliveries.enumerated() where n > 0 { record.nodeMessages[program.nodes[i].name] = n }
     }
+
+    /// The run's last phase: every `run-end` node emits the settled record, and what follows runs to
+    /// its end. Nothing in it changes the status, the counters or the cursor; its failures are kept
+    /// apart on the record (`afterEnd`). Work of the main phase still in flight is dropped.
+    func runEndPhase() {
+        let ends = program.nodes.indices.filter { program.nodes[$0].component is RunEndComponent }
+        guard !ends.isEmpty else { return }
+        let settled = record
+        inEndPhase = true
+        halted = false
+        stack.removeAll()
+        for (node, state) in asyncNodes {
+            endPhaseSeq[node] = state.nextSeq
+            state.waiting.removeAll()
+            state.ready.removeAll()
+            state.finished.removeAll()
+            state.nextToEmit = state.nextSeq
+            state.readyScheduled = false
+        }
+        for node in ends {
+            let name = program.nodes[node].outputs.first ?? "out"
+            emit(node: node, port: name, settled.json)
+        }
+        drain()
+        let endErrors = record.errors.filter(\.afterEnd)
+        let messages = record.messages
+        record = settled
+        record.messages = messages
+        record.errors += endErrors
+        for e in endErrors {
+            logger.log(.error, "after the run ended: \(e.message)", flow: program.name, node: e.node, run: record.id)
+        }
+    }
 }
+
+/// A trigger of the run's last phase (`run-end`): fires once the run's status is settled.
+public protocol RunEndComponent: Component {}
 
 /// Many messages emitted one at a time by one node.
 final class SequenceEmission {

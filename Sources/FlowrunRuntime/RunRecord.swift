@@ -1,3 +1,4 @@
+import FlowrunExpression
 import FlowrunValue
 
 /// The durable record of one run (seed 000's SyncExecution).
@@ -21,6 +22,46 @@ public struct RunRecord: Sendable, Equatable {
         public var message: String
         /// A truncated JSON copy of the failed input (secrets redacted).
         public var input: String
+        /// The error's code (`http_404`, `E120`, `database`, ...).
+        public var code = "component"
+        /// Whether trying again later may succeed (transport, timeout, 408/425/429/5xx, connection loss).
+        public var retryable = false
+        /// Whether an edge from the node's `error` port handled it (the flow decides what it means).
+        public var handled = false
+        /// Failed in the run's last phase (run-end nodes): shown apart, never changes the status.
+        public var afterEnd = false
+
+        public init(
+            node: String, port: String, location: String?, message: String, input: String, code: String = "component",
+            retryable: Bool = false, handled: Bool = false
+        ) {
+            self.node = node
+            self.port = port
+            self.location = location
+            self.message = message
+            self.input = input
+            self.code = code
+            self.retryable = retryable
+            self.handled = handled
+        }
+
+        var value: Value {
+            [
+                "node": .string(node), "port": .string(port), "code": .string(code),
+                "location": location.map { .string($0) } ?? .null, "message": .string(message),
+                "retryable": .bool(retryable), "handled": .bool(handled), "afterEnd": .bool(afterEnd),
+                "input": .string(input),
+            ]
+        }
+
+        init(_ e: Value) {
+            self.init(
+                node: e["node"].stringValue ?? "", port: e["port"].stringValue ?? "",
+                location: e["location"].stringValue, message: e["message"].stringValue ?? "",
+                input: e["input"].stringValue ?? "", code: e["code"].stringValue ?? "component",
+                retryable: e["retryable"] == true, handled: e["handled"] == true)
+            afterEnd = e["afterEnd"] == true
+        }
     }
 
     public var id: String
@@ -43,6 +84,16 @@ public struct RunRecord: Sendable, Equatable {
     public var nodeMessages: [String: Int] = [:]
     /// `pid@host` of the process running it: a `running` record whose process is gone was abandoned.
     public var owner: String?
+    /// Whether `run.retries` may run it again, and why (or why not): set when the run ends.
+    public var retryable = false
+    public var retryNote: String?
+    /// The message the run started with (`flowrun runs retry` starts a new run with it), and where it went.
+    public var input: Value = nil
+    public var entry: String?
+    /// Runs started from this one (retries), newest last.
+    public var retriedBy: [String] = []
+    /// The total of records a source announced (`processed 34,100 of 100,000`), when known.
+    public var total: Int?
 
     public static let maxErrors = 100
 
@@ -57,8 +108,13 @@ public struct RunRecord: Sendable, Equatable {
 
     public var durationNanos: Int? { completedAt.map { $0 - startedAt } }
 
-    /// Whether the run should be retried under `run.retries`.
-    public var isRetryable: Bool { status == .failed || status == .timedOut }
+    /// Whether the run should be retried under `run.retries`: it failed or timed out for a reason that
+    /// may pass on its own (see `RunStatusRules.classify`).
+    public var isRetryable: Bool { (status == .failed || status == .timedOut) && retryable }
+
+    /// Records handled so far: what the sources handed over (`processed`) or, where a writer counts what
+    /// it attempted, the rows written plus the failures, whichever is greater.
+    public var recordsAttempted: Int { Swift.max(self[.processed], self[.attempted] + self[.failed]) }
 }
 
 extension RunRecord {
@@ -68,14 +124,7 @@ extension RunRecord {
     /// owner.
     /// `dryRun` is a bool; SQLite binds it as 1/0.
     public var storageValues: [Value] {
-        let errorList = Value.array(
-            errors.map { e in
-                [
-                    "node": .string(e.node), "port": .string(e.port),
-                    "location": e.location.map { .string($0) } ?? .null,
-                    "message": .string(e.message), "input": .string(e.input),
-                ]
-            })
+        let errorList = Value.array(errors.map(\.value))
         return [
             .string(id), .string(flow), .string(trigger.rawValue), .string(status.rawValue),
             reason.map { .string($0) } ?? .null,
@@ -86,13 +135,25 @@ extension RunRecord {
         ]
     }
 
+    /// The counters with columns of their own; the others live in the diagnostics JSON.
+    public static let columnCounters: [Counter] = [.processed, .created, .updated, .unchanged, .skipped, .failed]
+
+    /// Everything without a column of its own: changed columns, the other counters, retry and progress facts.
     var diagnostics: Value {
-        [
+        var d: Value.Object = [
             "changedColumns": .object(
-                .init(uniqueKeysWithValues: changedColumns.sorted { $0.key < $1.key }.map { ($0, .int($1)) })),
-            "dead_lettered": .int(self[.deadLettered]),
-            "pages": .int(self[.pages]),
+                .init(uniqueKeysWithValues: changedColumns.sorted { $0.key < $1.key }.map { ($0, .int($1)) }))
         ]
+        for c in Counter.allCases where !Self.columnCounters.contains(c) && c != .requests {
+            d[c.rawValue] = .int(self[c])
+        }
+        d["retryable"] = .bool(retryable)
+        if let retryNote { d["retryNote"] = .string(retryNote) }
+        if !input.isNull { d["input"] = input }
+        if let entry { d["entry"] = .string(entry) }
+        if !retriedBy.isEmpty { d["retriedBy"] = .array(retriedBy.map { .string($0) }) }
+        if let total { d["total"] = .int(total) }
+        return .object(d)
     }
 
     /// Reads a record from the columns in `storageValues` order (older schemas: fewer columns).
@@ -104,7 +165,7 @@ extension RunRecord {
         r.status = RunRecord.Status(rawValue: row[3].stringValue ?? "") ?? .failed
         r.reason = row[4].stringValue
         r.completedAt = row[6].intValue
-        for (i, c) in [Counter.processed, .created, .updated, .unchanged, .skipped, .failed].enumerated() {
+        for (i, c) in columnCounters.enumerated() {
             r.counters[c] = row[7 + i].intValue ?? 0
         }
         r.messages = row[13].intValue ?? 0
@@ -112,17 +173,19 @@ extension RunRecord {
         r.parentID = row[15].stringValue
         r.attempt = row[16].intValue ?? 1
         if let text = row[17].stringValue, case .array(let items) = (try? JSON.parse(text)) ?? .null {
-            r.errors = items.map { e in
-                RunRecord.ErrorEntry(
-                    node: e["node"].stringValue ?? "", port: e["port"].stringValue ?? "",
-                    location: e["location"].stringValue, message: e["message"].stringValue ?? "",
-                    input: e["input"].stringValue ?? "")
-            }
+            r.errors = items.map(ErrorEntry.init)
         }
         if row.count > 18 { r.counters[.requests] = row[18].intValue ?? 0 }
         if row.count > 19, let text = row[19].stringValue, let d = try? JSON.parse(text) {
-            r.counters[.deadLettered] = d["dead_lettered"].intValue ?? 0
-            r.counters[.pages] = d["pages"].intValue ?? 0
+            for c in Counter.allCases where !columnCounters.contains(c) && c != .requests {
+                if let n = d[c.rawValue].intValue { r.counters[c] = n }
+            }
+            r.retryable = d["retryable"] == true
+            r.retryNote = d["retryNote"].stringValue
+            r.input = d["input"]
+            r.entry = d["entry"].stringValue
+            if case .array(let ids) = d["retriedBy"] { r.retriedBy = ids.compactMap(\.stringValue) }
+            r.total = d["total"].intValue
             if case .object(let o) = d["changedColumns"] {
                 for (k, v) in o { r.changedColumns[k] = v.intValue ?? 0 }
             }
@@ -132,19 +195,72 @@ extension RunRecord {
     }
 }
 
-/// Status resolution and the circuit breaker, exactly as seed 000 describes them; pure functions.
+extension RunRecord {
+    /// The record as the admin API, `flowrun runs --format json` and `run-end` nodes see it.
+    public var json: Value {
+        var counterValues = Value.Object()
+        for c in Counter.allCases { counterValues[c.rawValue] = .int(self[c]) }
+        return [
+            "id": .string(id), "flow": .string(flow), "trigger": .string(trigger.rawValue),
+            "status": .string(status.rawValue), "reason": reason.map { .string($0) } ?? .null,
+            "startedAt": .string(Time.rfc3339(nanos: startedAt)),
+            "completedAt": completedAt.map { .string(Time.rfc3339(nanos: $0)) } ?? .null,
+            "durationMs": durationNanos.map { .double(Double($0 / 1000) / 1000) } ?? .null,
+            "counters": .object(counterValues), "pages": .int(self[.pages]), "requests": .int(self[.requests]),
+            "total": total.map { .int($0) } ?? .null, "messages": .int(messages), "dryRun": .bool(dryRun),
+            "changedColumns": .object(
+                .init(uniqueKeysWithValues: changedColumns.sorted { $0.key < $1.key }.map { ($0, .int($1)) })),
+            "owner": owner.map { .string($0) } ?? .null,
+            "parentId": parentID.map { .string($0) } ?? .null, "attempt": .int(attempt),
+            "retryable": .bool(retryable), "retryNote": retryNote.map { .string($0) } ?? .null,
+            "retriedBy": .array(retriedBy.map { .string($0) }),
+            "errors": .array(errors.filter { !$0.afterEnd }.map(\.value)),
+            "endErrors": .array(errors.filter(\.afterEnd).map(\.value)),
+        ]
+    }
+}
+
+/// Status resolution, the circuit breaker and retry classes (seed 000); pure functions, and the only
+/// place these rules live. components/run-model.md shows them with examples the tests execute.
 public enum RunStatusRules {
-    /// The circuit breaker trips when more than `ratio` of at least `minRecords` processed records failed.
-    public static func breakerTripped(processed: Int, failed: Int, minRecords: Int, ratio: Double) -> Bool {
-        let total = max(processed, failed)
+    /// The circuit breaker trips when more than `ratio` of at least `minRecords` attempted records failed.
+    /// `attempted` counts records whose outcome is known (written, compared or failed), not records a
+    /// source merely handed over: a batch of 100 emitted at once is not 100 attempts.
+    public static func breakerTripped(attempted: Int, failed: Int, minRecords: Int, ratio: Double) -> Bool {
+        let total = max(attempted, failed)
         return total >= minRecords && Double(failed) > ratio * Double(total)
     }
 
     /// The final status of a run that ended normally: no failures -> completed; some -> completed_with_errors;
-    /// all (or failures and nothing processed) -> failed.
-    public static func resolve(processed: Int, failed: Int) -> RunRecord.Status {
+    /// all (or failures and nothing attempted) -> failed.
+    public static func resolve(attempted: Int, failed: Int) -> RunRecord.Status {
         if failed == 0 { return .completed }
-        if failed >= processed { return .failed }
+        if failed >= attempted { return .failed }
         return .completedWithErrors
+    }
+
+    /// Whether `run.retries` may run a finished run again, and why (not). Only failures that may pass on
+    /// their own are retried: a timeout, or a failed run whose every recorded failure is retryable.
+    /// Check errors, the circuit breaker, cancellation and bad records are not.
+    public static func classify(_ r: RunRecord, fatalRetryable: Bool?) -> (retryable: Bool, note: String) {
+        switch r.status {
+        case .timedOut: return (true, "timed out: retryable")
+        case .failed:
+            if let fatalRetryable {
+                return fatalRetryable
+                    ? (true, "retryable: \(r.reason ?? "transient failure")")
+                    : (false, "not retried: \(r.reason ?? "fatal error") is not retryable")
+            }
+            let failures = r.errors.filter { !$0.afterEnd }
+            if failures.isEmpty { return (false, "not retried: no retryable failure recorded") }
+            if let bad = failures.first(where: { !$0.retryable }) {
+                return (
+                    false, "not retried: \(bad.node) failed with \(bad.code) (\(bad.message)), which is not retryable"
+                )
+            }
+            return (true, "retryable: every failure was transient (\(failures[0].code))")
+        case .cancelled: return (false, "not retried: cancelled")
+        default: return (false, "not retried: \(r.status.rawValue)")
+        }
     }
 }

@@ -116,9 +116,9 @@ import Testing
         // Below minRecords it never trips.
         let few = try FlowHarness(yaml("[0, 0, 0, 1]"))
         #expect(few.run().reason == nil)
-        #expect(RunStatusRules.breakerTripped(processed: 9, failed: 9, minRecords: 10, ratio: 0.5) == false)
-        #expect(RunStatusRules.breakerTripped(processed: 10, failed: 6, minRecords: 10, ratio: 0.5) == true)
-        #expect(RunStatusRules.breakerTripped(processed: 10, failed: 5, minRecords: 10, ratio: 0.5) == false)
+        #expect(RunStatusRules.breakerTripped(attempted: 9, failed: 9, minRecords: 10, ratio: 0.5) == false)
+        #expect(RunStatusRules.breakerTripped(attempted: 10, failed: 6, minRecords: 10, ratio: 0.5) == true)
+        #expect(RunStatusRules.breakerTripped(attempted: 10, failed: 5, minRecords: 10, ratio: 0.5) == false)
     }
 
     @Test func aHundredThousandIterationLoopRunsWithoutHopLimit() throws {
@@ -219,15 +219,16 @@ import Testing
     @Test func failedRunsAreRetriedAsLinkedRunsWithBackoff() throws {
         let clock = ManualClock()
         let start = clock.now
+        // Nothing listens on port 1: a transport error, which is retryable.
         let h = try FlowHarness(
             """
             flow: retry
             run: {retries: 2, retryDelay: 10s}
             nodes:
               start: {component: ticker, settings: {interval: 1h}}
-              bad: {component: modify}
+              fetch: {component: http-client, settings: {baseUrl: 'http://127.0.0.1:1', retryCount: 0}}
             edges:
-              - {from: start.out, to: bad.in, data: {x: <<1 / 0>>}}
+              - {from: start.out, to: fetch.request, data: {url: /}}
             """, clock: clock)
         let records = h.runAll()
         #expect(records.map(\.status) == [.failed, .failed, .failed])
@@ -237,6 +238,9 @@ import Testing
         #expect(records.map(\.attempt) == [1, 2, 3])
         #expect(clock.now - start == 30_000_000_000)  // 10 s, then 20 s
         #expect(try h.store.runs(flow: "retry", limit: 10).count == 3)
+        // The chain is visible from both ends, and the last record says why it was not retried again.
+        #expect(try h.store.run(id: records[0].id)?.retriedBy == [records[1].id])
+        #expect(records[2].retryNote?.contains("run.retries (2) used up") == true)
     }
 
     @Test func timeoutEndsTheRun() throws {
