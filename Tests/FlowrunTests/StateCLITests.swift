@@ -74,6 +74,9 @@ import Testing
         #expect(try CLITests.run(["state", "set", "user-sync", "k", "--state", state]).status == 2)
         #expect(try CLITests.run(["state", "list", "user-sync", "--state", dir.path + "/none.db"]).status == 2)
         #expect(try CLITests.run(["prune", "--older-than", "soon", "--state", state]).status == 2)
+        let serve = try CLITests.run(["serve", dir.path, "--retention", "soon", "--admin", "off", "--state", state])
+        #expect(serve.status == 2)
+        #expect(serve.stderr.contains("--retention takes a duration"))
     }
 
     @Test func pruneRemovesOldRunsAndClosedDeadLetters() throws {
