@@ -191,4 +191,25 @@ enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         #expect(try store.runs(flow: nil, limit: 10).map(\.id) == ["new", "edge", "oldRunning"])
         #expect(try other.deleteRuns(olderThan: 1_000) == 0)
     }
+
+    /// Retention reads dead letters back and deletes them by compare-and-set against the value read, so
+    /// a value must compare equal to itself after a round trip through each store.
+    @Test(arguments: StoreBackend.available)
+    func housekeepingPrunesClosedDeadLettersAndOldRuns(_ backend: StoreBackend) throws {
+        let (store, other, cleanUp) = try backend.open()
+        defer { cleanUp() }
+        let item: Value = [
+            "id": "d1", "flow": "f", "key": "u7", "payload": ["n": 1.5, "tags": ["a", nil]], "error": "bad",
+            "status": "skipped", "updatedAt": 10,
+        ]
+        try store.set(flow: "f", key: "dlq/d1", value: item)
+        try store.set(flow: "f", key: "dlq/d2", value: ["id": "d2", "status": "parked", "updatedAt": 10])
+        var r = RunRecord(id: "r1", flow: "f", trigger: .manual, startedAt: 10)
+        r.status = .completed
+        try store.save(r)
+        let report = try Housekeeping.prune(other, before: 100)
+        #expect(report.runs == 1)
+        #expect(report.deadLetters == [.init(flow: "f", id: "d1", status: "skipped")])
+        #expect(try store.entries(flow: "f", prefix: "dlq/").map(\.key) == ["dlq/d2"])
+    }
 }
