@@ -79,6 +79,37 @@ public final class PostgresStore: StateStore, @unchecked Sendable {
             [.string(flow), .string(key), .string(JSON.serialize(value))])
     }
 
+    public func delete(flow: String, key: String) throws {
+        _ = try query("DELETE FROM flowrun_state WHERE flow = $1 AND key = $2", [.string(flow), .string(key)])
+    }
+
+    /// One statement per case, so the comparison and the write are atomic across processes sharing the
+    /// database (a concurrent insert of the same key loses on the primary key and inserts nothing).
+    public func compareAndSet(flow: String, key: String, expected: Value?, new: Value?) throws -> Bool {
+        let names: [Value] = [.string(flow), .string(key)]
+        switch (expected, new) {
+        case (nil, nil):
+            return try query("SELECT 1 FROM flowrun_state WHERE flow = $1 AND key = $2", names).isEmpty
+        case (nil, let new?):
+            return try !query(
+                "INSERT INTO flowrun_state (flow, key, value) VALUES ($1, $2, $3) "
+                    + "ON CONFLICT (flow, key) DO NOTHING RETURNING 1",
+                names + [.string(JSON.serialize(new))]
+            ).isEmpty
+        case (let expected?, nil):
+            return try !query(
+                "DELETE FROM flowrun_state WHERE flow = $1 AND key = $2 AND value = $3 RETURNING 1",
+                names + [.string(JSON.serialize(expected))]
+            ).isEmpty
+        case (let expected?, let new?):
+            return try !query(
+                "UPDATE flowrun_state SET value = $3, updated_at = now() WHERE flow = $1 AND key = $2 AND value = $4 "
+                    + "RETURNING 1",
+                names + [.string(JSON.serialize(new)), .string(JSON.serialize(expected))]
+            ).isEmpty
+        }
+    }
+
     public func claim(flow: String, key: String, due: Int) throws -> Bool {
         let rows = try query(
             "INSERT INTO flowrun_state (flow, key, value) VALUES ($1, $2, $3) "
@@ -131,5 +162,11 @@ public final class PostgresStore: StateStore, @unchecked Sendable {
 
     public func run(id: String) throws -> RunRecord? {
         try query("SELECT \(Self.columns) FROM flowrun_runs WHERE id = $1", [.string(id)]).first.map(SQLiteStore.record)
+    }
+
+    public func deleteRuns(olderThan: Int) throws -> Int {
+        try query(
+            "DELETE FROM flowrun_runs WHERE started_at < $1 AND status <> 'running' RETURNING 1", [.int(olderThan)]
+        ).count
     }
 }

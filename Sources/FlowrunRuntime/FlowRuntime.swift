@@ -239,7 +239,7 @@ public final class FlowRuntime: @unchecked Sendable {
     /// Records left `running` by a process of this host that no longer exists (SIGKILL, power loss)
     /// are marked `abandoned`; their checkpoints were never committed, so the next run resumes from the
     /// last committed cursor.
-    func markAbandonedRuns() {
+    public func markAbandonedRuns() {
         guard let recent = try? store.runs(flow: program.name, limit: 100) else { return }
         let host = Self.owner.split(separator: "@", maxSplits: 1).last.map(String.init) ?? ""
         for var r in recent where r.status == .running {

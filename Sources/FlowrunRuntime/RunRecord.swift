@@ -13,6 +13,7 @@ public struct RunRecord: Sendable, Equatable {
 
     public enum Trigger: String, Sendable {
         case manual, scheduled, webhook, retry, replay
+        case state
     }
 
     public struct ErrorEntry: Sendable, Equatable {

@@ -78,6 +78,37 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
         }
     }
 
+    public func delete(flow: String, key: String) throws {
+        try lock.withLock {
+            _ = try query("DELETE FROM state WHERE flow = ? AND key = ?", [.string(flow), .string(key)])
+        }
+    }
+
+    /// One statement per case, so the comparison and the write are atomic across processes sharing the file.
+    public func compareAndSet(flow: String, key: String, expected: Value?, new: Value?) throws -> Bool {
+        try lock.withLock {
+            let names: [Value] = [.string(flow), .string(key)]
+            switch (expected, new) {
+            case (nil, nil):
+                return try query("SELECT 1 FROM state WHERE flow = ? AND key = ?", names).isEmpty
+            case (nil, let new?):
+                _ = try query(
+                    "INSERT INTO state (flow, key, value, updated_at) VALUES (?, ?, ?, strftime('%s','now')) "
+                        + "ON CONFLICT (flow, key) DO NOTHING",
+                    names + [.string(JSON.serialize(new))])
+            case (let expected?, nil):
+                _ = try query(
+                    "DELETE FROM state WHERE flow = ? AND key = ? AND value = ?",
+                    names + [.string(JSON.serialize(expected))])
+            case (let expected?, let new?):
+                _ = try query(
+                    "UPDATE state SET value = ?, updated_at = strftime('%s','now') WHERE flow = ? AND key = ? AND value = ?",
+                    [.string(JSON.serialize(new))] + names + [.string(JSON.serialize(expected))])
+            }
+            return connection.changes == 1
+        }
+    }
+
     public func claim(flow: String, key: String, due: Int) throws -> Bool {
         try lock.withLock {
             _ = try query(
@@ -137,6 +168,13 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
     public func run(id: String) throws -> RunRecord? {
         try lock.withLock {
             try query("SELECT \(Self.runColumns) FROM runs WHERE id = ?", [.string(id)]).first.map(Self.record)
+        }
+    }
+
+    public func deleteRuns(olderThan: Int) throws -> Int {
+        try lock.withLock {
+            _ = try query("DELETE FROM runs WHERE started_at < ? AND status <> 'running'", [.int(olderThan)])
+            return connection.changes
         }
     }
 

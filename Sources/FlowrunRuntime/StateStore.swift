@@ -4,6 +4,12 @@ import FlowrunValue
 public protocol StateStore: AnyObject, Sendable {
     func get(flow: String, key: String) throws -> Value?
     func set(flow: String, key: String, value: Value) throws
+    /// Removes `key` of `flow`; no error when it is not there.
+    func delete(flow: String, key: String) throws
+    /// Atomically, across the processes sharing the store: when the stored value of `key` equals `expected`
+    /// (nil: no value), stores `new` (nil: deletes it) and returns true; otherwise changes nothing and returns
+    /// false. Values compare by their JSON serialization as stored, so `1` and `1.0` differ.
+    func compareAndSet(flow: String, key: String, expected: Value?, new: Value?) throws -> Bool
     /// Claims the scheduled slot `due` under `key` for this process, atomically: true for exactly one of
     /// the processes sharing the store (serve replicas), false when the slot (or a later one) was claimed.
     func claim(flow: String, key: String, due: Int) throws -> Bool
@@ -12,6 +18,9 @@ public protocol StateStore: AnyObject, Sendable {
     func save(_ record: RunRecord) throws
     func runs(flow: String?, limit: Int) throws -> [RunRecord]
     func run(id: String) throws -> RunRecord?
+    /// Deletes the run records that started before `olderThan` (Unix nanoseconds) and are not `running`;
+    /// returns how many.
+    func deleteRuns(olderThan: Int) throws -> Int
 }
 
 /// A store in memory (tests, `--state memory`).
@@ -26,6 +35,19 @@ public final class MemoryStore: StateStore, @unchecked Sendable {
 
     public func set(flow: String, key: String, value: Value) throws {
         lock.withLock { values["\(flow)\u{0}\(key)"] = value }
+    }
+
+    public func delete(flow: String, key: String) throws {
+        _ = lock.withLock { values.removeValue(forKey: "\(flow)\u{0}\(key)") }
+    }
+
+    public func compareAndSet(flow: String, key: String, expected: Value?, new: Value?) throws -> Bool {
+        lock.withLock {
+            let k = "\(flow)\u{0}\(key)"
+            guard values[k].map(JSON.serialize) == expected.map(JSON.serialize) else { return false }
+            values[k] = new
+            return true
+        }
     }
 
     public func claim(flow: String, key: String, due: Int) throws -> Bool {
@@ -62,4 +84,12 @@ public final class MemoryStore: StateStore, @unchecked Sendable {
     }
 
     public func run(id: String) throws -> RunRecord? { lock.withLock { records.first { $0.id == id } } }
+
+    public func deleteRuns(olderThan: Int) throws -> Int {
+        lock.withLock {
+            let before = records.count
+            records.removeAll { $0.startedAt < olderThan && $0.status != .running }
+            return before - records.count
+        }
+    }
 }

@@ -10,6 +10,9 @@ public final class Service: @unchecked Sendable {
         public var logger: any RunLogger = SilentLogger()
         public var clock: @Sendable () -> Int = Globals.systemClock
         public var vars: [String: Value] = [:]
+        /// Run records and closed dead letters older than this (nanoseconds) are pruned at start-up and
+        /// then once a day (`--retention`); nil keeps everything.
+        public var retention: Int?
         public init() {}
     }
 
@@ -25,6 +28,9 @@ public final class Service: @unchecked Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private var stopping = false
     private let runs = DispatchGroup()
+    /// When retention next prunes the store (the scheduler loop's first pass: start-up).
+    private var nextHousekeeping: Int?
+    static let housekeepingInterval = 86_400_000_000_000
     /// Sees every finished run (attempts included), e.g. to print summaries.
     public var onFinished: (@Sendable (RunRecord) -> Void)?
 
@@ -46,7 +52,10 @@ public final class Service: @unchecked Sendable {
                 return [path]
             }
             let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-            return names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { path + "/" + $0 }
+            var directory = path
+            while directory.count > 1, directory.hasSuffix("/") { directory.removeLast() }
+            let base = directory == "/" ? "/" : directory + "/"
+            return names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { base + $0 }
         }
     }
 
@@ -116,6 +125,8 @@ public final class Service: @unchecked Sendable {
             for s in old.servers { s.stopServing() }
             options.logger.log(.info, "reloading \(service.file)", flow: service.name, node: nil, run: nil)
         }
+        // Runs this host's dead processes left `running` are closed now, not when the flow next runs.
+        service.runtime.markAbandonedRuns()
         service.prepareSlots(now: options.clock())
         for t in service.runtime.program.triggers {
             let node = service.runtime.program.nodes[t]
@@ -206,8 +217,9 @@ public final class Service: @unchecked Sendable {
     /// also when no flow has anything left to fire or to finish.
     public func runLoop(untilIdle: Bool = false) {
         while !lock.withLock({ stopping }) {
-            if untilIdle, flows.allSatisfy(\.isIdle) { return }
             let now = options.clock()
+            housekeepIfDue(now: now)
+            if untilIdle, flows.allSatisfy(\.isIdle) { return }
             var soonest = now + 1_000_000_000
             for service in flows {
                 for node in service.takeDue(now: now) {
@@ -217,6 +229,27 @@ public final class Service: @unchecked Sendable {
             }
             let wait = max(1_000_000, min(soonest - options.clock(), 1_000_000_000))
             _ = wake.wait(timeout: .now() + .nanoseconds(wait))
+        }
+    }
+
+    /// Retention: prunes the store the first time it is called (start-up) and then once a day. Returns
+    /// the report when it pruned; a store error is logged and retried on the next day's pass.
+    @discardableResult
+    func housekeepIfDue(now: Int) -> Housekeeping.Report? {
+        guard let retention = options.retention else { return nil }
+        let due = lock.withLock { () -> Bool in
+            guard now >= nextHousekeeping ?? now else { return false }
+            nextHousekeeping = now + Self.housekeepingInterval
+            return true
+        }
+        guard due else { return nil }
+        do {
+            let report = try Housekeeping.prune(store, before: now - retention)
+            options.logger.log(.info, report.summary, flow: "serve", node: nil, run: nil)
+            return report
+        } catch {
+            options.logger.log(.error, "pruning the state store failed: \(error)", flow: "serve", node: nil, run: nil)
+            return nil
         }
     }
 

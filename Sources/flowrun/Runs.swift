@@ -43,11 +43,11 @@ struct Runs: ParsableCommand {
                 print(JSON.pretty(.array(records.map(Running.json))))
                 return
             }
-            let header = ["RUN", "FLOW", "TRIGGER", "STATUS", "STARTED", "DURATION", "PROCESSED", "FAILED"]
+            let header = ["RUN", "FLOW", "TRIGGER", "STATUS", "STARTED", "DURATION", "PROCESSED", "FAILED", "DRY"]
             let rows = records.map { r in
                 [
                     r.id, r.flow, r.trigger.rawValue, r.status.rawValue, Time.rfc3339(nanos: r.startedAt),
-                    Running.duration(r.durationNanos), String(r[.processed]), String(r[.failed]),
+                    Running.duration(r.durationNanos), String(r[.processed]), String(r[.failed]), r.dryRun ? "yes" : "",
                 ]
             }
             Table.print(header: header, rows: rows)

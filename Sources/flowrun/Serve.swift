@@ -22,10 +22,20 @@ struct Serve: ParsableCommand {
     @Option(help: "Seconds in-flight runs may finish after SIGTERM before they are cancelled.") var grace: Double = 30
     @Option(help: "Log format: text or json.") var logFormat: String = "text"
     @Flag(help: "Reload flow files when they change (as SIGHUP does).") var watch = false
+    @Option(
+        help:
+            "Prune run records and closed dead letters older than this (e.g. 30d) at start-up and once a day.")
+    var retention: String?
 
     func run() throws {
         guard let format = ConsoleLogger.Format(rawValue: logFormat) else {
             throw UsageError("--log-format is text or json")
+        }
+        let retentionNanos = try retention.map { text in
+            guard let n = Durations.parse(text), n > 0 else {
+                throw UsageError("--retention takes a duration such as 30d, not '\(text)'")
+            }
+            return n
         }
         let files = Service.expand(paths)
         guard !files.isEmpty else { throw UsageError("no flow files in \(paths.joined(separator: " "))") }
@@ -47,6 +57,7 @@ struct Serve: ParsableCommand {
         }
         var options = Service.Options()
         options.logger = ConsoleLogger(format: format)
+        options.retention = retentionNanos
         let service = Service(store: store, options: options)
         service.load(paths)
         guard !service.flows.isEmpty else {
