@@ -294,7 +294,7 @@ public final class RunExecution {
         guard now - lastSaved >= Self.saveInterval else { return }
         lastSaved = now
         var snapshot = record
-        snapshot.counters[.processed] = max(record[.processed], record[.attempted] + record[.failed])
+        snapshot.counters[.processed] = max(record[.processed], record[.attempted])
         try? store.save(snapshot)
     }
 
@@ -421,7 +421,8 @@ public final class RunExecution {
                 record.reason = "\(record[.failed]) of \(record.recordsAttempted) records failed" + first
             }
         }
-        record.counters[.processed] = record.recordsAttempted
+        // A flow without an iterator (a replay into a writer) still shows the records it handled.
+        record.counters[.processed] = max(record[.processed], record[.attempted])
         let parked =
             program.policy.parkFailures && record.status == .completedWithErrors && parkedCount >= record[.failed]
         if record.status == .completed || parked, !record.dryRun {

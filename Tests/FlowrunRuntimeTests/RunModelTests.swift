@@ -169,7 +169,7 @@ import Testing
         #expect(r[.created] == 50)
         #expect(r[.failed] == 1)
         #expect(r.status == .completedWithErrors)
-        #expect(r[.processed] == 51)
+        #expect(r[.processed] == 50)
     }
 
     /// Defect 9: the circuit breaker counted a whole emitted batch as processed, so it tripped at 51
