@@ -29,6 +29,9 @@ public enum Running {
         }
     }
 
+    /// Exit status when a run was not started because another run of the flow holds it.
+    public static let busyExitCode: Int32 = 4
+
     public static func duration(_ nanos: Int?) -> String {
         guard let nanos else { return "-" }
         if nanos < 1_000_000 { return "\(nanos / 1000) µs" }

@@ -47,7 +47,7 @@ extension HTTPServer {
             waiter.resume(returning: answer)
         }
 
-        func serve(settings: [String: Value], startRun: @escaping @Sendable (Value) -> Void) throws(NodeError) {
+        func serve(settings: [String: Value], startRun: @escaping @Sendable (Value) -> String?) throws(NodeError) {
             let host = settings["host"]?.stringValue ?? "127.0.0.1"
             guard let port = settings["port"]?.intValue, (0...65535).contains(port) else {
                 throw NodeError("http-server needs a `port`", code: "bad_request")
@@ -113,7 +113,11 @@ extension HTTPServer {
                     self.lock.withLock { self.waiting[id] = continuation }
                     // The run executes on a plain thread, never on the cooperative pool.
                     DispatchQueue.global().async {
-                        startRun(message)
+                        if let refused = startRun(message) {
+                            let body = JSON.serialize(["error": .string(refused)])
+                            self.answerIfWaiting(id, Answer(status: 409, headers: [], body: Data(body.utf8)))
+                            return
+                        }
                         self.answerIfWaiting(
                             id,
                             Answer(

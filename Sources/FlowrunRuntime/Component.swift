@@ -17,9 +17,10 @@ public protocol TriggerComponent: Component {
 }
 
 /// A trigger that listens (http-server): while the flow is loaded it calls `startRun` with each
-/// incoming message; each call starts a run and returns when that run has ended.
+/// incoming message; each call starts a run and returns when that run has ended, with nil, or at
+/// once with the reason the run was not started (another run holds the flow: answer 409).
 public protocol ServingComponent: TriggerComponent {
-    func serve(settings: [String: Value], startRun: @escaping @Sendable (Value) -> Void) throws(NodeError)
+    func serve(settings: [String: Value], startRun: @escaping @Sendable (Value) -> String?) throws(NodeError)
     func stopServing()
 }
 

@@ -116,9 +116,12 @@ public final class FlowRuntime: @unchecked Sendable {
     public func run(
         _ start: Start, trigger: RunRecord.Trigger, parent: String? = nil,
         started: ((RunRecord) -> Void)? = nil
-    ) -> [RunRecord] {
+    ) throws(RunLock.Busy) -> [RunRecord] {
+        var id = Self.newRunID(at: options.clock())
+        var lock = try admit(start, runID: id)
+        defer { lock?.release() }
         var records: [RunRecord] = []
-        var record = runOnce(start, trigger: trigger, parent: parent, attempt: 1, started: started)
+        var record = runOnce(start, trigger: trigger, parent: parent, attempt: 1, id: id, started: started)
         records.append(record)
         var delay = program.policy.retryDelayNanos
         while record.isRetryable, trigger != .replay, record.attempt <= program.policy.retries,
@@ -129,18 +132,49 @@ public final class FlowRuntime: @unchecked Sendable {
             options.sleep(delay)
             delay = min(delay * 2, 3_600_000_000_000)
             let parent = record
-            record = runOnce(start, trigger: .retry, parent: record.id, attempt: record.attempt + 1, started: started)
+            id = Self.newRunID(at: options.clock())
+            lock?.transfer(to: id)
+            record = runOnce(
+                start, trigger: .retry, parent: record.id, attempt: record.attempt + 1, id: id, started: started)
             records.append(record)
             linkRetry(parent, record.id)
         }
         if let last = records.last, last.isRetryable, trigger != .replay {
             var r = last
-            r.retryNote =
-                (r.retryNote ?? "retryable") + "; not retried: run.retries (\(program.policy.retries)) used up"
+            r.retryNote = (r.retryNote ?? "retryable") + "; not retried: run.retries (\(program.policy.retries)) used up"
             try? store.save(r)
             records[records.count - 1] = r
         }
         return records
+    }
+
+    /// Takes the flow's run claim for a new run (none with `run.overlap: allow`): a live run holding it
+    /// makes this start `Busy` (`skip`), or wait until it ends (`queue`).
+    func admit(_ start: Start, runID: String) throws(RunLock.Busy) -> RunLock? {
+        guard program.policy.overlap != .allow else { return nil }
+        let key = concurrencyKey(for: start)
+        while true {
+            do {
+                return try RunLock.acquire(
+                    store: store, flow: program.name, concurrencyKey: key, runID: runID, owner: RunOwner.current,
+                    now: options.clock())
+            } catch {
+                guard program.policy.overlap == .queue, !cancellation.isCancelled else { throw error }
+                options.sleep(100_000_000)
+            }
+        }
+    }
+
+    /// `run.concurrencyKey` evaluated on the trigger message (empty: one key for the whole flow).
+    func concurrencyKey(for start: Start) -> String {
+        guard let template = program.policy.concurrencyKey else { return "" }
+        var message = Value.null
+        if case .input(let m, _, _) = start { message = m }
+        let globals = Globals(
+            vars: .object(program.flow.document.vars.merging(options.vars) { _, new in new }), secrets: secrets,
+            env: options.env, run: ["id": "admission"], flow: ["name": .string(program.name)], clock: options.clock)
+        guard let key = try? template.evaluate(message, globals), !key.isNull else { return "" }
+        return key.interpolated
     }
 
     /// Notes on `parent` that `child` retried it (the chain is visible from both ends).
@@ -162,12 +196,11 @@ public final class FlowRuntime: @unchecked Sendable {
     }
 
     func runOnce(
-        _ start: Start, trigger: RunRecord.Trigger, parent: String?, attempt: Int,
+        _ start: Start, trigger: RunRecord.Trigger, parent: String?, attempt: Int, id: String,
         started: ((RunRecord) -> Void)? = nil
     ) -> RunRecord {
         let startedAt = options.clock()
-        var record = RunRecord(
-            id: Self.newRunID(at: startedAt), flow: program.name, trigger: trigger, startedAt: startedAt)
+        var record = RunRecord(id: id, flow: program.name, trigger: trigger, startedAt: startedAt)
         record.dryRun = options.dryRun
         record.parentID = parent
         record.attempt = attempt
@@ -229,24 +262,15 @@ public final class FlowRuntime: @unchecked Sendable {
     }
 
     /// This process, as `pid@host`.
-    public static let owner: String = {
-        var name = [CChar](repeating: 0, count: 256)
-        gethostname(&name, 255)
-        let bytes = name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
-        return "\(getpid())@\(String(decoding: bytes, as: UTF8.self))"
-    }()
+    public static var owner: String { RunOwner.current }
 
     /// Records left `running` by a process of this host that no longer exists (SIGKILL, power loss)
     /// are marked `abandoned`; their checkpoints were never committed, so the next run resumes from the
     /// last committed cursor.
     public func markAbandonedRuns() {
         guard let recent = try? store.runs(flow: program.name, limit: 100) else { return }
-        let host = Self.owner.split(separator: "@", maxSplits: 1).last.map(String.init) ?? ""
         for var r in recent where r.status == .running {
-            guard let owner = r.owner, owner != Self.owner else { continue }
-            let parts = owner.split(separator: "@", maxSplits: 1).map(String.init)
-            guard parts.count == 2, parts[1] == host, let pid = Int32(parts[0]) else { continue }
-            guard kill(pid, 0) == -1, errno == ESRCH else { continue }
+            guard let owner = r.owner, RunOwner.isGone(owner) else { continue }
             r.status = .abandoned
             r.reason = "the process that ran it (\(owner)) ended without finishing it"
             try? store.save(r)

@@ -135,9 +135,9 @@ public final class Service: @unchecked Sendable {
             do throws(NodeError) {
                 let settings = try service.runtime.standingSettings(of: name)
                 try server.serve(settings: settings) { [weak self, weak service] message in
-                    guard let self, let service else { return }
+                    guard let self, let service else { return "the flow was unloaded" }
                     service.began()
-                    self.execute(service, .input(message, node: name, port: nil), trigger: .webhook)
+                    return self.execute(service, .input(message, node: name, port: nil), trigger: .webhook)
                 }
                 service.servers.append(server)
                 options.logger.log(
@@ -152,24 +152,34 @@ public final class Service: @unchecked Sendable {
     }
 
     /// Runs one start of a flow on the calling thread, with metrics and health bookkeeping; the
-    /// service's `running` count was raised by the caller.
+    /// service's `running` count was raised by the caller. Returns why the run was not started (another
+    /// run holds the flow), or nil.
+    @discardableResult
     func execute(
         _ service: FlowService, _ start: FlowRuntime.Start, trigger: RunRecord.Trigger,
         started: ((RunRecord) -> Void)? = nil
-    ) {
+    ) -> String? {
         runs.enter()
         defer {
             runs.leave()
             wake.signal()  // a queued slot may fire now, or the loop may be done
         }
+        let records: [RunRecord]
+        do throws(RunLock.Busy) {
+            records = try service.runtime.run(start, trigger: trigger, started: started)
+        } catch {
+            service.finished([])
+            options.logger.log(.info, "\(error.description); not started", flow: service.name, node: nil, run: nil)
+            return error.description
+        }
         metrics.runStarted()
-        let records = service.runtime.run(start, trigger: trigger, started: started)
         for (i, r) in records.enumerated() {
             if i > 0 { metrics.runStarted() }
             metrics.runFinished(r)
             onFinished?(r)
         }
         service.finished(records)
+        return nil
     }
 
     /// Starts a manual run (admin API) and returns its id once it has started.

@@ -59,10 +59,18 @@ public final class FlowHarness {
     }
 
     /// Every attempt of the run, retries included.
+    /// A start that meets a run holding the flow (`run.overlap: skip`) returns no records.
     public func runAll(input: Value? = nil, entry: String? = nil, port: String? = nil) -> [RunRecord] {
+        (try? tryRunAll(input: input, entry: entry, port: port)) ?? []
+    }
+
+    /// Every attempt of the run; throws when another run holds the flow.
+    public func tryRunAll(
+        input: Value? = nil, entry: String? = nil, port: String? = nil
+    ) throws(RunLock.Busy) -> [RunRecord] {
         let node = entry ?? runtime.defaultEntry ?? ""
-        if let input { return runtime.run(.input(input, node: node, port: port), trigger: .manual) }
-        return runtime.run(.trigger(node), trigger: .manual)
+        if let input { return try runtime.run(.input(input, node: node, port: port), trigger: .manual) }
+        return try runtime.run(.trigger(node), trigger: .manual)
     }
 
     /// Messages emitted on `node.port` so far.

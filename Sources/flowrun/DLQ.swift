@@ -65,15 +65,21 @@ struct DLQ: ParsableCommand {
             options.logger = ConsoleLogger(format: .text)
             let runtime = try FlowLoading.runtime(flow, file: path, store: store, options: options)
             let parts = entry.split(separator: ".", maxSplits: 1).map(String.init)
-            let records = runtime.run(
-                .input(item.payload, node: parts[0], port: parts.count > 1 ? parts[1] : nil), trigger: .replay,
-                parent: item.lastRun)
+            let records: [RunRecord]
+            do throws(RunLock.Busy) {
+                records = try runtime.run(
+                    .input(item.payload, node: parts[0], port: parts.count > 1 ? parts[1] : nil), trigger: .replay,
+                    parent: item.lastRun)
+            } catch {
+                FileHandleOutput.stderr("\(error.description); not replayed")
+                throw ExitCode(Running.busyExitCode)
+            }
             for r in records { print(Running.summary(r)) }
             let last = records.last!
             if last.status == .completed, !dryRun {
                 // A replay that failed again was recorded by the dead-letter node (still parked).
                 let current = try queue.item(id: id) ?? item
-                if current.lastRun == item.lastRun {
+                if current.lastRun == item.lastRun || current.status == .resolved {
                     try queue.setStatus(current, .replayed, now: Globals.systemClock())
                     print("\(id): replayed")
                 }

@@ -94,18 +94,26 @@ struct Run: ParsableCommand {
 
     func runOnce(_ runtime: FlowRuntime, message: Value?) -> Int32 {
         var records: [RunRecord] = []
-        if let message {
-            let target = entry ?? runtime.defaultEntry ?? ""
-            let parts = target.split(separator: ".", maxSplits: 1).map(String.init)
-            records += runtime.run(
-                .input(message, node: parts[0], port: parts.count > 1 ? parts[1] : nil), trigger: .manual)
-        } else if runtime.program.triggers.isEmpty {
-            FileHandleOutput.stderr("\(runtime.program.name): nothing to fire: the flow has no trigger (use --input)")
-            return 1
-        } else {
-            for t in runtime.program.triggers where !(runtime.program.nodes[t].component is ServingComponent) {
-                records += runtime.run(.trigger(runtime.program.nodes[t].name), trigger: .manual)
+        do throws(RunLock.Busy) {
+            if let message {
+                let target = entry ?? runtime.defaultEntry ?? ""
+                let parts = target.split(separator: ".", maxSplits: 1).map(String.init)
+                records += try runtime.run(
+                    .input(message, node: parts[0], port: parts.count > 1 ? parts[1] : nil), trigger: .manual)
+            } else if runtime.program.triggers.isEmpty {
+                FileHandleOutput.stderr(
+                    "\(runtime.program.name): nothing to fire: the flow has no trigger (use --input)")
+                return 1
+            } else {
+                for t in runtime.program.triggers where !(runtime.program.nodes[t].component is ServingComponent) {
+                    records += try runtime.run(.trigger(runtime.program.nodes[t].name), trigger: .manual)
+                }
             }
+        } catch {
+            // Another run holds the flow (run.overlap: skip): nothing ran.
+            for r in records { print(Running.summary(r)) }
+            FileHandleOutput.stderr("\(error.description); not started")
+            return Running.busyExitCode
         }
         var code: Int32 = 0
         ProgressLine.shared.clear()

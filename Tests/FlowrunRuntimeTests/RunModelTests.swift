@@ -275,7 +275,7 @@ import Testing
             if let r = try? store.runs(flow: "progress", limit: 1).first { live.records.append(r) }
         }
         let runtime = try FlowRuntime(flow: flow, factories: .standard, store: store, options: options)
-        let final = runtime.run(.trigger("start"), trigger: .manual).last!
+        let final = try runtime.run(.trigger("start"), trigger: .manual).last!
         #expect(final.status == .completed)
         #expect(final[.pages] == 20000)
         // Seen from outside while it ran: status running, counters moving.
