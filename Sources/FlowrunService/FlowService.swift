@@ -27,7 +27,7 @@ public final class FlowService: @unchecked Sendable {
     /// Slots this process fired (with replicas, the others fired the rest).
     public private(set) var claimedSlots = 0
     public let health: HealthPolicy
-    let overlap: String
+    let overlap: RunPolicy.Overlap
     let catchUp: SchedulePlanner.CatchUp
     public internal(set) var servers: [any ServingComponent] = []
 
@@ -35,10 +35,10 @@ public final class FlowService: @unchecked Sendable {
         self.file = file
         fileDigest = Self.digest(file)
         self.runtime = runtime
-        let run = runtime.program.flow.document.run?.constant ?? .null
-        health = HealthPolicy(run["health"])
-        overlap = run["overlap"].stringValue ?? "skip"
-        catchUp = SchedulePlanner.CatchUp(rawValue: run["catchUp"].stringValue ?? "skip") ?? .skip
+        let policy = runtime.program.policy
+        health = policy.health
+        overlap = policy.overlap
+        catchUp = policy.catchUp
     }
 
     public var healthState: HealthPolicy.State {
@@ -81,8 +81,8 @@ public final class FlowService: @unchecked Sendable {
             for i in slots.indices {
                 guard let due = slots[i].next, due <= now, slots[i].remaining != 0 else { continue }
                 let factor = health.factor(health.state(consecutiveFailures: consecutiveFailures))
-                if running > 0, overlap != "allow" {
-                    if overlap == "queue" {
+                if running > 0, overlap != .allow {
+                    if overlap == .queue {
                         slots[i].queued = true
                     } else {
                         skippedSlots += 1
