@@ -10,6 +10,9 @@ public final class FlowService: @unchecked Sendable {
         public var remaining: Int?
         /// A due slot that waits for the active run to end (`run.overlap: queue`).
         public var queued = false
+        /// The due time `next` was stepped from: when a run ends, `next` is stepped again from it with the
+        /// health factor the run's outcome gives (nil while `next` is the schedule's first slot).
+        var base: Int?
     }
 
     public let file: String
@@ -81,6 +84,7 @@ public final class FlowService: @unchecked Sendable {
             for i in slots.indices {
                 guard let due = slots[i].next, due <= now, slots[i].remaining != 0 else { continue }
                 let factor = health.factor(health.state(consecutiveFailures: consecutiveFailures))
+                slots[i].base = due
                 if running > 0, overlap != .allow {
                     if overlap == .queue {
                         slots[i].queued = true
@@ -115,8 +119,10 @@ public final class FlowService: @unchecked Sendable {
     /// Counts a run that is about to start outside the schedule (manual trigger, webhook).
     func began() { lock.withLock { running += 1 } }
 
-    /// Records a finished run for health and the API.
+    /// Records a finished run for health and the API, and steps the pending slots again with the
+    /// health factor after this run (so the slot after a first failure is already stretched).
     func finished(_ records: [RunRecord]) {
+        let now = runtime.options.clock()
         lock.withLock {
             running -= 1
             guard let last = records.last else { return }
@@ -125,6 +131,15 @@ public final class FlowService: @unchecked Sendable {
                 consecutiveFailures += 1
             } else if last.status != .cancelled {
                 consecutiveFailures = 0
+            }
+            let factor = health.factor(health.state(consecutiveFailures: consecutiveFailures))
+            for i in slots.indices {
+                guard let base = slots[i].base, slots[i].next != nil, slots[i].remaining != 0 else { continue }
+                let next = SchedulePlanner.next(slots[i].schedule, after: base, now: now, factor: factor)
+                if next != slots[i].next {
+                    slots[i].next = next
+                    remember(slots[i].node, next)
+                }
             }
         }
     }
