@@ -4,7 +4,7 @@ import FlyingFox
 import Foundation
 
 /// The admin HTTP API of `flowrun serve` (FlyingFox): health, readiness, Prometheus metrics, flows,
-/// runs, manual triggers and cancellation. Mutating calls need the bearer token when one is set.
+/// runs, manual triggers, cancellation and disabling flows. Mutating calls need the bearer token when one is set.
 public final class AdminServer: @unchecked Sendable {
     let service: Service
     let token: String?
@@ -78,11 +78,24 @@ public final class AdminServer: @unchecked Sendable {
                 }
                 if let i = input, case .object(let o) = i, o.keys.elementsEqual(["input"]) { input = o["input"] }
             }
-            guard service.flow(named: p[2]) != nil else { return Self.json(404, ["error": .string("no flow \(p[2])")]) }
+            guard let flow = service.flow(named: p[2]) else {
+                return Self.json(404, ["error": .string("no flow \(p[2])")])
+            }
+            if flow.isDisabled { return Self.json(409, ["error": .string(flow.disabledMessage)]) }
             guard let id = service.trigger(flow: p[2], input: input) else {
                 return Self.json(409, ["error": .string("flow \(p[2]) has nothing to trigger")])
             }
             return Self.json(202, ["id": .string(id), "flow": .string(p[2]), "status": "running"])
+        case ("POST", let p)
+        where p.count == 4 && p[0] == "api" && p[1] == "flows" && (p[3] == "disable" || p[3] == "enable"):
+            if let denied = authorize(request) { return denied }
+            guard let flow = service.flow(named: p[2]) else {
+                return Self.json(404, ["error": .string("no flow \(p[2])")])
+            }
+            do { try flow.setDisabled(p[3] == "disable") } catch {
+                return Self.json(503, ["error": .string("state store: \(error)")])
+            }
+            return Self.json(200, ["name": .string(flow.name), "disabled": .bool(p[3] == "disable")])
         case ("POST", let p) where p.count == 4 && p[0] == "api" && p[1] == "runs" && p[3] == "cancel":
             if let denied = authorize(request) { return denied }
             return service.cancel(runID: p[2])
@@ -103,7 +116,7 @@ public final class AdminServer: @unchecked Sendable {
     static func flowJSON(_ s: FlowService) -> Value {
         [
             "name": .string(s.name), "file": .string(s.file), "health": .string(s.healthState.rawValue),
-            "running": .bool(s.isRunning),
+            "disabled": .bool(s.isDisabled), "running": .bool(s.isRunning),
             "nextRun": s.nextRun.map { .string(Time.rfc3339(nanos: $0)) } ?? .null,
             "skippedSlots": .int(s.skippedSlots),
             "lastRun": s.lastRun.map { r in

@@ -125,6 +125,12 @@ public final class Service: @unchecked Sendable {
                 let settings = try service.runtime.standingSettings(of: name)
                 try server.serve(settings: settings) { [weak self, weak service] message in
                     guard let self, let service else { return }
+                    if service.isDisabled {
+                        self.options.logger.log(
+                            .warning, "\(name): webhook ignored, \(service.disabledMessage)", flow: service.name,
+                            node: name, run: nil)
+                        return
+                    }
                     service.began()
                     self.execute(service, .input(message, node: name, port: nil), trigger: .webhook)
                 }
@@ -161,9 +167,10 @@ public final class Service: @unchecked Sendable {
         service.finished(records)
     }
 
-    /// Starts a manual run (admin API) and returns its id once it has started.
+    /// Starts a manual run (admin API) and returns its id once it has started; nil when the flow is
+    /// unknown, disabled or has nothing to trigger.
     public func trigger(flow name: String, input: Value?) -> String? {
-        guard let service = flow(named: name) else { return nil }
+        guard let service = flow(named: name), !service.isDisabled else { return nil }
         let start: FlowRuntime.Start
         if let input {
             guard let entry = service.runtime.defaultEntry else { return nil }
