@@ -12,6 +12,7 @@ public enum DocsRenderer {
         pages.append(("README.md", index(registry)))
         pages.append(("expressions.md", expressions()))
         pages.append(("diagnostics.md", diagnostics()))
+        pages.append(("run-policy.md", header + RunPolicy.markdown()))
         return pages
     }
 
@@ -60,7 +61,9 @@ public enum DocsRenderer {
         var out =
             header
             + "# Reference\n\n- [Expression language](expressions.md): every function and method, with examples.\n"
-        out += "- [Diagnostics](diagnostics.md): every error and warning code of `flowrun check`.\n\n## Components\n\n"
+        out += "- [Diagnostics](diagnostics.md): every error and warning code of `flowrun check`.\n"
+        out +=
+            "- [Run policy](run-policy.md): the `run:` settings of a flow, with defaults and ranges.\n\n## Components\n\n"
         out += "| component | summary |\n|---|---|\n"
         for c in registry.components { out += "| [`\(c.name)`](\(c.name).md) | \(cell(c.summary)) |\n" }
         return out

@@ -84,7 +84,9 @@ public struct DiagnosticCode: Sendable, Hashable, CustomStringConvertible {
     public static let missingKey = DiagnosticCode(
         "E209", "missing required key", "A required key (`flow`, `nodes`, an edge's `from`/`to`, ...) is missing.")
     public static let invalidValue = DiagnosticCode(
-        "E210", "invalid value", "A value has the right type but is not acceptable, e.g. a malformed duration.")
+        "E210", "invalid value",
+        "A value has the right type but is not acceptable, e.g. a malformed duration, or a number outside its "
+            + "range such as `run.retries: 50` (components/run-policy.md lists the ranges of `run:`).")
 
     // MARK: Graph (E3xx)
     public static let unknownComponent = DiagnosticCode(

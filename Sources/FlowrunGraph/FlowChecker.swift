@@ -7,6 +7,8 @@ public struct CheckedFlow: Sendable {
     public let document: FlowDocument
     public let nodes: [CheckedNode]
     public let edges: [CheckedEdge]
+    /// The `run:` policy with defaults applied (declared in `RunPolicy`).
+    public let policy: RunPolicy.Values
 
     public var name: String { document.name }
     public func node(_ name: String) -> CheckedNode? { nodes.first { $0.name == name } }
@@ -145,11 +147,7 @@ private struct Checking {
     mutating func run() -> CheckedFlow? {
         varsShape = Shape(of: .object(document.vars))
         secretsShape = .object(document.secrets.map { Field($0.name, .string) })
-        if let run = document.run {
-            var compiling = TemplateCompiling()
-            _ = compiling.validate(run, against: RunPolicy.schema, what: "run", context: context(hasInput: false))
-            diagnostics += compiling.diagnostics.map(renameForRun)
-        }
+        let policy = checkRunPolicy()
         bindNodes()
         bindEdges()
         let (inputs, outputs, converged) = propagate()
@@ -164,11 +162,39 @@ private struct Checking {
                 outputShapes: outputs[name] ?? [:],
                 span: b.decl.nameSpan)
         }
-        return CheckedFlow(document: document, nodes: nodes, edges: compiledEdges)
+        return CheckedFlow(document: document, nodes: nodes, edges: compiledEdges, policy: policy)
     }
 
-    /// `run:` fields reuse the setting checks; their problems are invalid values of the run policy.
-    func renameForRun(_ d: Diagnostic) -> Diagnostic { d }
+    /// Checks `run:` against the declaration in `RunPolicy` (shapes, then ranges) and reads its values;
+    /// `run.concurrencyKey` is compiled as a template on the trigger message.
+    mutating func checkRunPolicy() -> RunPolicy.Values {
+        var policy = RunPolicy.Values(document.run)
+        guard let run = document.run else { return policy }
+        var compiling = TemplateCompiling()
+        if let entries = run.entries {
+            for (k, v) in entries {
+                let key = k.string ?? ""
+                guard let setting = RunPolicy.settings.first(where: { $0.name == key }) else {
+                    let names = RunPolicy.settings.map(\.name)
+                    error(
+                        .settingType, "run has no field '\(key)'", k.span,
+                        help: didYouMean(key, names) ?? "fields are \(names.joined(separator: ", "))")
+                    continue
+                }
+                if case .template = setting.kind {
+                    policy.concurrencyKey = compiling.validate(
+                        v, against: setting.shape, what: "run.\(key)", context: context(input: .any))
+                } else {
+                    _ = compiling.validate(
+                        v, against: setting.shape, what: "run.\(key)", context: context(hasInput: false))
+                }
+            }
+        } else {
+            _ = compiling.validate(run, against: RunPolicy.schema, what: "run", context: context(hasInput: false))
+        }
+        diagnostics += compiling.diagnostics + RunPolicy.rangeDiagnostics(run)
+        return policy
+    }
 
     // MARK: Nodes and settings
 

@@ -284,25 +284,3 @@ enum FlowDecoder {
         }
     }
 }
-
-/// The `run:` policy of a flow (DESIGN.md section 4).
-public enum RunPolicy {
-    public static let schema = Shape.object([
-        Field("timeout", .duration, required: false, doc: "fail the run as timed_out after this long"),
-        Field("retries", .int, required: false, doc: "whole-run retries on failure (0-10)"),
-        Field("retryDelay", .duration, required: false, doc: "first retry's delay; doubles each time"),
-        Field(
-            "circuitBreaker",
-            .object([
-                Field("minRecords", .int, required: false), Field("failureRatio", .number, required: false),
-            ]), required: false, doc: "fail the run when more than failureRatio of at least minRecords records failed"),
-        Field("maxMessages", .int, required: false, doc: "message budget per run (default 10,000,000)"),
-        Field(
-            "overlap", .enumeration(["skip", "allow", "queue"]), required: false,
-            doc: "when a trigger fires during a run"),
-        Field("catchUp", .enumeration(["skip", "once"]), required: false, doc: "missed schedule slots after downtime"),
-        Field(
-            "cursorPolicy", .enumeration(["hold", "park"]), required: false,
-            doc: "whether a cursor passes a failed record"),
-    ])
-}

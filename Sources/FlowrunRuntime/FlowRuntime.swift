@@ -114,15 +114,18 @@ public final class FlowRuntime: @unchecked Sendable {
     /// Returns every attempt's record, the last one last.
     /// `started` sees each attempt's record as it starts (the admin API answers with the run id).
     public func run(
-        _ start: Start, trigger: RunRecord.Trigger, parent: String? = nil,
+        _ start: Start, trigger: RunRecord.Trigger, parent: String? = nil, dryRun: Bool? = nil,
         started: ((RunRecord) -> Void)? = nil
     ) throws(RunLock.Busy) -> [RunRecord] {
+        let dryRun = dryRun ?? options.dryRun
         var id = Self.newRunID(at: options.clock())
         var lock = try admit(start, runID: id)
         defer { lock?.release() }
         var records: [RunRecord] = []
-        var record = runOnce(start, trigger: trigger, parent: parent, attempt: 1, id: id, started: started)
+        var record = runOnce(
+            start, trigger: trigger, parent: parent, attempt: 1, id: id, dryRun: dryRun, started: started)
         records.append(record)
+        if trigger == .retry, let parent { linkRetry(parent, record.id) }
         var delay = program.policy.retryDelayNanos
         while record.isRetryable, trigger != .replay, record.attempt <= program.policy.retries,
             !cancellation.isCancelled
@@ -131,17 +134,19 @@ public final class FlowRuntime: @unchecked Sendable {
                 .info, "retrying in \(Durations.format(delay))", flow: program.name, node: nil, run: record.id)
             options.sleep(delay)
             delay = min(delay * 2, 3_600_000_000_000)
-            let parent = record
+            let previous = record.id
             id = Self.newRunID(at: options.clock())
             lock?.transfer(to: id)
             record = runOnce(
-                start, trigger: .retry, parent: record.id, attempt: record.attempt + 1, id: id, started: started)
+                start, trigger: .retry, parent: record.id, attempt: record.attempt + 1, id: id, dryRun: dryRun,
+                started: started)
             records.append(record)
-            linkRetry(parent, record.id)
+            linkRetry(previous, record.id)
         }
         if let last = records.last, last.isRetryable, trigger != .replay {
             var r = last
-            r.retryNote = (r.retryNote ?? "retryable") + "; not retried: run.retries (\(program.policy.retries)) used up"
+            r.retryNote =
+                (r.retryNote ?? "retryable") + "; not retried: run.retries (\(program.policy.retries)) used up"
             try? store.save(r)
             records[records.count - 1] = r
         }
@@ -178,8 +183,8 @@ public final class FlowRuntime: @unchecked Sendable {
     }
 
     /// Notes on `parent` that `child` retried it (the chain is visible from both ends).
-    public func linkRetry(_ parent: RunRecord, _ child: String) {
-        var p = (try? store.run(id: parent.id)) ?? parent
+    public func linkRetry(_ parent: String, _ child: String) {
+        guard var p = try? store.run(id: parent) else { return }
         p.retriedBy.append(child)
         try? store.save(p)
     }
@@ -196,15 +201,17 @@ public final class FlowRuntime: @unchecked Sendable {
     }
 
     func runOnce(
-        _ start: Start, trigger: RunRecord.Trigger, parent: String?, attempt: Int, id: String,
+        _ start: Start, trigger: RunRecord.Trigger, parent: String?, attempt: Int, id: String, dryRun: Bool,
         started: ((RunRecord) -> Void)? = nil
     ) -> RunRecord {
         let startedAt = options.clock()
         var record = RunRecord(id: id, flow: program.name, trigger: trigger, startedAt: startedAt)
-        record.dryRun = options.dryRun
+        record.dryRun = dryRun
         record.parentID = parent
         record.attempt = attempt
         record.owner = Self.owner
+        let path = program.flow.document.source.path
+        record.flowFile = path.hasPrefix("/") ? path : Self.currentDirectory + "/" + path
         if case .input(let message, let node, let port) = start {
             record.input = message
             record.entry = port.map { "\(node).\($0)" } ?? node
@@ -216,7 +223,7 @@ public final class FlowRuntime: @unchecked Sendable {
             vars: .object(vars), secrets: secrets, env: options.env,
             run: [
                 "id": .string(record.id), "startedAt": .int(startedAt), "trigger": .string(trigger.rawValue),
-                "dryRun": .bool(options.dryRun),
+                "dryRun": .bool(dryRun),
             ],
             flow: ["name": .string(program.name)], clock: options.clock)
         let flag = CancellationFlag(parent: cancellation)
@@ -259,6 +266,12 @@ public final class FlowRuntime: @unchecked Sendable {
         record = execution.record
         try? store.save(record)
         return record
+    }
+
+    static var currentDirectory: String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getcwd(&buffer, buffer.count) != nil else { return "." }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// This process, as `pid@host`.

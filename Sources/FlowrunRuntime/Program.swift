@@ -59,12 +59,12 @@ public final class FlowProgram {
     public let name: String
     public let flow: CheckedFlow
     public private(set) var nodes: [Node] = []
-    let policy: RunPolicyValues
+    public let policy: RunPolicyValues
 
     public init(_ flow: CheckedFlow, factories: ComponentFactories) throws(NodeError) {
         self.name = flow.name
         self.flow = flow
-        self.policy = RunPolicyValues(flow.document.run)
+        self.policy = flow.policy
         var index: [String: Int] = [:]
         for checked in flow.nodes {
             let component = try factories.make(checked)
@@ -89,26 +89,5 @@ public final class FlowProgram {
     public var triggers: [Int] { nodes.indices.filter { nodes[$0].component is TriggerComponent } }
 }
 
-/// The `run:` policy with defaults applied.
-struct RunPolicyValues {
-    var timeoutNanos: Int?
-    var retries = 0
-    var retryDelayNanos = 1_000_000_000
-    var minRecords = 10
-    var failureRatio = 0.5
-    var maxMessages = 10_000_000
-    /// `hold`: checkpoints commit only when the run completed without failures. `park`: also when
-    /// every failure of the run was parked in the dead-letter queue.
-    var parkFailures = false
-
-    init(_ node: YNode?) {
-        guard let value = node?.constant else { return }
-        if case .string(let t) = value["timeout"], let n = Durations.parse(t) { timeoutNanos = n }
-        if let r = value["retries"].intValue { retries = max(0, min(10, r)) }
-        if case .string(let t) = value["retryDelay"], let n = Durations.parse(t) { retryDelayNanos = n }
-        if let m = value["circuitBreaker"]["minRecords"].intValue { minRecords = m }
-        if let f = value["circuitBreaker"]["failureRatio"].doubleValue { failureRatio = f }
-        if let m = value["maxMessages"].intValue, m > 0 { maxMessages = m }
-        parkFailures = value["cursorPolicy"].stringValue == "park"
-    }
-}
+/// The `run:` policy with defaults applied; declared (settings, defaults, ranges) in `RunPolicy`.
+public typealias RunPolicyValues = RunPolicy.Values

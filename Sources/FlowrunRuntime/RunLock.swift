@@ -49,8 +49,8 @@ public struct RunLock: Sendable {
                 return RunLock(store: store, flow: flow, key: key, holder: mine)
             }
         }
-        let held = (try? store.get(flow: flow, key: key)) ?? nil
-        throw Busy(flow: flow, holder: held?["run"].stringValue ?? "?", concurrencyKey: concurrencyKey)
+        let held: Value = ((try? store.get(flow: flow, key: key)) ?? nil) ?? .null
+        throw Busy(flow: flow, holder: held["run"].stringValue ?? "?", concurrencyKey: concurrencyKey)
     }
 
     /// A claim is stale when its run is no longer `running`, or its owner is a process of this host
@@ -66,8 +66,9 @@ public struct RunLock: Sendable {
 
     /// Hands the claim to the next attempt of the same work (a retry).
     mutating func transfer(to runID: String) {
-        var next = holder
-        next["run"] = .string(runID)
+        var fields = holder.objectValue ?? [:]
+        fields["run"] = .string(runID)
+        let next = Value.object(fields)
         if (try? store.compareAndSet(flow: flow, key: key, expected: holder, new: next)) == true { holder = next }
     }
 

@@ -93,6 +93,8 @@ public struct RunRecord: Sendable, Equatable {
     public var entry: String?
     /// Runs started from this one (retries), newest last.
     public var retriedBy: [String] = []
+    /// The flow file the run came from (`flowrun runs retry` loads it).
+    public var flowFile: String?
     /// The total of records a source announced (`processed 34,100 of 100,000`), when known.
     public var total: Int?
 
@@ -154,6 +156,7 @@ extension RunRecord {
         if let entry { d["entry"] = .string(entry) }
         if !retriedBy.isEmpty { d["retriedBy"] = .array(retriedBy.map { .string($0) }) }
         if let total { d["total"] = .int(total) }
+        if let flowFile { d["flowFile"] = .string(flowFile) }
         return .object(d)
     }
 
@@ -187,6 +190,7 @@ extension RunRecord {
             r.entry = d["entry"].stringValue
             if case .array(let ids) = d["retriedBy"] { r.retriedBy = ids.compactMap(\.stringValue) }
             r.total = d["total"].intValue
+            r.flowFile = d["flowFile"].stringValue
             if case .object(let o) = d["changedColumns"] {
                 for (k, v) in o { r.changedColumns[k] = v.intValue ?? 0 }
             }

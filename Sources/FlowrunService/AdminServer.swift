@@ -4,7 +4,7 @@ import FlyingFox
 import Foundation
 
 /// The admin HTTP API of `flowrun serve` (FlyingFox): health, readiness, Prometheus metrics, flows,
-/// runs, manual triggers and cancellation. Mutating calls need the bearer token when one is set.
+/// runs, manual triggers, cancellation and disabling flows. Mutating calls need the bearer token when one is set.
 public final class AdminServer: @unchecked Sendable {
     let service: Service
     let token: String?
@@ -71,18 +71,54 @@ public final class AdminServer: @unchecked Sendable {
             return Self.json(200, Running.json(record))
         case ("POST", let p) where p.count == 4 && p[0] == "api" && p[1] == "flows" && p[3] == "runs":
             if let denied = authorize(request) { return denied }
+            // The body is the run's input, or {input?, dryRun?}.
             var input: Value?
+            var dryRun = false
             if !body.isEmpty {
                 do { input = try JSON.parse(bytes: Array(body)) } catch {
                     return Self.json(400, ["error": .string("the body is not JSON: \(error)")])
                 }
-                if let i = input, case .object(let o) = i, o.keys.elementsEqual(["input"]) { input = o["input"] }
+                if let i = input, case .object(let o) = i, !o.isEmpty,
+                    o.keys.allSatisfy({ $0 == "input" || $0 == "dryRun" })
+                {
+                    input = o["input"].flatMap { $0.isNull ? nil : $0 }
+                    dryRun = o["dryRun"] == true
+                }
             }
-            guard service.flow(named: p[2]) != nil else { return Self.json(404, ["error": .string("no flow \(p[2])")]) }
-            guard let id = service.trigger(flow: p[2], input: input) else {
+            guard let flow = service.flow(named: p[2]) else {
+                return Self.json(404, ["error": .string("no flow \(p[2])")])
+            }
+            if flow.isDisabled { return Self.json(409, ["error": .string(flow.disabledMessage)]) }
+            guard let start = service.start(of: flow, input: input) else {
                 return Self.json(409, ["error": .string("flow \(p[2]) has nothing to trigger")])
             }
-            return Self.json(202, ["id": .string(id), "flow": .string(p[2]), "status": "running"])
+            return Self.launched(
+                service.launch(flow, start, trigger: .manual, dryRun: dryRun), flow: p[2], dryRun: dryRun)
+        case ("POST", let p) where p.count == 4 && p[0] == "api" && p[1] == "runs" && p[3] == "retry":
+            if let denied = authorize(request) { return denied }
+            guard let old = try? service.store.run(id: p[2]) else {
+                return Self.json(404, ["error": .string("no run \(p[2])")])
+            }
+            guard let flow = service.flow(named: old.flow) else {
+                return Self.json(404, ["error": .string("flow \(old.flow) is not loaded")])
+            }
+            if flow.isDisabled { return Self.json(409, ["error": .string(flow.disabledMessage)]) }
+            guard let start = service.start(of: flow, replaying: old) else {
+                return Self.json(409, ["error": .string("run \(old.id) cannot be started again")])
+            }
+            return Self.launched(
+                service.launch(flow, start, trigger: .retry, dryRun: old.dryRun, parent: old.id), flow: old.flow,
+                dryRun: old.dryRun)
+        case ("POST", let p)
+        where p.count == 4 && p[0] == "api" && p[1] == "flows" && (p[3] == "disable" || p[3] == "enable"):
+            if let denied = authorize(request) { return denied }
+            guard let flow = service.flow(named: p[2]) else {
+                return Self.json(404, ["error": .string("no flow \(p[2])")])
+            }
+            do { try flow.setDisabled(p[3] == "disable") } catch {
+                return Self.json(503, ["error": .string("state store: \(error)")])
+            }
+            return Self.json(200, ["name": .string(flow.name), "disabled": .bool(p[3] == "disable")])
         case ("POST", let p) where p.count == 4 && p[0] == "api" && p[1] == "runs" && p[3] == "cancel":
             if let denied = authorize(request) { return denied }
             return service.cancel(runID: p[2])
@@ -90,6 +126,17 @@ public final class AdminServer: @unchecked Sendable {
                 : Self.json(404, ["error": .string("no run \(p[2]) in progress")])
         default:
             return Self.json(404, ["error": .string("no route for \(method) \(request.path)")])
+        }
+    }
+
+    /// 202 with the new run, or 409 naming the run that holds the flow.
+    static func launched(_ launch: Service.Launch, flow: String, dryRun: Bool) -> FlyingFox.HTTPResponse {
+        switch launch {
+        case .started(let id):
+            return json(
+                202, ["id": .string(id), "flow": .string(flow), "status": "running", "dryRun": .bool(dryRun)])
+        case .busy(let reason):
+            return json(409, ["error": .string(reason)])
         }
     }
 
@@ -103,7 +150,7 @@ public final class AdminServer: @unchecked Sendable {
     static func flowJSON(_ s: FlowService) -> Value {
         [
             "name": .string(s.name), "file": .string(s.file), "health": .string(s.healthState.rawValue),
-            "running": .bool(s.isRunning),
+            "disabled": .bool(s.isDisabled), "running": .bool(s.isRunning),
             "nextRun": s.nextRun.map { .string(Time.rfc3339(nanos: $0)) } ?? .null,
             "skippedSlots": .int(s.skippedSlots),
             "lastRun": s.lastRun.map { r in

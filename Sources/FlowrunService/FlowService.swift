@@ -10,6 +10,9 @@ public final class FlowService: @unchecked Sendable {
         public var remaining: Int?
         /// A due slot that waits for the active run to end (`run.overlap: queue`).
         public var queued = false
+        /// The due time `next` was stepped from: when a run ends, `next` is stepped again from it with the
+        /// health factor the run's outcome gives (nil while `next` is the schedule's first slot).
+        var base: Int?
     }
 
     public let file: String
@@ -27,7 +30,7 @@ public final class FlowService: @unchecked Sendable {
     /// Slots this process fired (with replicas, the others fired the rest).
     public private(set) var claimedSlots = 0
     public let health: HealthPolicy
-    let overlap: String
+    let overlap: RunPolicy.Overlap
     let catchUp: SchedulePlanner.CatchUp
     public internal(set) var servers: [any ServingComponent] = []
 
@@ -35,15 +38,43 @@ public final class FlowService: @unchecked Sendable {
         self.file = file
         fileDigest = Self.digest(file)
         self.runtime = runtime
-        let run = runtime.program.flow.document.run?.constant ?? .null
-        health = HealthPolicy(run["health"])
-        overlap = run["overlap"].stringValue ?? "skip"
-        catchUp = SchedulePlanner.CatchUp(rawValue: run["catchUp"].stringValue ?? "skip") ?? .skip
+        let policy = runtime.program.policy
+        health = policy.health
+        overlap = policy.overlap
+        catchUp = policy.catchUp
     }
 
+    /// `disabled` when the flow is disabled, else what its consecutive failures make it.
     public var healthState: HealthPolicy.State {
-        lock.withLock { health.state(consecutiveFailures: consecutiveFailures) }
+        if isDisabled { return .disabled }
+        return lock.withLock { health.state(consecutiveFailures: consecutiveFailures) }
     }
+
+    // MARK: Disabled flows
+
+    /// The state store key of the disabled flag: in the store, so every replica sees it.
+    public static let disabledKey = "flow/disabled"
+
+    /// Disables or enables a flow in a state store (`flowrun flows disable|enable`, the admin API).
+    public static func setDisabled(_ disabled: Bool, flow: String, store: any StateStore) throws {
+        try store.set(flow: flow, key: disabledKey, value: .bool(disabled))
+    }
+
+    public static func isDisabled(flow: String, store: any StateStore) -> Bool {
+        (try? store.get(flow: flow, key: disabledKey)) == .bool(true)
+    }
+
+    /// A disabled flow's schedule does not fire (its slots are skipped and counted) and manual runs are refused.
+    public var isDisabled: Bool { Self.isDisabled(flow: name, store: runtime.store) }
+
+    public func setDisabled(_ disabled: Bool) throws {
+        try Self.setDisabled(disabled, flow: name, store: runtime.store)
+        runtime.options.logger.log(
+            .warning, disabled ? "flow disabled" : "flow enabled", flow: name, node: nil, run: nil)
+    }
+
+    /// What a refused manual run answers.
+    public var disabledMessage: String { "flow \(name) is disabled (flowrun flows enable \(name))" }
 
     public var nextRun: Int? { lock.withLock { slots.compactMap(\.next).min() } }
 
@@ -78,11 +109,24 @@ public final class FlowService: @unchecked Sendable {
     func takeDue(now: Int) -> [String] {
         lock.withLock {
             var fire: [String] = []
+            var disabledFlag: Bool?
+            func disabled() -> Bool {  // read from the store once, when a slot is due
+                if disabledFlag == nil { disabledFlag = isDisabled }
+                return disabledFlag!
+            }
             for i in slots.indices {
                 guard let due = slots[i].next, due <= now, slots[i].remaining != 0 else { continue }
                 let factor = health.factor(health.state(consecutiveFailures: consecutiveFailures))
-                if running > 0, overlap != "allow" {
-                    if overlap == "queue" {
+                slots[i].base = due
+                if disabled() {
+                    skippedSlots += 1
+                    slots[i].queued = false
+                    slots[i].next = SchedulePlanner.next(slots[i].schedule, after: due, now: now, factor: factor)
+                    remember(slots[i].node, slots[i].next)
+                    continue
+                }
+                if running > 0, overlap != .allow {
+                    if overlap == .queue {
                         slots[i].queued = true
                     } else {
                         skippedSlots += 1
@@ -105,8 +149,10 @@ public final class FlowService: @unchecked Sendable {
             // A queued slot fires once the active run is over.
             if running == 0, let i = slots.indices.first(where: { slots[$0].queued }) {
                 slots[i].queued = false
-                fire.append(slots[i].node)
-                running += 1
+                if !disabled() {
+                    fire.append(slots[i].node)
+                    running += 1
+                }
             }
             return fire
         }
@@ -115,17 +161,36 @@ public final class FlowService: @unchecked Sendable {
     /// Counts a run that is about to start outside the schedule (manual trigger, webhook).
     func began() { lock.withLock { running += 1 } }
 
-    /// Records a finished run for health and the API.
+    /// Records a finished run for health and the API, and steps the pending slots again with the
+    /// health factor after this run (so the slot after a first failure is already stretched). With
+    /// `run.health.disableAfter`, disables a flow that failed that many times in a row.
     func finished(_ records: [RunRecord]) {
-        lock.withLock {
+        let now = runtime.options.clock()
+        let failures = lock.withLock { () -> Int? in
             running -= 1
-            guard let last = records.last else { return }
+            guard let last = records.last else { return nil }
             lastRun = last
             if HealthPolicy.failed(last.status) {
                 consecutiveFailures += 1
             } else if last.status != .cancelled {
                 consecutiveFailures = 0
             }
+            let factor = health.factor(health.state(consecutiveFailures: consecutiveFailures))
+            for i in slots.indices {
+                guard let base = slots[i].base, slots[i].next != nil, slots[i].remaining != 0 else { continue }
+                let next = SchedulePlanner.next(slots[i].schedule, after: base, now: now, factor: factor)
+                if next != slots[i].next {
+                    slots[i].next = next
+                    remember(slots[i].node, next)
+                }
+            }
+            return HealthPolicy.failed(last.status) ? consecutiveFailures : nil
+        }
+        if let failures, let limit = health.disableAfter, failures >= limit, !isDisabled {
+            try? Self.setDisabled(true, flow: name, store: runtime.store)
+            runtime.options.logger.log(
+                .error, "disabled after \(failures) failed runs in a row (flowrun flows enable \(name))", flow: name,
+                node: nil, run: records.last?.id)
         }
     }
 

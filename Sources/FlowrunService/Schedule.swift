@@ -1,38 +1,9 @@
 import Flowrun
 
-/// Health-aware backoff (seed 003): consecutive failed runs make a flow `degraded` (its schedule
-/// stretched `degradedFactor` times) and then `failing` (`failingFactor` times); one successful run
-/// makes it `healthy` again. Set in a flow's `run.health`.
-public struct HealthPolicy: Sendable, Equatable {
-    public enum State: String, Sendable { case healthy, degraded, failing }
+/// Health-aware backoff, declared with the rest of the `run:` policy (`run.health`).
+public typealias HealthPolicy = RunPolicy.Health
 
-    public var degradedAfter = 1
-    public var failingAfter = 3
-    public var degradedFactor = 2
-    public var failingFactor = 10
-
-    public init() {}
-
-    public init(_ value: Value) {
-        if let n = value["degradedAfter"].intValue, n > 0 { degradedAfter = n }
-        if let n = value["failingAfter"].intValue, n > 0 { failingAfter = n }
-        if let n = value["degradedFactor"].intValue, n > 0 { degradedFactor = n }
-        if let n = value["failingFactor"].intValue, n > 0 { failingFactor = n }
-    }
-
-    public func state(consecutiveFailures n: Int) -> State {
-        n >= failingAfter ? .failing : n >= degradedAfter ? .degraded : .healthy
-    }
-
-    /// How many schedule slots one step spans in this state.
-    public func factor(_ state: State) -> Int {
-        switch state {
-        case .healthy: 1
-        case .degraded: degradedFactor
-        case .failing: failingFactor
-        }
-    }
-
+extension RunPolicy.Health {
     /// Whether a run counts as a failure for health.
     public static func failed(_ status: RunRecord.Status) -> Bool {
         status == .failed || status == .timedOut || status == .abandoned
@@ -42,7 +13,7 @@ public struct HealthPolicy: Sendable, Equatable {
 /// When a scheduled trigger fires next: pure functions of the schedule, the clock and what the state
 /// store remembers, so they are tested under a manual clock.
 public enum SchedulePlanner {
-    public enum CatchUp: String, Sendable { case skip, once }
+    public typealias CatchUp = RunPolicy.CatchUp
 
     /// The first due time when a flow starts: a remembered next-run time still in the future is kept (it
     /// survives restarts); one that passed during downtime is fired at once with `catchUp: once`, or

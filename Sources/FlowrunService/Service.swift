@@ -136,6 +136,12 @@ public final class Service: @unchecked Sendable {
                 let settings = try service.runtime.standingSettings(of: name)
                 try server.serve(settings: settings) { [weak self, weak service] message in
                     guard let self, let service else { return "the flow was unloaded" }
+                    if service.isDisabled {
+                        self.options.logger.log(
+                            .warning, "\(name): webhook refused, \(service.disabledMessage)", flow: service.name,
+                            node: name, run: nil)
+                        return service.disabledMessage
+                    }
                     service.began()
                     return self.execute(service, .input(message, node: name, port: nil), trigger: .webhook)
                 }
@@ -156,8 +162,8 @@ public final class Service: @unchecked Sendable {
     /// run holds the flow), or nil.
     @discardableResult
     func execute(
-        _ service: FlowService, _ start: FlowRuntime.Start, trigger: RunRecord.Trigger,
-        started: ((RunRecord) -> Void)? = nil
+        _ service: FlowService, _ start: FlowRuntime.Start, trigger: RunRecord.Trigger, dryRun: Bool? = nil,
+        parent: String? = nil, started: ((RunRecord) -> Void)? = nil
     ) -> String? {
         runs.enter()
         defer {
@@ -166,7 +172,8 @@ public final class Service: @unchecked Sendable {
         }
         let records: [RunRecord]
         do throws(RunLock.Busy) {
-            records = try service.runtime.run(start, trigger: trigger, started: started)
+            records = try service.runtime.run(
+                start, trigger: trigger, parent: parent, dryRun: dryRun, started: started)
         } catch {
             service.finished([])
             options.logger.log(.info, "\(error.description); not started", flow: service.name, node: nil, run: nil)
@@ -182,33 +189,69 @@ public final class Service: @unchecked Sendable {
         return nil
     }
 
-    /// Starts a manual run (admin API) and returns its id once it has started.
+    /// Starts a manual run (admin API) and returns its id once it has started; nil when the flow is
+    /// unknown, disabled or has nothing to trigger.
     public func trigger(flow name: String, input: Value?) -> String? {
-        guard let service = flow(named: name) else { return nil }
-        let start: FlowRuntime.Start
+        guard let service = flow(named: name), !service.isDisabled, let start = start(of: service, input: input)
+        else { return nil }
+        if case .started(let id) = launch(service, start, trigger: .manual, dryRun: false) { return id }
+        return nil
+    }
+
+    /// How a manual run of a flow begins: `input` delivered to its default entry, or its first trigger
+    /// that is not a server fired. Nil when the flow has nothing to start.
+    public func start(of service: FlowService, input: Value?) -> FlowRuntime.Start? {
+        let runtime = service.runtime
         if let input {
-            guard let entry = service.runtime.defaultEntry else { return nil }
-            start = .input(input, node: entry, port: nil)
-        } else if let t = service.runtime.program.triggers.first(where: {
-            !(service.runtime.program.nodes[$0].component is ServingComponent)
-        }) {
-            start = .trigger(service.runtime.program.nodes[t].name)
-        } else {
-            return nil
+            guard let entry = runtime.defaultEntry else { return nil }
+            return .input(input, node: entry, port: nil)
         }
+        guard
+            let t = runtime.program.triggers.first(where: {
+                !(runtime.program.nodes[$0].component is ServingComponent)
+            })
+        else { return nil }
+        return .trigger(runtime.program.nodes[t].name)
+    }
+
+    /// The start of a new run with the trigger input of `old` (`POST /api/runs/{id}/retry`).
+    public func start(of service: FlowService, replaying old: RunRecord) -> FlowRuntime.Start? {
+        guard !old.input.isNull else { return start(of: service, input: nil) }
+        let parts = (old.entry ?? service.runtime.defaultEntry ?? "").split(separator: ".", maxSplits: 1)
+            .map(String.init)
+        guard let node = parts.first else { return nil }
+        return .input(old.input, node: node, port: parts.count > 1 ? parts[1] : nil)
+    }
+
+    /// What starting a run from the admin API did.
+    public enum Launch: Equatable, Sendable {
+        case started(String)
+        /// Another run holds the flow (or its concurrency key): the reason names it.
+        case busy(String)
+    }
+
+    /// Starts a run on its own thread and returns once it started (its id) or was refused (busy).
+    public func launch(
+        _ service: FlowService, _ start: FlowRuntime.Start, trigger: RunRecord.Trigger, dryRun: Bool,
+        parent: String? = nil
+    ) -> Launch {
         service.began()
         let started = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var id: String?
+        nonisolated(unsafe) var outcome: Launch?
         Thread.detachNewThread {
-            self.execute(service, start, trigger: .manual) { record in
-                if id == nil {
-                    id = record.id
+            let refused = self.execute(service, start, trigger: trigger, dryRun: dryRun, parent: parent) { record in
+                if outcome == nil {
+                    outcome = .started(record.id)
                     started.signal()
                 }
             }
+            if let refused {
+                outcome = .busy(refused)
+                started.signal()
+            }
         }
         started.wait()
-        return id
+        return outcome ?? .busy("not started")
     }
 
     /// Cancels a run in progress in any flow.

@@ -70,7 +70,7 @@ struct Run: ParsableCommand {
             options.vars = vars
             options.dryRun = dryRun
             options.logger = ConsoleLogger(format: format)
-            if isatty(2) != 0, format == .text, flow.document.run?["overlap"]?.string != "allow" {
+            if isatty(2) != 0, format == .text, flow.policy.overlap != .allow {
                 options.progress = ProgressLine.shared.update
             }
             let runtime = try FlowLoading.runtime(flow, file: file, store: store, options: options)

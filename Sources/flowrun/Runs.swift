@@ -5,7 +5,7 @@ import Foundation
 struct Runs: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List recent runs from the state store, or show one run with its counters and errors.",
-        subcommands: [List.self, Show.self], defaultSubcommand: List.self)
+        subcommands: [List.self, Show.self, Retry.self], defaultSubcommand: List.self)
 
     struct Common: ParsableArguments {
         @Option(
@@ -71,6 +71,47 @@ struct Runs: ParsableCommand {
                 print("  error at \(e.node).\(e.port): \(e.location.map { "\($0): " } ?? "")\(e.message)")
             }
             for e in r.errors { print("    input: \(e.input)") }
+        }
+    }
+
+    struct Retry: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start a new run with the trigger input of an earlier one (trigger: retry, linked both ways).",
+            discussion: "Exit status as for `flowrun FILE --once`; 4 when another run holds the flow.")
+        @OptionGroup var common: Common
+        @Argument(help: "Run id.") var id: String
+        @Option(help: "The flow file (default: the file the run came from).") var file: String?
+
+        func run() throws {
+            let store = try common.open()
+            guard let old = try store.run(id: id) else { throw UsageError("no run \(id)") }
+            guard let path = file ?? old.flowFile else { throw UsageError("\(id): unknown flow file (use --file)") }
+            let flow = try FlowLoading.checked(path)
+            guard flow.name == old.flow else {
+                throw UsageError("\(path) holds flow '\(flow.name)', the run belongs to '\(old.flow)'")
+            }
+            var options = FlowRuntime.Options()
+            options.logger = ConsoleLogger(format: .text)
+            let runtime = try FlowLoading.runtime(flow, file: path, store: store, options: options)
+            let start: FlowRuntime.Start
+            if old.input.isNull {
+                guard let entry = runtime.defaultEntry else { throw UsageError("\(flow.name) has nothing to start") }
+                start = .trigger(entry)
+            } else {
+                let parts = (old.entry ?? runtime.defaultEntry ?? "").split(separator: ".", maxSplits: 1).map(
+                    String.init)
+                start = .input(old.input, node: parts.first ?? "", port: parts.count > 1 ? parts[1] : nil)
+            }
+            let records: [RunRecord]
+            do throws(RunLock.Busy) {
+                records = try runtime.run(start, trigger: .retry, parent: old.id, dryRun: old.dryRun)
+            } catch {
+                FileHandleOutput.stderr("\(error.description); not started")
+                throw ExitCode(Running.busyExitCode)
+            }
+            for r in records { print(Running.summary(r)) }
+            let code = Running.exitCode(records.last?.status ?? .failed)
+            if code != 0 { throw ExitCode(code) }
         }
     }
 }

@@ -31,8 +31,7 @@ struct Schedule: ParsableCommand {
                 FileHandleOutput.stderr("\(file): does not pass check\n")
                 continue
             }
-            let catchUp =
-                SchedulePlanner.CatchUp(rawValue: flow.document.run?.constant?["catchUp"].stringValue ?? "") ?? .skip
+            let catchUp = flow.policy.catchUp
             for node in flow.nodes where node.descriptor.name == "ticker" {
                 guard let schedule = TickerSchedule(node) else { continue }
                 let remembered = (try? store?.get(flow: flow.name, key: "schedule/\(node.name)"))??.intValue

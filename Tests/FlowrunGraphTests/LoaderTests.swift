@@ -105,7 +105,7 @@ import Testing
         #expect(!report.hasErrors, "\(report.diagnostics.map { $0.render() })")
         let flow = try #require(report.flow)
         #expect(flow.name == "user-sync")
-        #expect(flow.nodes.count == 24)
+        #expect(flow.nodes.count == 28)
         let extract = try #require(flow.node("extract-page"))
         let shape = try #require(extract.outputShapes["out"])
         #expect(shape.field("page") == .int)

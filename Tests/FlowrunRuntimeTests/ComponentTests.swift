@@ -238,6 +238,7 @@ import Testing
         let store = MemoryStore()
         let yaml = """
             flow: dl
+            run: {retries: 0}  # one attempt per run (the default retries a failed run 3 times)
             nodes:
               start: {component: ticker, settings: {interval: 1h}}
               bad: {component: modify}

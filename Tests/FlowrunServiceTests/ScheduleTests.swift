@@ -67,6 +67,40 @@ import Testing
         #expect(custom.factor(custom.state(consecutiveFailures: 5)) == 20)
     }
 
+    /// The slot after a failed run is already stretched: 1 failure -> 2x, 3 in a row -> 10x, and a
+    /// success -> 1x again (the next time is recomputed when the run ends, not when its slot was taken).
+    @Test func healthBackoffAppliesFromTheFirstFailure() throws {
+        let clock = ManualClock(t0)
+        let h = try FlowHarness(
+            """
+            flow: backoff
+            nodes:
+              tick: {component: ticker, settings: {interval: 1m}}
+              out: {component: modify}
+            edges:
+              - {from: tick.out, to: out.in}
+            """, clock: clock)
+        let service = FlowService(file: "backoff.yaml", runtime: h.runtime)
+        service.prepareSlots(now: clock.now)
+        func run(at due: Int, _ status: RunRecord.Status) -> Int? {
+            #expect(service.takeDue(now: due) == ["tick"])
+            clock.advance(due + second - clock.now)
+            var record = RunRecord(id: "r\(due)", flow: "backoff", trigger: .scheduled, startedAt: due)
+            record.status = status
+            service.finished([record])
+            return service.nextRun
+        }
+        #expect(service.nextRun == t0 + minute)
+        #expect(run(at: t0 + minute, .failed) == t0 + 3 * minute)  // degraded: 2 slots on
+        #expect(service.healthState == .degraded)
+        #expect(run(at: t0 + 3 * minute, .failed) == t0 + 5 * minute)
+        #expect(run(at: t0 + 5 * minute, .timedOut) == t0 + 15 * minute)  // failing: 10 slots on
+        #expect(service.healthState == .failing)
+        #expect(run(at: t0 + 15 * minute, .completed) == t0 + 16 * minute)  // healthy: the next slot
+        #expect(service.healthState == .healthy)
+        #expect(try h.store.get(flow: "backoff", key: "schedule/tick")?.intValue == t0 + 16 * minute)
+    }
+
     /// A flow service under a manual clock: a due slot while a run is active is skipped and counted
     /// (or queued with `overlap: queue`); failures degrade the flow and a success heals it.
     @Test(arguments: ["skip", "queue"])

@@ -11,6 +11,7 @@ import Testing
     func flow(items: String) -> String {
         """
         flow: numbers
+        run: {retries: 0}  # one record per run (the default retries a failed run 3 times, 1 s + 2 s + 4 s)
         nodes:
           start: {component: ticker, settings: {interval: 1h, payload: {xs: \(items)}}}
           each: {component: iterator}

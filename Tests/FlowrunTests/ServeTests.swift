@@ -124,4 +124,56 @@ import Testing
         #expect(slots.map { $0["flow"] } == ["pagination-loop", "slow"], "\(schedule.stdout)\(schedule.stderr)")
         #expect(slots.allSatisfy { $0["remembered"] == true && $0["schedule"] == "every 1h" })
     }
+
+    /// `flowrun flows disable|enable` and `POST /api/flows/{name}/disable|enable` share one flag in the
+    /// state store: a disabled flow refuses manual runs (409) and `/api/flows` shows it disabled.
+    @Test func disabledFlowsRefuseManualRuns() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-disable-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.loop.replacingOccurrences(of: "pagination-loop", with: "user-sync").write(
+            to: dir.appendingPathComponent("loop.yaml"), atomically: true, encoding: .utf8)
+        let port = Int.random(in: 40_001...50_000)
+        let admin = "http://127.0.0.1:\(port)"
+        let auth = ["Authorization": "Bearer s3cret"]
+        let state = dir.appendingPathComponent("state.db").path
+        let p = Process()
+        p.executableURL = CLITests.binary
+        p.arguments = [
+            "serve", dir.path, "--admin", "127.0.0.1:\(port)", "--admin-token", "s3cret", "--grace", "1",
+            "--state", state,
+        ]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { p.terminate() } }
+        #expect(try waitFor { try CLITests.http("GET", "\(admin)/readyz").status == 200 })
+
+        #expect(try CLITests.http("POST", "\(admin)/api/flows/user-sync/disable").status == 401)
+        #expect(try CLITests.http("POST", "\(admin)/api/flows/nope/disable", headers: auth).status == 404)
+        let disabled = try CLITests.http("POST", "\(admin)/api/flows/user-sync/disable", headers: auth)
+        #expect(disabled.status == 200, "\(disabled.body)")
+        var flows = try JSON.parse(try CLITests.http("GET", "\(admin)/api/flows").body)
+        #expect(flows[0]["disabled"] == true)
+        #expect(flows[0]["health"] == "disabled")
+        let refused = try CLITests.http("POST", "\(admin)/api/flows/user-sync/runs", headers: auth)
+        #expect(refused.status == 409, "\(refused.body)")
+        // (the test client reports a non-2xx answer with the body it got, JSON-escaped)
+        #expect(
+            refused.body.contains(#"{\"error\":\"flow user-sync is disabled (flowrun flows enable user-sync)\"}"#),
+            "\(refused.body)")
+
+        // The CLI writes the same flag into the state store; the running service sees it.
+        let enable = try CLITests.run(["flows", "enable", "user-sync", "--state", state])
+        #expect(enable.status == 0, "\(enable.stderr)")
+        #expect(enable.stdout == "user-sync: enabled\n")
+        flows = try JSON.parse(try CLITests.http("GET", "\(admin)/api/flows").body)
+        #expect(flows[0]["disabled"] == false)
+        #expect(flows[0]["health"] == "healthy")
+        #expect(try CLITests.http("POST", "\(admin)/api/flows/user-sync/runs", headers: auth).status == 202)
+        #expect(try CLITests.run(["flows", "disable", "user-sync", "--state", state]).status == 0)
+        #expect(try CLITests.http("POST", "\(admin)/api/flows/user-sync/runs", headers: auth).status == 409)
+        p.terminate()
+        p.waitUntilExit()
+    }
 }
