@@ -95,7 +95,7 @@ public enum RunPolicy {
             .group([
                 Setting(
                     "minRecords", .int(min: 1, max: nil), default: 10,
-                    doc: "Records a run must have processed before the breaker may trip."
+                    doc: "Records a run must have attempted (written, compared or failed) before the breaker may trip."
                 ) { v, x in
                     v.minRecords = x.intValue ?? v.minRecords
                 },

@@ -5,14 +5,15 @@ import Foundation
 struct DLQ: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dlq",
-        abstract: "The dead-letter queue: list parked items, replay one through its flow, or skip it.",
+        abstract: "The dead-letter queue: list unresolved items, replay one through its flow, or skip it.",
         subcommands: [List.self, Replay.self, Skip.self], defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Parked items (with --all, open and closed too).")
+        static let configuration = CommandConfiguration(
+            abstract: "Unresolved items, open and parked (with --all, closed ones too).")
         @OptionGroup var common: Runs.Common
         @Option(help: "Only this flow's items.") var flow: String?
-        @Flag(help: "Also items that have not failed often enough to be parked, and closed ones.") var all = false
+        @Flag(help: "Also closed items: replayed, resolved and skipped.") var all = false
 
         func run() throws {
             let items = try DeadLetterQueue(store: common.open()).list(flow: flow, all: all)
@@ -21,7 +22,7 @@ struct DLQ: ParsableCommand {
                 return
             }
             if items.isEmpty {
-                print(all ? "the dead-letter queue is empty" : "no parked items (--all shows open and closed ones)")
+                print(all ? "the dead-letter queue is empty" : "no unresolved items (--all shows closed ones)")
                 return
             }
             let header = ["ID", "FLOW", "KEY", "ATTEMPTS", "STATUS", "LAST RUN", "ERROR"]
