@@ -35,7 +35,7 @@ public struct RunLock: Sendable {
     static func storeKey(_ concurrencyKey: String) -> String { "lock/" + concurrencyKey }
 
     /// Takes the claim for `runID`, taking over a stale one; throws `Busy` when a live run holds it.
-    static func acquire(
+    public static func acquire(
         store: any StateStore, flow: String, concurrencyKey: String, runID: String, owner: String, now: Int
     ) throws(Busy) -> RunLock {
         let key = storeKey(concurrencyKey)
@@ -73,7 +73,7 @@ public struct RunLock: Sendable {
     }
 
     /// Gives the claim up (only if it is still this run's).
-    func release() {
+    public func release() {
         _ = try? store.compareAndSet(flow: flow, key: key, expected: holder, new: nil)
     }
 }

@@ -325,4 +325,65 @@ import Testing
         #expect(r.errors.filter(\.afterEnd).map(\.node) == ["broken"])
         #expect(r.json["endErrors"].arrayValue?.count == 1)
     }
+
+    /// Defect 7: runs of one flow overlapped freely when started by different triggers. A start while
+    /// a run holds the flow (or its concurrency key) is refused with the holder's id; another key runs;
+    /// the claim is released at the end.
+    @Test func runsOfAFlowDoNotOverlapUnlessTheirKeysDiffer() throws {
+        let report = FlowChecker.check(
+            path: "overlap.yaml",
+            text: """
+                flow: overlap
+                run: {concurrencyKey: <<$.user ?? ''>>}
+                nodes:
+                  start: {component: ticker, settings: {interval: 1h}}
+                  work: {component: modify}
+                edges:
+                  - {from: start.out, to: work.in}
+                """, registry: .standard)
+        let flow = try #require(report.flow)
+        let store = MemoryStore()
+        let second = try FlowRuntime(flow: flow, factories: .standard, store: store)
+        let seen = LiveOutcomes()
+        var options = FlowRuntime.Options()
+        options.observer = { node, _, message in
+            guard node == "work" else { return }
+            // While the first run (key u7) is in flight:
+            do throws(RunLock.Busy) {
+                _ = try second.run(.input(["user": "u7"], node: "work", port: nil), trigger: .webhook)
+                seen.outcomes.append("u7 ran")
+            } catch { seen.outcomes.append(error.description) }
+            let other = (try? second.run(.input(["user": "u8"], node: "work", port: nil), trigger: .webhook)) ?? []
+            seen.outcomes.append("u8 " + (other.last?.status.rawValue ?? "refused"))
+        }
+        let first = try FlowRuntime(flow: flow, factories: .standard, store: store, options: options)
+        let records = try first.run(.input(["user": "u7"], node: "work", port: nil), trigger: .manual)
+        #expect(records.last?.status == .completed)
+        #expect(seen.outcomes.count == 2)
+        #expect(
+            seen.outcomes.first
+                == "flow overlap is busy: run \(records[0].id) holds it (concurrency key u7) (run.overlap: skip)")
+        #expect(seen.outcomes.last == "u8 completed")
+        #expect(try store.get(flow: "overlap", key: "lock/u7") == nil)
+        // Released: the next start runs.
+        #expect(
+            try second.run(.input(["user": "u7"], node: "work", port: nil), trigger: .manual).last?.status == .completed
+        )
+    }
+
+    /// A claim left by a run that is no longer running (its process died) is taken over.
+    @Test func aStaleClaimIsTakenOver() throws {
+        let store = MemoryStore()
+        var dead = RunRecord(id: "rdead", flow: "f", trigger: .manual, startedAt: 1)
+        dead.status = .abandoned
+        try store.save(dead)
+        _ = try store.compareAndSet(
+            flow: "f", key: "lock/", expected: nil, new: ["run": "rdead", "owner": "1@elsewhere", "since": 1])
+        let lock = try RunLock.acquire(store: store, flow: "f", concurrencyKey: "", runID: "rnew", owner: "me", now: 2)
+        #expect(try store.get(flow: "f", key: "lock/")?["run"] == "rnew")
+        lock.release()
+        #expect(try store.get(flow: "f", key: "lock/") == nil)
+    }
+
+    final class LiveOutcomes: @unchecked Sendable { var outcomes: [String] = [] }
 }
