@@ -68,7 +68,8 @@ public enum Running {
         return """
               dry run, nothing was written:
                 would insert (missing in destination)  \(r[.created])
-                would update                           \(r[.updated])\(columns.isEmpty ? "" : "  (\(columns))")
+                would update                           \(r[.updated])\(columns.isEmpty ? "" : "  (\(columns))")\(
+                    r[.deleted] > 0 ? "\n        would delete                           \(r[.deleted])" : "")
                 unchanged                              \(r[.unchanged])
                 skipped                                \(r[.skipped])
                 failed (missing or bad source data)    \(r[.failed])

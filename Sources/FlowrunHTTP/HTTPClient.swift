@@ -26,6 +26,10 @@ public enum HTTPClient {
                 .object([
                     Field("statusCode", .int), Field("headers", .anyObject), Field("body", .string),
                     Field("bodyJson", .any, doc: "parsed when the content type is JSON"), Field("durationMs", .number),
+                    Field("dryRun", .bool, required: false, doc: "dry runs: the request was not sent"),
+                    Field(
+                        "wouldSend", .enumeration(["create", "update", "delete", "other"]), required: false,
+                        doc: "dry runs: what the unsent request would have done (POST, PUT/PATCH, DELETE)"),
                 ])),
             Field("request", request),
             Field("context", context),
@@ -99,13 +103,23 @@ extension HTTPClient {
                 return
             }
             if context.isDryRun, !["GET", "HEAD"].contains(request.method) {
+                // Not sent: reported as what it would have done, on the run record and in the summary.
+                let would: (String, Counter?) =
+                    switch request.method {
+                    case "POST": ("create", .created)
+                    case "PUT", "PATCH": ("update", .updated)
+                    case "DELETE": ("delete", .deleted)
+                    default: ("other", nil)
+                    }
                 let response: Value = [
                     "statusCode": 0, "headers": [:], "body": "", "bodyJson": nil, "durationMs": 0.0, "dryRun": true,
+                    "wouldSend": .string(would.0),
                 ]
                 done(
-                    AsyncResult(emissions: [
-                        ("response", ["response": response, "request": message, "context": message["context"]])
-                    ]))
+                    AsyncResult(
+                        emissions: [
+                            ("response", ["response": response, "request": message, "context": message["context"]])
+                        ], counters: would.1.map { [$0: 1] } ?? [:]))
                 return
             }
             let policy = RetryPolicy(context)

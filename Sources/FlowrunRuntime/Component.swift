@@ -63,6 +63,8 @@ public enum Counter: String, Sendable, CaseIterable {
     /// Records a writer handled (the database connector counts the rows of each request it completed):
     /// with `failed`, what status rules and the circuit breaker count in flows without an iterator.
     case attempted
+    /// Records deleted (in a dry run: would be deleted, e.g. an http-client DELETE not sent).
+    case deleted
     /// Node failures an edge from the node's `error` port handled (each is also in the error log).
     case handled
 }

@@ -386,4 +386,26 @@ import Testing
     }
 
     final class LiveOutcomes: @unchecked Sendable { var outcomes: [String] = [] }
+
+    /// In a dry run the http-client sends no non-GET request (nothing listens on port 1: a sent request
+    /// would fail) and reports what it would have done.
+    @Test func aDryRunHTTPClientReportsWhatItWouldSend() throws {
+        let h = try FlowHarness(
+            """
+            flow: push
+            nodes:
+              start: {component: ticker, settings: {interval: 1h}}
+              api: {component: http-client, settings: {baseUrl: 'http://127.0.0.1:1', retryCount: 0}}
+            edges:
+              - {from: start.out, to: api.request, data: {method: POST, url: /users, json: {id: 1}}}
+              - {from: start.out, to: api.request, data: {method: PATCH, url: /users/2, json: {id: 2}}}
+              - {from: start.out, to: api.request, data: {method: DELETE, url: /users/3}}
+            """, dryRun: true)
+        let r = h.run()
+        #expect(r.status == .completed)
+        #expect([r[.created], r[.updated], r[.deleted]] as [Int] == [1, 1, 1])
+        let sent: [Value] = h.messages("api.response").map { $0["response"]["wouldSend"] }
+        #expect(sent == ["create", "update", "delete"])
+        #expect(Running.dryRunReport(r).contains("would delete                           1"))
+    }
 }
