@@ -71,13 +71,12 @@ extension DeadLetter {
                 context.countFailure(of: message)
                 return
             }
-            let file = context.flowFile
             let result: (item: DeadLetterQueue.Item, outcome: DeadLetterQueue.Outcome)
             do {
                 result = try DeadLetterQueue(store: context.state).record(
                     flow: context.flowName, key: key, payload: message["payload"], error: message["error"],
                     runID: context.runID, entry: context.setting("entry").stringValue,
-                    flowFile: file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file,
+                    flowFile: context.flowFile,
                     maxAttempts: context.setting("maxAttempts").intValue ?? 3, now: context.now,
                     version: message["version"], parkAtOnce: context.parksFailures)
             } catch {

@@ -46,6 +46,16 @@ public enum RunPolicy {
             self.apply = apply
         }
 
+        /// An integer setting stored at `path` of the typed values.
+        init(
+            _ name: String, _ kind: Kind, default defaultValue: Value? = nil, doc: String,
+            int path: WritableKeyPath<Values, Int> & Sendable
+        ) {
+            self.init(name, kind, default: defaultValue, doc: doc) { v, x in
+                v[keyPath: path] = x.intValue ?? v[keyPath: path]
+            }
+        }
+
         /// The setting's shape, as the checker validates it.
         public var shape: Shape {
             switch kind {
@@ -82,8 +92,8 @@ public enum RunPolicy {
         ) { v, x in v.timeoutNanos = duration(x) ?? v.timeoutNanos },
         Setting(
             "retries", .int(min: 0, max: 10), default: 3,
-            doc: "Whole-run retries of a failed run (each a linked run)."
-        ) { v, x in v.retries = x.intValue ?? v.retries },
+            doc: "Whole-run retries of a failed run (each a linked run).", int: \.retries
+        ),
         Setting(
             "retryDelay", .duration(min: 0, max: 60 * 60 * second), default: "1s",
             doc: "Delay before the first retry; it doubles for each further retry."
@@ -95,10 +105,9 @@ public enum RunPolicy {
             .group([
                 Setting(
                     "minRecords", .int(min: 1, max: nil), default: 10,
-                    doc: "Records a run must have attempted (written, compared or failed) before the breaker may trip."
-                ) { v, x in
-                    v.minRecords = x.intValue ?? v.minRecords
-                },
+                    doc: "Records a run must have attempted (written, compared or failed) before the breaker may trip.",
+                    int: \.minRecords
+                ),
                 Setting(
                     "failureRatio", .ratio, default: 0.5,
                     doc: "Fail the run when more than this share of its records failed."
@@ -108,10 +117,8 @@ public enum RunPolicy {
             ]), doc: "Stop a run whose records mostly fail."),
         Setting(
             "maxMessages", .int(min: 1, max: nil), default: 10_000_000,
-            doc: "Message deliveries per run; a run past it fails (a loop that never ends)."
-        ) { v, x in
-            v.maxMessages = x.intValue ?? v.maxMessages
-        },
+            doc: "Message deliveries per run; a run past it fails (a loop that never ends).", int: \.maxMessages
+        ),
         Setting(
             "cursorPolicy", .choice(["hold", "park"]), default: "hold",
             doc:
@@ -133,28 +140,20 @@ public enum RunPolicy {
             .group([
                 Setting(
                     "degradedAfter", .int(min: 1, max: nil), default: 1,
-                    doc: "Consecutive failed runs after which the flow is `degraded`."
-                ) { v, x in
-                    v.health.degradedAfter = x.intValue ?? v.health.degradedAfter
-                },
+                    doc: "Consecutive failed runs after which the flow is `degraded`.", int: \.health.degradedAfter
+                ),
                 Setting(
                     "failingAfter", .int(min: 1, max: nil), default: 3,
-                    doc: "Consecutive failed runs after which the flow is `failing`."
-                ) { v, x in
-                    v.health.failingAfter = x.intValue ?? v.health.failingAfter
-                },
+                    doc: "Consecutive failed runs after which the flow is `failing`.", int: \.health.failingAfter
+                ),
                 Setting(
                     "degradedFactor", .int(min: 1, max: nil), default: 2,
-                    doc: "A degraded flow's schedule is stretched this many times."
-                ) { v, x in
-                    v.health.degradedFactor = x.intValue ?? v.health.degradedFactor
-                },
+                    doc: "A degraded flow's schedule is stretched this many times.", int: \.health.degradedFactor
+                ),
                 Setting(
                     "failingFactor", .int(min: 1, max: nil), default: 10,
-                    doc: "A failing flow's schedule is stretched this many times."
-                ) { v, x in
-                    v.health.failingFactor = x.intValue ?? v.health.failingFactor
-                },
+                    doc: "A failing flow's schedule is stretched this many times.", int: \.health.failingFactor
+                ),
                 Setting(
                     "disableAfter", .int(min: 1, max: nil),
                     doc:

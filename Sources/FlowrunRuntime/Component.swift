@@ -110,8 +110,8 @@ public struct NodeContext {
     /// The flow's durable key/value state.
     public var state: any StateStore { run.store }
     public var flowName: String { run.program.name }
-    /// The path of the flow file the run came from.
-    public var flowFile: String { run.program.flow.document.source.path }
+    /// The flow file the run came from, as an absolute path.
+    public var flowFile: String { run.record.flowFile ?? run.program.flow.document.source.path }
 
     /// Offers a checkpoint value: reduced over the run, committed only if the run completes.
     public mutating func checkpoint(_ key: String, _ value: Value, reduce: CheckpointReduce) {

@@ -34,6 +34,12 @@ public final class FlowRuntime: @unchecked Sendable {
         case trigger(String)
         /// Deliver a message to `node` (its first input port, or `port`). A trigger node emits it instead.
         case input(Value, node: String, port: String?)
+
+        /// `message` delivered to `entry`, written `node` or `node.port`.
+        public static func input(_ message: Value, entry: String) -> Start {
+            let parts = entry.split(separator: ".", maxSplits: 1).map(String.init)
+            return .input(message, node: parts.first ?? "", port: parts.count > 1 ? parts[1] : nil)
+        }
     }
 
     public let program: FlowProgram
@@ -43,6 +49,10 @@ public final class FlowRuntime: @unchecked Sendable {
     let secrets: Value
     let secretValues: [String]
     let secretProblems: [String]
+    /// The flow's vars with `options.vars` applied.
+    let vars: Value
+    /// The flow file as an absolute path (run records and dead letters keep it for retry and replay).
+    public let flowFile: String
 
     public init(flow: CheckedFlow, factories: ComponentFactories, store: any StateStore, options: Options = Options())
         throws(NodeError)
@@ -66,6 +76,17 @@ public final class FlowRuntime: @unchecked Sendable {
         self.secrets = .object(resolved)
         self.secretValues = resolved.values.compactMap(\.stringValue).filter { $0.count >= 3 }
         self.secretProblems = problems
+        self.vars = .object(flow.document.vars.merging(options.vars) { _, new in new })
+        let path = flow.document.source.path
+        self.flowFile = path.hasPrefix("/") ? path : Self.currentDirectory + "/" + path
+    }
+
+    /// The globals expressions see: the flow's vars, secrets and env, with `run` describing the run (or
+    /// the occasion, outside runs).
+    func globals(run: Value) -> Globals {
+        Globals(
+            vars: vars, secrets: secrets, env: options.env, run: run, flow: ["name": .string(program.name)],
+            clock: options.clock)
     }
 
     static func readFile(_ path: String) -> String? {
@@ -88,16 +109,30 @@ public final class FlowRuntime: @unchecked Sendable {
             throw NodeError("no node named '\(name)'")
         }
         if let problem = secretProblems.first { throw NodeError(problem) }
-        let globals = Globals(
-            vars: .object(program.flow.document.vars.merging(options.vars) { _, new in new }), secrets: secrets,
-            env: options.env, run: ["id": "standing", "trigger": "webhook"], flow: ["name": .string(program.name)],
-            clock: options.clock)
+        let globals = globals(run: ["id": "standing", "trigger": "webhook"])
         var values: [String: Value] = [:]
         for (key, template) in node.checked.settings {
             if case .perMessage = node.checked.descriptor.setting(key)?.evaluation { continue }
             do { values[key] = try template.evaluate(.null, globals) } catch { throw NodeError(error) }
         }
         return values
+    }
+
+    /// A manual start: `input` delivered to the default entry, or (without input) the first trigger that
+    /// is not a server fired. Nil when the flow has nothing to start.
+    public func manualStart(input: Value?) -> Start? {
+        if let input { return defaultEntry.map { .input(input, entry: $0) } }
+        guard let t = program.triggers.first(where: { !(program.nodes[$0].component is ServingComponent) }) else {
+            return nil
+        }
+        return .trigger(program.nodes[t].name)
+    }
+
+    /// The start of a new run with the trigger input of `record` (`flowrun runs retry`, the admin API).
+    public func start(replaying record: RunRecord) -> Start? {
+        guard !record.input.isNull else { return manualStart(input: nil) }
+        guard let entry = record.entry ?? defaultEntry else { return nil }
+        return .input(record.input, entry: entry)
     }
 
     /// The default start of a manual run: the flow's first trigger, or its first node without inputs.
@@ -175,10 +210,9 @@ public final class FlowRuntime: @unchecked Sendable {
         guard let template = program.policy.concurrencyKey else { return "" }
         var message = Value.null
         if case .input(let m, _, _) = start { message = m }
-        let globals = Globals(
-            vars: .object(program.flow.document.vars.merging(options.vars) { _, new in new }), secrets: secrets,
-            env: options.env, run: ["id": "admission"], flow: ["name": .string(program.name)], clock: options.clock)
-        guard let key = try? template.evaluate(message, globals), !key.isNull else { return "" }
+        guard let key = try? template.evaluate(message, globals(run: ["id": "admission"])), !key.isNull else {
+            return ""
+        }
         return key.interpolated
     }
 
@@ -210,22 +244,16 @@ public final class FlowRuntime: @unchecked Sendable {
         record.parentID = parent
         record.attempt = attempt
         record.owner = Self.owner
-        let path = program.flow.document.source.path
-        record.flowFile = path.hasPrefix("/") ? path : Self.currentDirectory + "/" + path
+        record.flowFile = flowFile
         if case .input(let message, let node, let port) = start {
             record.input = message
             record.entry = port.map { "\(node).\($0)" } ?? node
         }
         markAbandonedRuns()
-        var vars = program.flow.document.vars
-        for (k, v) in options.vars { vars[k] = v }
-        let globals = Globals(
-            vars: .object(vars), secrets: secrets, env: options.env,
-            run: [
-                "id": .string(record.id), "startedAt": .int(startedAt), "trigger": .string(trigger.rawValue),
-                "dryRun": .bool(dryRun),
-            ],
-            flow: ["name": .string(program.name)], clock: options.clock)
+        let globals = globals(run: [
+            "id": .string(record.id), "startedAt": .int(startedAt), "trigger": .string(trigger.rawValue),
+            "dryRun": .bool(dryRun),
+        ])
         let flag = CancellationFlag(parent: cancellation)
         activeLock.withLock { active[record.id] = flag }
         defer { _ = activeLock.withLock { active.removeValue(forKey: record.id) } }

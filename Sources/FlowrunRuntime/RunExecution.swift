@@ -133,11 +133,15 @@ public final class RunExecution {
         nextFailureID += 1
         let n = program.nodes[node]
         let errorEdges = n.outEdges[n.errorPort]
-        var entry = RunRecord.ErrorEntry(
-            node: n.name, port: port, location: error.location, message: error.message,
-            input: redactedPreview(input), code: error.code, retryable: error.retryable, handled: !errorEdges.isEmpty)
-        entry.afterEnd = inEndPhase
-        if record.errors.count < RunRecord.maxErrors + (inEndPhase ? 10 : 0) { record.errors.append(entry) }
+        // The input preview (a serialization) is made only for errors the log keeps.
+        if record.errors.count < RunRecord.maxErrors + (inEndPhase ? 10 : 0) {
+            var entry = RunRecord.ErrorEntry(
+                node: n.name, port: port, location: error.location, message: error.message,
+                input: redactedPreview(input), code: error.code, retryable: error.retryable,
+                handled: !errorEdges.isEmpty)
+            entry.afterEnd = inEndPhase
+            record.errors.append(entry)
+        }
         if !errorEdges.isEmpty {
             record.counters[.handled, default: 0] += 1
             var err: Value.Object = [
@@ -294,7 +298,7 @@ public final class RunExecution {
         guard now - lastSaved >= Self.saveInterval else { return }
         lastSaved = now
         var snapshot = record
-        snapshot.counters[.processed] = max(record[.processed], record[.attempted])
+        snapshot.countWrittenAsProcessed()
         try? store.save(snapshot)
     }
 
@@ -421,8 +425,7 @@ public final class RunExecution {
                 record.reason = "\(record[.failed]) of \(record.recordsAttempted) records failed" + first
             }
         }
-        // A flow without an iterator (a replay into a writer) still shows the records it handled.
-        record.counters[.processed] = max(record[.processed], record[.attempted])
+        record.countWrittenAsProcessed()
         let parked =
             program.policy.parkFailures && record.status == .completedWithErrors && parkedCount >= record[.failed]
         if record.status == .completed || parked, !record.dryRun {

@@ -115,6 +115,10 @@ public struct RunRecord: Sendable, Equatable {
     /// may pass on its own (see `RunStatusRules.classify`).
     public var isRetryable: Bool { (status == .failed || status == .timedOut) && retryable }
 
+    /// Shows the rows a writer handled as processed when no iterator counted them (a replay into a
+    /// writer, a flow without an iterator).
+    mutating func countWrittenAsProcessed() { counters[.processed] = Swift.max(self[.processed], self[.attempted]) }
+
     /// Records handled so far: what the sources handed over (`processed`) or, where a writer counts what
     /// it attempted, the rows written plus the failures, whichever is greater.
     public var recordsAttempted: Int { Swift.max(self[.processed], self[.attempted] + self[.failed]) }

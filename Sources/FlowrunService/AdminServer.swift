@@ -89,7 +89,7 @@ public final class AdminServer: @unchecked Sendable {
                 return Self.json(404, ["error": .string("no flow \(p[2])")])
             }
             if flow.isDisabled { return Self.json(409, ["error": .string(flow.disabledMessage)]) }
-            guard let start = service.start(of: flow, input: input) else {
+            guard let start = flow.runtime.manualStart(input: input) else {
                 return Self.json(409, ["error": .string("flow \(p[2]) has nothing to trigger")])
             }
             return Self.launched(
@@ -103,7 +103,7 @@ public final class AdminServer: @unchecked Sendable {
                 return Self.json(404, ["error": .string("flow \(old.flow) is not loaded")])
             }
             if flow.isDisabled { return Self.json(409, ["error": .string(flow.disabledMessage)]) }
-            guard let start = service.start(of: flow, replaying: old) else {
+            guard let start = flow.runtime.start(replaying: old) else {
                 return Self.json(409, ["error": .string("run \(old.id) cannot be started again")])
             }
             return Self.launched(

@@ -192,35 +192,11 @@ public final class Service: @unchecked Sendable {
     /// Starts a manual run (admin API) and returns its id once it has started; nil when the flow is
     /// unknown, disabled or has nothing to trigger.
     public func trigger(flow name: String, input: Value?) -> String? {
-        guard let service = flow(named: name), !service.isDisabled, let start = start(of: service, input: input)
+        guard let service = flow(named: name), !service.isDisabled,
+            let start = service.runtime.manualStart(input: input)
         else { return nil }
         if case .started(let id) = launch(service, start, trigger: .manual, dryRun: false) { return id }
         return nil
-    }
-
-    /// How a manual run of a flow begins: `input` delivered to its default entry, or its first trigger
-    /// that is not a server fired. Nil when the flow has nothing to start.
-    public func start(of service: FlowService, input: Value?) -> FlowRuntime.Start? {
-        let runtime = service.runtime
-        if let input {
-            guard let entry = runtime.defaultEntry else { return nil }
-            return .input(input, node: entry, port: nil)
-        }
-        guard
-            let t = runtime.program.triggers.first(where: {
-                !(runtime.program.nodes[$0].component is ServingComponent)
-            })
-        else { return nil }
-        return .trigger(runtime.program.nodes[t].name)
-    }
-
-    /// The start of a new run with the trigger input of `old` (`POST /api/runs/{id}/retry`).
-    public func start(of service: FlowService, replaying old: RunRecord) -> FlowRuntime.Start? {
-        guard !old.input.isNull else { return start(of: service, input: nil) }
-        let parts = (old.entry ?? service.runtime.defaultEntry ?? "").split(separator: ".", maxSplits: 1)
-            .map(String.init)
-        guard let node = parts.first else { return nil }
-        return .input(old.input, node: node, port: parts.count > 1 ? parts[1] : nil)
     }
 
     /// What starting a run from the admin API did.

@@ -65,12 +65,9 @@ struct DLQ: ParsableCommand {
             options.dryRun = dryRun
             options.logger = ConsoleLogger(format: .text)
             let runtime = try FlowLoading.runtime(flow, file: path, store: store, options: options)
-            let parts = entry.split(separator: ".", maxSplits: 1).map(String.init)
             let records: [RunRecord]
             do throws(RunLock.Busy) {
-                records = try runtime.run(
-                    .input(item.payload, node: parts[0], port: parts.count > 1 ? parts[1] : nil), trigger: .replay,
-                    parent: item.lastRun)
+                records = try runtime.run(.input(item.payload, entry: entry), trigger: .replay, parent: item.lastRun)
             } catch {
                 FileHandleOutput.stderr("\(error.description); not replayed")
                 throw ExitCode(Running.busyExitCode)

@@ -96,10 +96,8 @@ struct Run: ParsableCommand {
         var records: [RunRecord] = []
         do throws(RunLock.Busy) {
             if let message {
-                let target = entry ?? runtime.defaultEntry ?? ""
-                let parts = target.split(separator: ".", maxSplits: 1).map(String.init)
                 records += try runtime.run(
-                    .input(message, node: parts[0], port: parts.count > 1 ? parts[1] : nil), trigger: .manual)
+                    .input(message, entry: entry ?? runtime.defaultEntry ?? ""), trigger: .manual)
             } else if runtime.program.triggers.isEmpty {
                 FileHandleOutput.stderr(
                     "\(runtime.program.name): nothing to fire: the flow has no trigger (use --input)")

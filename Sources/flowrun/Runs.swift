@@ -93,14 +93,8 @@ struct Runs: ParsableCommand {
             var options = FlowRuntime.Options()
             options.logger = ConsoleLogger(format: .text)
             let runtime = try FlowLoading.runtime(flow, file: path, store: store, options: options)
-            let start: FlowRuntime.Start
-            if old.input.isNull {
-                guard let entry = runtime.defaultEntry else { throw UsageError("\(flow.name) has nothing to start") }
-                start = .trigger(entry)
-            } else {
-                let parts = (old.entry ?? runtime.defaultEntry ?? "").split(separator: ".", maxSplits: 1).map(
-                    String.init)
-                start = .input(old.input, node: parts.first ?? "", port: parts.count > 1 ? parts[1] : nil)
+            guard let start = runtime.start(replaying: old) else {
+                throw UsageError("\(flow.name) has nothing to start")
             }
             let records: [RunRecord]
             do throws(RunLock.Busy) {

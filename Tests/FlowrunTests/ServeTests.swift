@@ -42,6 +42,20 @@ import Testing
         return false
     }
 
+    /// `flowrun serve DIR` with an admin API on `port` (token `s3cret`) and its own state store.
+    static func serve(_ dir: URL, port: Int, state: String) throws -> Process {
+        let p = Process()
+        p.executableURL = CLITests.binary
+        p.arguments = [
+            "serve", dir.path, "--admin", "127.0.0.1:\(port)", "--admin-token", "s3cret", "--grace", "1",
+            "--state", state,
+        ]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
     @Test func servesFlowsWithTheAdminAPI() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -54,15 +68,7 @@ import Testing
         let auth = ["Authorization": "Bearer s3cret"]
         let state = dir.appendingPathComponent("state.db").path
 
-        let p = Process()
-        p.executableURL = CLITests.binary
-        p.arguments = [
-            "serve", dir.path, "--admin", "127.0.0.1:\(port)", "--admin-token", "s3cret", "--grace", "1",
-            "--state", state,
-        ]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try Self.serve(dir, port: port, state: state)
         defer { if p.isRunning { p.terminate() } }
 
         #expect(try waitFor { try CLITests.http("GET", "\(admin)/readyz").status == 200 })
@@ -137,15 +143,7 @@ import Testing
         let admin = "http://127.0.0.1:\(port)"
         let auth = ["Authorization": "Bearer s3cret"]
         let state = dir.appendingPathComponent("state.db").path
-        let p = Process()
-        p.executableURL = CLITests.binary
-        p.arguments = [
-            "serve", dir.path, "--admin", "127.0.0.1:\(port)", "--admin-token", "s3cret", "--grace", "1",
-            "--state", state,
-        ]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try Self.serve(dir, port: port, state: state)
         defer { if p.isRunning { p.terminate() } }
         #expect(try waitFor { try CLITests.http("GET", "\(admin)/readyz").status == 200 })
 
