@@ -133,12 +133,11 @@ import Testing
         first.standardError = FileHandle.nullDevice
         try first.run()
         // Wait (with a deadline) until the first run holds the flow.
-        let deadline = Date().addingTimeInterval(20)
         var holder: String?
-        while holder == nil, Date() < deadline {
+        _ = CLITests.waitFor(20) {
             let held = try? e.flowrun(["state", "get", "user-sync", "lock/"])
             holder = held.flatMap { try? JSON.parse($0.stdout)["run"].stringValue } ?? nil
-            if holder == nil { usleep(50_000) }
+            return holder != nil
         }
         let running = try #require(holder)
         let second = try e.sync()

@@ -33,15 +33,6 @@ import Testing
           - {from: wait.out, to: done.in}
         """
 
-    func waitFor(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        return false
-    }
-
     /// `flowrun serve DIR` with an admin API on `port` (token `s3cret`) and its own state store.
     static func serve(_ dir: URL, port: Int, state: String) throws -> Process {
         let p = Process()
@@ -71,7 +62,7 @@ import Testing
         let p = try Self.serve(dir, port: port, state: state)
         defer { if p.isRunning { p.terminate() } }
 
-        #expect(try waitFor { try CLITests.http("GET", "\(admin)/readyz").status == 200 })
+        #expect(try CLITests.waitFor { try CLITests.http("GET", "\(admin)/readyz").status == 200 })
         let flows = try JSON.parse(try CLITests.http("GET", "\(admin)/api/flows").body)
         #expect(flows.arrayValue?.map { $0["name"] } == ["pagination-loop", "slow"])
         #expect(flows[0]["health"] == "healthy")
@@ -83,7 +74,7 @@ import Testing
         let id = try #require(try JSON.parse(triggered.body)["id"].stringValue)
         var run: Value = nil
         #expect(
-            try waitFor {
+            try CLITests.waitFor {
                 run = try JSON.parse(try CLITests.http("GET", "\(admin)/api/runs/\(id)").body)
                 return run["status"] == "completed"
             })
@@ -99,17 +90,19 @@ import Testing
         try "flow: pagination-loop\nnodes: {x: {component: nope}}\n".write(
             to: loopFile, atomically: true, encoding: .utf8)
         kill(p.processIdentifier, SIGHUP)
-        #expect(try waitFor { try JSON.parse(try CLITests.http("GET", "\(admin)/readyz").body)["problems"] == 1 })
+        #expect(
+            try CLITests.waitFor { try JSON.parse(try CLITests.http("GET", "\(admin)/readyz").body)["problems"] == 1 })
         #expect(try CLITests.http("POST", "\(admin)/api/flows/pagination-loop/runs", headers: auth).status == 202)
         // A good edit replaces it: lastPage 3 makes a shorter loop.
         try Self.loop.replacingOccurrences(of: "lastPage: 5", with: "lastPage: 3").write(
             to: loopFile, atomically: true, encoding: .utf8)
         kill(p.processIdentifier, SIGHUP)
-        #expect(try waitFor { try JSON.parse(try CLITests.http("GET", "\(admin)/readyz").body)["problems"] == 0 })
+        #expect(
+            try CLITests.waitFor { try JSON.parse(try CLITests.http("GET", "\(admin)/readyz").body)["problems"] == 0 })
         let again = try CLITests.http("POST", "\(admin)/api/flows/pagination-loop/runs", headers: auth)
         let id2 = try #require(try JSON.parse(again.body)["id"].stringValue)
         #expect(
-            try waitFor {
+            try CLITests.waitFor {
                 run = try JSON.parse(try CLITests.http("GET", "\(admin)/api/runs/\(id2)").body)
                 return run["status"] == "completed"
             })
@@ -145,7 +138,7 @@ import Testing
         let state = dir.appendingPathComponent("state.db").path
         let p = try Self.serve(dir, port: port, state: state)
         defer { if p.isRunning { p.terminate() } }
-        #expect(try waitFor { try CLITests.http("GET", "\(admin)/readyz").status == 200 })
+        #expect(try CLITests.waitFor { try CLITests.http("GET", "\(admin)/readyz").status == 200 })
 
         #expect(try CLITests.http("POST", "\(admin)/api/flows/user-sync/disable").status == 401)
         #expect(try CLITests.http("POST", "\(admin)/api/flows/nope/disable", headers: auth).status == 404)

@@ -127,6 +127,16 @@ final class SyncEnvironment {
 }
 
 extension CLITests {
+    /// Polls `condition` every 0.1 s until it holds (true) or `seconds` pass (false).
+    static func waitFor(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return false
+    }
+
     struct HTTPResult {
         let status: Int
         let body: String
