@@ -49,7 +49,7 @@ public final class AdminServer: @unchecked Sendable {
         case ("GET", ["metrics"]):
             return FlyingFox.HTTPResponse(
                 statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: Data(service.metrics.text().utf8))
+                body: Data(service.metrics.text(inFlight: service.liveRecords()).utf8))
         case ("GET", ["api", "flows"]):
             return Self.json(200, .array(service.flows.map(Self.flowJSON)))
         case ("GET", ["api", "runs"]):
