@@ -40,7 +40,8 @@ public enum DeadLetter {
                     Field(
                         "version", .any, required: false,
                         doc:
-                            "the record's version, its checkpoint value (e.g. updated_at): a skipped item stays skipped for it; `hold` advances the cursor to just before it"),
+                            "the record's version, its checkpoint value (e.g. updated_at): a skipped item stays skipped for it; `hold` advances the cursor to just before it"
+                    ),
                     .contextField,
                 ]), doc: "A failed record."),
             .input(

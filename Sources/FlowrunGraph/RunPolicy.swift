@@ -125,7 +125,7 @@ public enum RunPolicy {
         Setting(
             "cursorPolicy", .choice(["hold", "park"]), default: "hold",
             doc:
-                "`hold`: checkpoints commit only when the run completed without failures; `park`: also when every failure was parked in the dead-letter queue."
+                "`hold`: checkpoints commit when the run completed without failures, and with failures up to just before the oldest unresolved one (by its dead letter's `version`); `park`: in full also when every failure was parked in the dead-letter queue."
         ) { v, x in v.parkFailures = x.stringValue == "park" },
         Setting(
             "retryParked", .bool, default: false,
@@ -230,8 +230,9 @@ public enum RunPolicy {
         public var minRecords = 0
         public var failureRatio = 0.0
         public var maxMessages = 0
-        /// `hold`: checkpoints commit only when the run completed without failures. `park`: also when
-        /// every failure of the run was parked in the dead-letter queue.
+        /// `hold`: checkpoints commit when the run completed without failures, and with failures up to just
+        /// before the oldest unresolved one. `park`: in full also when every failure of the run was parked in
+        /// the dead-letter queue.
         public var parkFailures = false
         /// `run.retryParked`: parked dead-letter items with attempts left are retried at the start of runs.
         public var retryParked = false

@@ -85,7 +85,9 @@ public final class ServiceMetrics: TelemetrySink, @unchecked Sendable {
 
     /// Label sets of in-flight gauges set before (they read 0 once their flow has no run in progress).
     private var inFlightLabels = Set<[String]>()
-    static let inFlightCounters: [FlowrunRuntime.Counter] = [.processed, .created, .updated, .unchanged, .skipped, .failed]
+    static let inFlightCounters: [FlowrunRuntime.Counter] = [
+        .processed, .created, .updated, .unchanged, .skipped, .failed,
+    ]
 
     /// Sets `flowrun_run_in_flight_records{flow, counter}` from the live saves of the runs in progress:
     /// their counters summed per flow, and `total` where a source announced one.

@@ -38,7 +38,8 @@ struct DLQ: ParsableCommand {
 
     struct Replay: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Re-inject a dead-letter item (or all of a flow's) into its flow as a new linked run (trigger: replay).",
+            abstract:
+                "Re-inject a dead-letter item (or all of a flow's) into its flow as a new linked run (trigger: replay).",
             discussion: """
                 The payload is delivered to the dead-letter node's `entry` (node.port). When the run completes
                 without failures the item is closed as `replayed`; otherwise it stays unresolved (and counts one
