@@ -46,6 +46,8 @@ public final class RunExecution {
     /// Failure ids (an `id` on every error message) already counted as `failed`, or parked in the
     /// dead-letter queue: a failure that reaches two counting nodes counts once.
     private var countedFailures = Set<Int>()
+    /// The failure id of each entry of `record.errors` (the reason quotes the first counted one).
+    private var errorFailureIDs: [Int] = []
     private var parkedFailures = Set<Int>()
     private var nextFailureID = 0
     /// Failures parked in the dead-letter queue this run (`run.cursorPolicy: park` lets the cursor pass them).
@@ -150,6 +152,7 @@ public final class RunExecution {
                 handled: !errorEdges.isEmpty)
             entry.afterEnd = inEndPhase
             record.errors.append(entry)
+            errorFailureIDs.append(id)
         }
         if !errorEdges.isEmpty {
             record.counters[.handled, default: 0] += 1
@@ -442,7 +445,7 @@ public final class RunExecution {
         if !halted {
             record.status = RunStatusRules.resolve(attempted: record.recordsAttempted, failed: record[.failed])
             if record.status == .failed {
-                let first = record.errors.first.map { ": first at \($0.node): \($0.message)" } ?? ""
+                let first = firstCountedError.map { ": first at \($0.node): \($0.message)" } ?? ""
                 record.reason = "\(record[.failed]) of \(record.recordsAttempted) records failed" + first
             }
         }
@@ -463,6 +466,14 @@ public final class RunExecution {
         record.completedAt = globals.clock()
         runEndPhase()
         for (i, n) in deliveries.enumerated() where n > 0 { record.nodeMessages[program.nodes[i].name] = n }
+    }
+
+    /// The error the reason of a run failed by its counters quotes: the first one counted as `failed`,
+    /// not a handled error whose records were tried again (a batch error before its per-record failures);
+    /// the first of the log when none was counted.
+    var firstCountedError: RunRecord.ErrorEntry? {
+        let counted = zip(record.errors, errorFailureIDs).first { countedFailures.contains($0.1) }?.0
+        return counted ?? record.errors.first
     }
 
     /// Commits checkpoint values, each combined with the stored one (a cursor never moves backwards).

@@ -134,6 +134,30 @@ import Testing
         #expect(RunProgress.count(r) == "processed 25 of 1,000")
     }
 
+    /// A run failed by its counters quotes the first failure it counted, not a handled batch error whose
+    /// records were tried one at a time (and then failed on their own).
+    @Test func theReasonQuotesACountedFailureNotTheHandledBatchError() throws {
+        let r = try FlowHarness(
+            """
+            flow: batches
+            nodes:
+              start: {component: ticker, settings: {interval: 1h}}
+              batch: {component: modify}
+              each: {component: iterator}
+              calc: {component: modify}
+              collect: {component: modify, settings: {count: failed}}
+            edges:
+              - {from: start.out, to: batch.in, data: {v: <<int('many')>>}}
+              - {from: batch.error, to: each.in, data: {array: [0, 0]}}
+              - {from: each.item, to: calc.in, data: {v: <<10 / $.item>>}}
+              - {from: calc.error, to: collect.in}
+            """
+        ).run()
+        #expect(r.status == .failed)
+        #expect(r.errors.map(\.node) == ["batch", "calc", "calc"])
+        #expect(r.reason == "2 of 2 records failed: first at calc: division by zero")
+    }
+
     /// A dead letter that cannot be written (the store refuses it) is an error of the dead-letter node
     /// that continues the record's failure: counted once, not once by the flow and once more for the
     /// dead-letter error.
