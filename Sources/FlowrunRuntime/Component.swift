@@ -122,7 +122,9 @@ public struct NodeContext {
 
     /// Offers a checkpoint value: reduced over the run, committed only if the run completes.
     public mutating func checkpoint(_ key: String, _ value: Value, reduce: CheckpointReduce) {
-        if run.keepsOfferedCheckpoints, reduce == .max { run.offeredCheckpoints[key, default: []].append(value) }
+        if run.keepsOfferedCheckpoints, reduce == .max, run.offeredCheckpoints[key]?.last != value {
+            run.offeredCheckpoints[key, default: []].append(value)
+        }
         if let current = run.checkpoints[key] {
             run.checkpoints[key] = (reduce.combine(current.value, value), reduce)
         } else {

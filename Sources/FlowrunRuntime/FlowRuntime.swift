@@ -18,7 +18,7 @@ public final class FlowRuntime: @unchecked Sendable {
         public var clock: @Sendable () -> Int = Globals.systemClock
         /// Sees every message a node emits (node, port, message): test kits and tracing.
         public var observer: ((String, String, Value) -> Void)?
-        /// Sees the run record every 1,024 deliveries (the CLI's live progress line).
+        /// Sees the run record every 1,024 deliveries and while the run waits for I/O (the CLI's progress line).
         public var progress: ((RunRecord) -> Void)?
         /// Sleeps for nanoseconds (retry backoff); injected so tests never sleep.
         public var sleep: @Sendable (Int) -> Void = { nanos in

@@ -28,7 +28,8 @@ public final class RunExecution {
     /// Node failures, handled or not (for `continueOnError: false`).
     var failureEvents = 0
     var observer: ((String, String, Value) -> Void)?
-    /// Called every 1,024 deliveries with the record so far (live progress displays).
+    /// Called every 1,024 deliveries, and every 50 ms while waiting for I/O, with the record so far
+    /// (live progress displays).
     var progress: ((RunRecord) -> Void)?
     /// I/O nodes' in-flight work, by node index.
     var asyncNodes: [Int: AsyncNodeState] = [:]
@@ -256,6 +257,7 @@ public final class RunExecution {
                 if totalInFlight == 0 || (inEndPhase && endPhaseInFlight == 0) { return }
                 inbox.wait(nanos: 50_000_000)
                 if checkStop() { return }
+                progress?(record)
                 saveProgress()
                 continue
             }
