@@ -272,6 +272,8 @@ public final class RunExecution {
                     stack.append(work)
                     inbox.wait(nanos: 50_000_000)
                     if checkStop() { return }
+                    progress?(record)
+                    saveProgress()
                     continue
                 }
                 if emission.stopOnFailure, failureEvents > emission.failuresAtStart { continue }
