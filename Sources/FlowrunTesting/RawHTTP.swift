@@ -92,8 +92,9 @@ public final class RawConnection {
         return false
     }
 
-    /// The next response, read within `timeout` seconds; nil when none arrives complete.
-    public func response(timeout: Double = 5) -> Response? {
+    /// The next response, read within `timeout` seconds; nil when none arrives complete. `toHead`: the
+    /// answer to a HEAD request, whose `Content-Length` announces a body that is not sent.
+    public func response(timeout: Double = 5, toHead: Bool = false) -> Response? {
         let deadline = Date().addingTimeInterval(timeout)
         var data: [UInt8] = []
         var headEnd: Int?
@@ -102,7 +103,7 @@ public final class RawConnection {
             if headEnd == nil, let end = Self.find(Array("\r\n\r\n".utf8), in: data) {
                 headEnd = end + 4
                 let head = String(decoding: data[0..<end], as: UTF8.self)
-                length = Self.headers(head)["content-length"].flatMap { Int($0) } ?? 0
+                length = toHead ? 0 : Self.headers(head)["content-length"].flatMap { Int($0) } ?? 0
             }
             if let headEnd, data.count >= headEnd + length {
                 let head = String(decoding: data[0..<headEnd - 4], as: UTF8.self)
@@ -115,6 +116,21 @@ public final class RawConnection {
                 return nil
             }
             data += more
+        }
+    }
+
+    /// Whether this machine can bind the IPv6 loopback address `::1`.
+    public static func canBindIPv6Loopback() -> Bool {
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var a = sockaddr_in6()
+        a.sin6_family = sa_family_t(AF_INET6)
+        a.sin6_addr = in6addr_loopback
+        return withUnsafePointer(to: &a) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) == 0
+            }
         }
     }
 

@@ -205,7 +205,8 @@ public struct RequestParser: Sendable {
                     return failure()
                 }
                 let digits = line.prefix { $0 != UInt8(ascii: ";") }
-                guard !digits.isEmpty, digits.count <= 15, let size = Int(String(decoding: digits, as: UTF8.self), radix: 16)
+                guard !digits.isEmpty, digits.count <= 15,
+                    let size = Int(String(decoding: digits, as: UTF8.self), radix: 16)
                 else { return fail(400, "invalid chunk size") }
                 if size == 0 {
                     headerBytes = 0
@@ -266,8 +267,13 @@ public struct RequestParser: Sendable {
     /// one ended by a bare LF, fails the parser (check `state` after nil).
     private mutating func takeLine(limit: Int, tooLong: (Int, String)) -> ArraySlice<UInt8>? {
         let end = buffer.count
-        var i = scanned
-        while i < end && buffer[i] != 10 { i += 1 }
+        let from = scanned
+        let i =
+            from == end
+            ? end
+            : buffer.withUnsafeBytes { raw in
+                memchr(raw.baseAddress! + from, 10, end - from).map { raw.baseAddress!.distance(to: $0) } ?? end
+            }
         if i == end {
             scanned = end
             if end - start > limit + 1 {
@@ -343,7 +349,8 @@ public struct RequestParser: Sendable {
         }
         let name = line[line.startIndex..<colon]
         guard !name.isEmpty, name.allSatisfy(isTokenChar) else {
-            throw RequestError(400, line.first == 32 || line.first == 9 ? "obsolete line folding" : "invalid header name")
+            throw RequestError(
+                400, line.first == 32 || line.first == 9 ? "obsolete line folding" : "invalid header name")
         }
         var value = line[(colon + 1)...]
         while let f = value.first, f == 32 || f == 9 { value.removeFirst() }
