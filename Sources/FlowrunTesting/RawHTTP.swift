@@ -73,6 +73,12 @@ public final class RawConnection {
 
     @discardableResult public func send(_ text: String) -> Bool { send(Array(text.utf8)) }
 
+    /// Whether something (bytes, or the end of the stream) can be read within `timeout` seconds; reads nothing.
+    public func readable(timeout: Double) -> Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, Int32(timeout * 1000)) > 0
+    }
+
     /// Bytes available within `timeout` seconds: nil on timeout, empty at end of stream or on a reset.
     public func read(timeout: Double) -> [UInt8]? {
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)

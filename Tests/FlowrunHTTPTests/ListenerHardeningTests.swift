@@ -100,11 +100,11 @@ import Testing
             for _ in 0..<16 {
                 guard c.send(piece) else { break }
                 sent += piece.count
-                if c.read(timeout: 0) != nil { break }
+                if c.readable(timeout: 0) { break }
             }
             let response = c.response(timeout: 2)
             #expect(response?.status == 431)
-            #expect(Date().timeIntervalSince(started) < 1)
+            #expect(Date().timeIntervalSince(started) < 2)
         }
     }
 
@@ -136,12 +136,11 @@ import Testing
             var chunks = 0
             while chunks < 1000, c.send(chunk) {
                 chunks += 1
-                if c.read(timeout: 0.01) != nil { break }
+                if c.readable(timeout: 0.01) { break }
             }
             // 1024 bytes are allowed, the fifth chunk of 256 is refused; the rest was never read.
             #expect(chunks < 100)
-            let rest = c.response(timeout: 2)
-            #expect(rest == nil || rest?.status == 413)
+            #expect(c.response(timeout: 2)?.status == 413)
         }
     }
 
@@ -181,7 +180,7 @@ import Testing
             var answers: [Int] = []
             while !open.isEmpty, Date().timeIntervalSince(started) < 5 {
                 open = open.filter { c in
-                    guard c.send("a"), c.read(timeout: 0.02) == nil else {
+                    guard c.send("a"), !c.readable(timeout: 0.02) else {
                         if let r = c.response(timeout: 0.2) { answers.append(r.status) }
                         return false
                     }
@@ -191,7 +190,7 @@ import Testing
             let elapsed = Date().timeIntervalSince(started)
             #expect(open.isEmpty)
             #expect(elapsed >= 0.25 && elapsed < 3, "closed after \(elapsed) s")
-            #expect(answers.allSatisfy { $0 == 408 })
+            #expect(answers.count == 3 && answers.allSatisfy { $0 == 408 }, "\(answers)")
             #expect(silent.closes(within: 2))
         }
     }
