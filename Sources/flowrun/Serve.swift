@@ -10,8 +10,8 @@ struct Serve: ParsableCommand {
         discussion: """
             Loads and checks every flow (a flow that fails `check` is reported and not started; the others run),
             fires tickers and cron schedules, serves http-server nodes and the admin API (GET /healthz, /readyz,
-            /metrics, /api/flows, /api/runs, /api/runs/{id}; POST /api/flows/{name}/runs, /api/runs/{id}/cancel)
-            until SIGTERM/SIGINT. SIGHUP (or --watch) reloads changed flow files. Exit 0 after a graceful stop.
+            /metrics, /api/flows, /api/runs, /api/runs/{id}; POST /api/flows/{name}/runs, /api/runs/{id}/cancel;
+            with a token every call but /healthz and /readyz needs it) until SIGTERM/SIGINT. SIGHUP (or --watch) reloads changed flow files. Exit 0 after a graceful stop.
             """)
 
     @Argument(help: "Flow files or directories of them.") var paths: [String]

@@ -207,7 +207,9 @@ struct Connection {
             guard write(response.serialized(keepAlive: keepAlive, includeBody: head.method != "HEAD")), keepAlive else {
                 return
             }
+            // A pipelined next request may be buffered already: its head gets a full header timeout too.
             idleDeadline = Self.now() + limits.idleTimeout
+            headDeadline = Self.now() + limits.headerTimeout
         }
     }
 

@@ -148,7 +148,10 @@ public struct RequestParser: Sendable {
             state = .requestLine
             return .end
         case .length(let n):
-            if n > limit { return fail(413, "request body of \(n) bytes is larger than \(limit) bytes") }
+            if n > limit {
+                state = .failed
+                return .failed(RequestError(413, "request body of \(n) bytes is larger than \(limit) bytes"))
+            }
             if n == 0 {
                 state = .requestLine
                 return .end
@@ -160,112 +163,103 @@ public struct RequestParser: Sendable {
         return nil
     }
 
-    /// The next event, or nil when more bytes are needed.
+    /// The next event, or nil when more bytes are needed. After `.failed` there are no more events.
     public mutating func next() -> Event? {
+        do throws(RequestError) { return try step() } catch {
+            state = .failed
+            return .failed(error)
+        }
+    }
+
+    private mutating func step() throws(RequestError) -> Event? {
         while true {
             switch state {
             case .failed, .waitingForBody:
                 return nil
             case .requestLine:
-                // Empty lines before a request are ignored (RFC 9112 2.2).
-                guard let line = takeLine(limit: limits.requestLineBytes, tooLong: (414, "request line too long"))
-                else { return failure() }
-                if line.isEmpty { continue }
-                do throws(RequestError) {
-                    head = try Self.parseRequestLine(line)
-                } catch { return fail(error.status, error.description) }
+                guard
+                    let line = try takeLine(
+                        limit: limits.requestLineBytes, tooLong: RequestError(414, "request line too long"))
+                else { return nil }
+                if line.isEmpty { continue }  // empty lines before a request are ignored (RFC 9112 2.2)
+                head = try Self.parseRequestLine(line)
                 headerBytes = 0
                 state = .headers
             case .headers:
-                let room = limits.headerBytes - headerBytes
-                guard let line = takeLine(limit: max(0, room), tooLong: (431, "request headers too large")) else {
-                    return failure()
-                }
-                headerBytes += line.count + 2
-                if line.isEmpty { return finishHead() }
+                guard let line = try takeHeaderLine("request headers too large") else { return nil }
+                if line.isEmpty { return try finishHead() }
                 if head!.headers.count >= limits.headerFields {
-                    return fail(431, "more than \(limits.headerFields) header fields")
+                    throw RequestError(431, "more than \(limits.headerFields) header fields")
                 }
-                do throws(RequestError) {
-                    head!.headers.append(try Self.parseHeader(line))
-                } catch { return fail(error.status, error.description) }
+                head!.headers.append(try Self.parseHeader(line))
             case .fixedBody(let remaining):
                 guard buffered > 0 else { return nil }
-                let n = min(remaining, buffered)
-                let chunk = Array(buffer[start..<start + n])
-                start += n
-                scanned = max(scanned, start)
-                state = n == remaining ? .bodyDone : .fixedBody(remaining: remaining - n)
+                let chunk = take(min(remaining, buffered))
+                state = chunk.count == remaining ? .bodyDone : .fixedBody(remaining: remaining - chunk.count)
                 return .body(chunk)
             case .bodyDone:
                 state = .requestLine
                 return .end
             case .chunkSize:
-                guard let line = takeLine(limit: 1024, tooLong: (400, "chunk size line too long")) else {
-                    return failure()
+                guard let line = try takeLine(limit: 1024, tooLong: RequestError(400, "chunk size line too long"))
+                else {
+                    return nil
                 }
                 let digits = line.prefix { $0 != UInt8(ascii: ";") }
                 guard !digits.isEmpty, digits.count <= 15,
                     let size = Int(String(decoding: digits, as: UTF8.self), radix: 16)
-                else { return fail(400, "invalid chunk size") }
+                else { throw RequestError(400, "invalid chunk size") }
                 if size == 0 {
                     headerBytes = 0
                     state = .trailers
                     continue
                 }
-                if size > bodyBytes { return fail(413, "request body larger than the limit") }
+                if size > bodyBytes { throw RequestError(413, "request body larger than the limit") }
                 bodyBytes -= size
                 state = .chunkData(remaining: size)
             case .chunkData(let remaining):
                 guard buffered > 0 else { return nil }
-                let n = min(remaining, buffered)
-                let chunk = Array(buffer[start..<start + n])
-                start += n
-                scanned = max(scanned, start)
-                state = n == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - n)
+                let chunk = take(min(remaining, buffered))
+                state = chunk.count == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - chunk.count)
                 return .body(chunk)
             case .chunkDataEnd:
                 guard buffered >= 2 else { return nil }
-                guard buffer[start] == 13, buffer[start + 1] == 10 else { return fail(400, "chunk not ended by CRLF") }
-                start += 2
-                scanned = max(scanned, start)
+                guard buffer[start] == 13, buffer[start + 1] == 10 else {
+                    throw RequestError(400, "chunk not ended by CRLF")
+                }
+                _ = take(2)
                 state = .chunkSize
             case .trailers:
-                let room = limits.headerBytes - headerBytes
-                guard let line = takeLine(limit: max(0, room), tooLong: (431, "trailer fields too large")) else {
-                    return failure()
-                }
-                headerBytes += line.count + 2
+                guard let line = try takeHeaderLine("trailer fields too large") else { return nil }
                 if line.isEmpty {
                     state = .requestLine
                     return .end
                 }
-                do throws(RequestError) { _ = try Self.parseHeader(line) } catch {
-                    return fail(error.status, error.description)
-                }
+                _ = try Self.parseHeader(line)
             }
         }
     }
 
-    private var failedError: RequestError?
-
-    private mutating func failure() -> Event? {
-        if state == .failed, let failedError {
-            self.failedError = nil
-            return .failed(failedError)
-        }
-        return nil
+    /// The next `n` buffered bytes.
+    private mutating func take(_ n: Int) -> [UInt8] {
+        let bytes = Array(buffer[start..<start + n])
+        start += n
+        scanned = max(scanned, start)
+        return bytes
     }
 
-    private mutating func fail(_ status: Int, _ message: String) -> Event {
-        state = .failed
-        failedError = nil
-        return .failed(RequestError(status, message))
+    /// A header or trailer line, counted against the head's byte limit.
+    private mutating func takeHeaderLine(_ tooLarge: String) throws(RequestError) -> ArraySlice<UInt8>? {
+        let room = max(0, limits.headerBytes - headerBytes)
+        guard let line = try takeLine(limit: room, tooLong: RequestError(431, tooLarge)) else { return nil }
+        headerBytes += line.count + 2
+        return line
     }
 
-    /// The next line without its CRLF, nil when none is complete yet. A line longer than `limit`, or
-    /// one ended by a bare LF, fails the parser (check `state` after nil).
-    private mutating func takeLine(limit: Int, tooLong: (Int, String)) -> ArraySlice<UInt8>? {
+    /// The next line without its CRLF, nil when none is complete yet. Each byte is searched once: the
+    /// search resumes where the last one stopped. A line (complete or not) longer than `limit` throws
+    /// `tooLong`; a line ended by a bare LF is a 400.
+    private mutating func takeLine(limit: Int, tooLong: RequestError) throws(RequestError) -> ArraySlice<UInt8>? {
         let end = buffer.count
         let from = scanned
         let i =
@@ -276,44 +270,33 @@ public struct RequestParser: Sendable {
             }
         if i == end {
             scanned = end
-            if end - start > limit + 1 {
-                state = .failed
-                failedError = RequestError(tooLong.0, tooLong.1)
-            }
+            if end - start > limit + 1 { throw tooLong }
             return nil
         }
-        guard i > start, buffer[i - 1] == 13 else {
-            state = .failed
-            failedError = RequestError(400, "line ended by a bare LF")
-            return nil
-        }
-        if i - 1 - start > limit {
-            state = .failed
-            failedError = RequestError(tooLong.0, tooLong.1)
-            return nil
-        }
+        guard i > start, buffer[i - 1] == 13 else { throw RequestError(400, "line ended by a bare LF") }
+        if i - 1 - start > limit { throw tooLong }
         let line = buffer[start..<i - 1]
         start = i + 1
         scanned = start
         return line
     }
 
-    private mutating func finishHead() -> Event {
+    private mutating func finishHead() throws(RequestError) -> Event {
         let head = self.head!
         let lengths = head.headers.filter { $0.name.caseInsensitiveEquals("Content-Length") }.map(\.value)
         let encoding = head.header("Transfer-Encoding")
         if encoding != nil && !lengths.isEmpty {
-            return fail(400, "both Content-Length and Transfer-Encoding")
+            throw RequestError(400, "both Content-Length and Transfer-Encoding")
         }
         if let encoding {
             guard encoding.lowercased() == "chunked" else {
-                return fail(501, "unsupported Transfer-Encoding '\(encoding.prefix(40))'")
+                throw RequestError(501, "unsupported Transfer-Encoding '\(encoding.prefix(40))'")
             }
             pendingFraming = .chunked
         } else if let first = lengths.first {
             guard Set(lengths).count == 1, !first.isEmpty, first.count <= 18, first.utf8.allSatisfy(Self.isDigit),
                 let n = Int(first)
-            else { return fail(400, "invalid Content-Length") }
+            else { throw RequestError(400, "invalid Content-Length") }
             pendingFraming = .length(n)
         } else {
             pendingFraming = .none
