@@ -246,3 +246,26 @@ import Testing
         }
     }
 }
+
+/// `HTTPListener` with a handler of the test's own: deadlines across keep-alive requests.
+@Suite struct HTTPListenerTests {
+    /// A second request sent in part while the first is being answered gets a header timeout of its own,
+    /// counted from the first answer, not from the first request's arrival.
+    @Test func aPipelinedRequestGetsItsOwnHeaderTimeout() throws {
+        var limits = ListenerLimits()
+        limits.headerTimeout = 0.3
+        let listener = HTTPListener(limits: limits)
+        let handler = RequestHandler { request in
+            // Slower than the header timeout: the work a handler does, not a wait for behaviour.
+            if request.head.path == "/slow" { Thread.sleep(forTimeInterval: 0.4) }
+            return .json(200, ["path": .string(request.head.path)])
+        }
+        try listener.start(host: "127.0.0.1", port: 0, handler: handler)
+        defer { listener.stop() }
+        let c = try RawConnection(port: listener.port)
+        c.send("GET /slow HTTP/1.1\r\n\r\nGET /next HTTP/1.1\r\n")
+        #expect(c.response()?.body == #"{"path":"/slow"}"#)
+        c.send("X-A: 1\r\n\r\n")
+        #expect(c.response()?.body == #"{"path":"/next"}"#)
+    }
+}
