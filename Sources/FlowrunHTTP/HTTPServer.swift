@@ -22,7 +22,8 @@ public enum HTTPServer {
         isIO: true,
         isTrigger: true,
         settings: [
-            SettingDescriptor("host", .string, default: "127.0.0.1", doc: "Address to listen on.", example: "0.0.0.0"),
+            SettingDescriptor(
+                "host", .string, default: "127.0.0.1", doc: "Address to listen on (IPv4 or IPv6).", example: "0.0.0.0"),
             SettingDescriptor("port", .int, required: true, doc: "TCP port.", example: "8089"),
             SettingDescriptor(
                 "routes",

@@ -44,15 +44,13 @@ public struct RequestHead: Sendable, Equatable {
     /// The path, without the query.
     public var path: String { String(target.prefix { $0 != "?" }) }
 
-    /// Decoded `name=value` pairs of the query; the last of a repeated name wins.
+    /// Percent-decoded `name=value` pairs of the query, in order.
     public var query: [(name: String, value: String)] {
         guard let mark = target.firstIndex(of: "?") else { return [] }
         return target[target.index(after: mark)...].split(separator: "&").map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ s: Substring) -> String {
-                let plus = s.replacingOccurrences(of: "+", with: " ")
-                return plus.removingPercentEncoding ?? plus
-            }
+            // As URLComponents decodes: percent escapes only, a `+` stays a `+` (it is often a time zone).
+            func decode(_ s: Substring) -> String { s.removingPercentEncoding ?? String(s) }
             return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
         }
     }
