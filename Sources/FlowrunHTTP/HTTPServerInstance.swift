@@ -48,7 +48,11 @@ extension HTTPServer {
                     headers.append(("Content-Type", "application/json"))
                 }
             }
-            let answer = ServerResponse(status: message["statusCode"].intValue ?? 200, headers: headers, body: body)
+            let status = message["statusCode"].intValue ?? 200
+            guard (200...599).contains(status) else {
+                throw NodeError("statusCode \(status) is not an HTTP status from 200 to 599", code: "bad_request")
+            }
+            let answer = ServerResponse(status: status, headers: headers, body: body)
             guard let waiter = lock.withLock({ waiting.removeValue(forKey: id) }) else {
                 throw NodeError(
                     "no request '\(id)' is waiting for a response (answered twice, or timed out)", code: "bad_request")
@@ -96,9 +100,10 @@ extension HTTPServer {
                     if let denied = auth.verify(request) { return denied }
                     return answer(request, routes: routeTable, timeout: timeout, startRun: startRun)
                 })
-            listener = HTTPListener(limits: limits)
+            let listener = HTTPListener(limits: limits)
+            lock.withLock { self.listener = listener }
             do throws(HTTPListener.ListenError) {
-                try listener!.start(host: host, port: UInt16(port), handler: handler)
+                try listener.start(host: host, port: UInt16(port), handler: handler)
             } catch {
                 throw NodeError("http-server cannot listen on \(host):\(port): \(error.description)", code: "listen")
             }
@@ -140,7 +145,7 @@ extension HTTPServer {
             return waiter.wait()
         }
 
-        func stopServing() { listener?.stop() }
+        func stopServing() { lock.withLock { listener }?.stop() }
 
         func answerIfWaiting(_ id: String, _ answer: ServerResponse) {
             if let waiter = lock.withLock({ waiting.removeValue(forKey: id) }) { waiter.resume(answer) }

@@ -28,7 +28,7 @@ import Testing
         edges:
           - from: api.request
             to: answer.in
-            data: {requestId: <<$.requestId>>, json: {bytes: <<len($.body)>>}}
+            data: {requestId: <<$.requestId>>, statusCode: <<int($.query.status ?? '200')>>, json: {bytes: <<len($.body)>>}}
           - {from: answer.out, to: api.response}
         """
 
@@ -78,6 +78,21 @@ import Testing
             #expect(post.status == 200)
             #expect(post.body == #"{"bytes":3}"#)
         }
+    }
+
+    /// A status the flow makes up is an error of the node, never a malformed status line.
+    @Test func aStatusOutsideTwoHundredToFiveNinetyNineIsRefused() throws {
+        try serve {
+            for status in ["42", "100", "600", "201"] {
+                let c = try connect()
+                c.send("GET /ping?status=\(status) HTTP/1.1\r\n\(auth)\r\n")
+                let r = c.response()
+                #expect(r?.status == (status == "201" ? 201 : 500), "\(status)")
+            }
+        }
+        #expect(
+            ServerResponse(status: 42).serialized(keepAlive: false, includeBody: true).starts(
+                with: Array("HTTP/1.1 500 ".utf8)))
     }
 
     @Test func aRequestLineOverEightKiBGets414() throws {

@@ -60,7 +60,7 @@ import Testing
         #expect(c.minorVersion == 0 && !c.keepAlive && events[6] == .body(Array("hi".utf8)) && events[7] == .end)
     }
 
-    /// Issue 13 item 5: FlyingFox rescanned a header line for every read (64 KiB cost 2 s of CPU). With the
+    /// Issue 13 item 5: FlyingFox walked the line read so far after every byte (64 KiB cost 2 s of CPU). With the
     /// limit raised, a 1 MiB line fed 1 KiB at a time is accepted, each byte scanned once.
     @Test func aLongHeaderLineIsScannedInLinearTime() {
         var limits = ListenerLimits()

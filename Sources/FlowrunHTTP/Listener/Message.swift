@@ -37,6 +37,7 @@ public struct ServerResponse: Sendable {
 
     /// The bytes on the wire: status line, headers, and the body unless the request was HEAD.
     func serialized(keepAlive: Bool, includeBody: Bool) -> [UInt8] {
+        let status = (200...599).contains(status) ? status : 500  // never a malformed or interim status line
         var text = "HTTP/1.1 \(status) \(Self.reason(status))\r\n"
         for (name, value) in headers {
             guard !name.isEmpty, name.utf8.allSatisfy(RequestParser.isTokenChar),
