@@ -117,6 +117,10 @@ extension HTTPServer {
             let method = head.method.uppercased()
             let params = routes.isEmpty ? Value.Object() : Self.match(routes, method: method, path: head.path) ?? [:]
             let body = request.body
+            // The flow sees the body as text: bytes that are not UTF-8 are refused, never replaced.
+            guard let text = String(validating: body, as: UTF8.self) else {
+                return .error(400, "the request body is not valid UTF-8")
+            }
             var bodyJson = Value.null
             if !body.isEmpty, let parsed = try? JSON.parse(bytes: body) { bodyJson = parsed }
             var query = Value.Object()
@@ -127,7 +131,7 @@ extension HTTPServer {
             let message: Value = [
                 "method": .string(method), "path": .string(head.path), "params": .object(params),
                 "query": .object(query), "headers": .object(headers),
-                "body": .string(String(decoding: body, as: UTF8.self)), "bodyJson": bodyJson, "requestId": .string(id),
+                "body": .string(text), "bodyJson": bodyJson, "requestId": .string(id),
             ]
             let waiter = Waiter()
             lock.withLock { waiting[id] = waiter }

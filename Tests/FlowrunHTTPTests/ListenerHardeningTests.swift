@@ -95,6 +95,16 @@ import Testing
                 with: Array("HTTP/1.1 500 ".utf8)))
     }
 
+    @Test func aBodyThatIsNotUTF8Gets400() throws {
+        try serve {
+            let c = try connect()
+            c.send(Array("POST /hook HTTP/1.1\r\n\(auth)Content-Length: 3\r\n\r\n".utf8) + [0x61, 0xFF, 0x62])
+            let r = c.response()
+            #expect(r?.status == 400)
+            #expect(r?.body == #"{"error":"the request body is not valid UTF-8"}"#)
+        }
+    }
+
     @Test func aRequestLineOverEightKiBGets414() throws {
         try serve {
             let c = try connect()
@@ -245,6 +255,8 @@ import Testing
         ("POST /hook HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", 400),
         ("POST /hook HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
         ("POST /hook HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+        ("POST /hook HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+        ("GET /ping HTTP/1.1\r\nX-A: \u{FF}\r\n\r\n", 400),  // not UTF-8 (sent as raw bytes below)
         ("\u{1}\u{2}\u{3}\r\n\r\n", 400),
     ]
 
@@ -252,7 +264,8 @@ import Testing
         try serve {
             for (request, status) in Self.malformed {
                 let c = try connect()
-                c.send(request)
+                // U+00FF stands for the single byte 0xFF.
+                c.send(request.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) })
                 #expect(c.response()?.status == status, "\(request.debugDescription)")
             }
             let c = try connect()

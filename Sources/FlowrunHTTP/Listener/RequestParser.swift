@@ -282,11 +282,13 @@ public struct RequestParser: Sendable {
     private mutating func finishHead() throws(RequestError) -> Event {
         let head = self.head!
         let lengths = head.headers.filter { $0.name.caseInsensitiveEquals("Content-Length") }.map(\.value)
-        let encoding = head.header("Transfer-Encoding")
-        if encoding != nil && !lengths.isEmpty {
+        let encodings = head.headers.filter { $0.name.caseInsensitiveEquals("Transfer-Encoding") }.map(\.value)
+        if !encodings.isEmpty && !lengths.isEmpty {
             throw RequestError(400, "both Content-Length and Transfer-Encoding")
         }
-        if let encoding {
+        if !encodings.isEmpty {
+            // One field, exactly `chunked`: anything else could frame the body differently elsewhere.
+            let encoding = encodings.joined(separator: ", ")
             guard encoding.lowercased() == "chunked" else {
                 throw RequestError(501, "unsupported Transfer-Encoding '\(encoding.prefix(40))'")
             }
@@ -339,7 +341,10 @@ public struct RequestParser: Sendable {
         guard value.allSatisfy({ $0 == 9 || ($0 >= 32 && $0 != 127) }) else {
             throw RequestError(400, "invalid character in a header value")
         }
-        return (String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+        guard let text = String(validating: value, as: UTF8.self) else {
+            throw RequestError(400, "a header value is not valid UTF-8")
+        }
+        return (String(decoding: name, as: UTF8.self), text)
     }
 
     static func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
