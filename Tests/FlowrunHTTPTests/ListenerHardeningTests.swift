@@ -296,4 +296,21 @@ import Testing
         c.send("X-A: 1\r\n\r\n")
         #expect(c.response()?.body == #"{"path":"/next"}"#)
     }
+
+    /// A body trickled in a byte at a time, each within the idle timeout, is cut off at the body timeout.
+    @Test func aTrickledBodyIsCutOffAtTheBodyTimeout() throws {
+        var limits = ListenerLimits()
+        limits.idleTimeout = 0.3
+        limits.bodyTimeout = 0.6
+        let listener = HTTPListener(limits: limits)
+        try listener.start(host: "127.0.0.1", port: 0, handler: RequestHandler { _ in .json(200, [:]) })
+        defer { listener.stop() }
+        let c = try RawConnection(port: listener.port)
+        c.send("POST / HTTP/1.1\r\nContent-Length: 1000\r\n\r\n")
+        let started = Date()
+        while Date().timeIntervalSince(started) < 5, c.send("x"), !c.readable(timeout: 0.1) {}
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(c.response(timeout: 1)?.status == 408)
+        #expect(elapsed >= 0.5 && elapsed < 2, "\(elapsed) s")
+    }
 }

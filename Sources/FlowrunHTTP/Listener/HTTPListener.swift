@@ -184,6 +184,7 @@ struct Connection {
             if let refused = handler.admit(head) { return refuse(refused, method: head.method) }
             var body: [UInt8] = []
             var event = parser.startBody(limit: limits.bodyBytes)
+            let bodyDeadline = Self.now() + limits.bodyTimeout
             if event == nil {
                 if head.expectsContinue && parser.buffered == 0 {
                     guard write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) else { return }
@@ -197,7 +198,12 @@ struct Connection {
                     return refuse(ServerResponse.error(error.status, error.description), method: head.method)
                 case .head, .end: break
                 case nil:
-                    guard let n = receive(&buffer, until: Self.now() + limits.idleTimeout) else { return }
+                    guard let n = receive(&buffer, until: min(bodyDeadline, Self.now() + limits.idleTimeout)) else {
+                        if Self.now() >= bodyDeadline {
+                            refuse(.error(408, "request body not received in time"), method: head.method)
+                        }
+                        return
+                    }
                     parser.feed(buffer[0..<n])
                 }
                 event = parser.next()

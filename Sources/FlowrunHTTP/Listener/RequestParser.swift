@@ -15,6 +15,9 @@ public struct ListenerLimits: Sendable, Equatable {
     public var headerTimeout = 10.0
     /// Seconds a connection may stay silent: between keep-alive requests, or while a body is read.
     public var idleTimeout = 10.0
+    /// Seconds a request's body may take in all, however steadily it trickles in; past it the
+    /// connection is answered 408 and closed.
+    public var bodyTimeout = 60.0
     /// Connections served at once; more are answered 503 and closed.
     public var maxConnections = 256
 
