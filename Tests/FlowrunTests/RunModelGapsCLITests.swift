@@ -139,13 +139,13 @@ import Testing
         var text = ""
         #expect(
             try CLITests.waitFor(10) {
-                text = (try? CLITests.http("GET", metrics).body) ?? ""
+                text = (try? CLITests.http("GET", metrics, headers: ["Authorization": "Bearer s3cret"]).body) ?? ""
                 return text.contains(processed + " 4")
             }, "\(text)")
         #expect(text.contains(total + " 40"), "\(text)")
         #expect(
             try CLITests.waitFor(15) {
-                text = (try? CLITests.http("GET", metrics).body) ?? ""
+                text = (try? CLITests.http("GET", metrics, headers: ["Authorization": "Bearer s3cret"]).body) ?? ""
                 return text.contains(processed + " 0") && text.contains(#"status="completed"} 1"#)
             }, "\(text)")
     }
