@@ -13,7 +13,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
-        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
@@ -36,7 +35,7 @@ let package = Package(
         ),
         .target(name: "FlowrunComponents", dependencies: ["FlowrunRuntime"]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
-        .target(name: "FlowrunHTTP", dependencies: ["FlowrunRuntime", "CCurl", "FlyingFox"]),
+        .target(name: "FlowrunHTTP", dependencies: ["FlowrunRuntime", "CCurl"]),
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "FlowrunDatabase", dependencies: ["FlowrunRuntime", "CPostgres"]),
         .target(
@@ -46,7 +45,7 @@ let package = Package(
         .target(
             name: "FlowrunService",
             dependencies: [
-                "Flowrun", "FlowrunHTTP", "FlyingFox", .product(name: "Prometheus", package: "swift-prometheus"),
+                "Flowrun", "FlowrunHTTP", .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(

@@ -14,11 +14,15 @@ public enum DeadLetter {
             Each message on `in` records one failure of the record identified by `key` and counts it as failed
             (once, even when another node counts the same error). The item is `open` until it has failed in
             `maxAttempts` runs, then `parked`; with `run.cursorPolicy: park` it is parked at once, so the cursor
-            may pass it. `flowrun dlq list` shows open and parked items, `flowrun dlq replay ID` re-injects one
-            into `entry` as a new linked run, `flowrun dlq skip ID` gives it up: when the same `version` of the
-            record fails again it counts as `skipped` and holds nothing (a newer version is a new failure).
-            Messages on `resolve` (`{keys: [...]}` or `{key}`) close the unresolved items of records a run
-            synced successfully. Error messages (`{error, input, context}`) can be connected directly.
+            may pass it; with `run.retryParked: true` a parked item with attempts left is delivered to `entry`
+            again at the start of the next runs. `flowrun dlq list` shows open and parked items, `flowrun dlq
+            replay ID` (or `--flow FLOW` for all of a flow's) re-injects one into `entry` as a new linked run,
+            `flowrun dlq skip ID` gives it up: when the same `version` of the record fails again it counts as
+            `skipped` and holds nothing (a newer version is a new failure). Under `run.cursorPolicy: hold` the
+            `version` is the record's checkpoint value: the cursor advances to just before the oldest
+            unresolved one. Messages on `resolve` (`{keys: [...]}` or `{key}`) close the unresolved items of
+            records a run synced successfully. Error messages (`{error, input, context}`) can be connected
+            directly.
             """,
         isIO: true,
         settings: [
@@ -35,7 +39,9 @@ public enum DeadLetter {
                     Field("payload", .any, required: false), Field("error", .any, required: false),
                     Field(
                         "version", .any, required: false,
-                        doc: "the record's version (e.g. updated_at): a skipped item stays skipped for it"),
+                        doc:
+                            "the record's version, its checkpoint value (e.g. updated_at): a skipped item stays skipped for it; `hold` advances the cursor to just before it"
+                    ),
                     .contextField,
                 ]), doc: "A failed record."),
             .input(
@@ -81,13 +87,16 @@ extension DeadLetter {
                     version: message["version"], parkAtOnce: context.parksFailures)
             } catch {
                 // Not recorded: the failure is counted where this error is handled (or as unhandled).
-                throw NodeError("state store: \(error)", code: "state_store", retryable: true)
+                throw NodeError(
+                    "state store: \(error)", code: "state_store", retryable: true,
+                    failureID: message["error"]["id"].intValue)
             }
             if result.outcome == .skipped {
                 context.count(.skipped)
                 return
             }
             context.countFailure(of: message)
+            context.markFailedVersion(message, version: message["version"])
             context.count(.deadLettered)
             lock.withLock { unresolved?.keys.insert(key) }
             if result.item.status == .parked {

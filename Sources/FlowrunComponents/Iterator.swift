@@ -12,7 +12,9 @@ public enum Iterator {
             With `batchSize: 1` each element goes out on `item`; with a larger `batchSize` groups go out on
             `batch` with `batchNum` (1-based), `totalBatches`, `progress` (percent) and `isLastBatch`.
             `done` follows the last item or batch with the count. Every output carries the input's `context`.
-            With `continueOnError`, a failing item does not stop the rest.
+            With `continueOnError`, a failing item does not stop the rest. A paginating source can pass
+            `sourceTotal` (the records the whole source holds, e.g. an API's `total`): the run record shows it as
+            its `total` (`processed 34,100 of 100,000`) for live progress.
             """,
         settings: [
             SettingDescriptor(
@@ -30,7 +32,14 @@ public enum Iterator {
         ],
         ports: [
             .input(
-                "in", .object([Field("array", .array(.any), doc: "the items"), .contextField]),
+                "in",
+                .object([
+                    Field("array", .array(.any), doc: "the items"),
+                    Field(
+                        "sourceTotal", .int, required: false,
+                        doc: "records the whole source holds (all pages): the run's announced total, for progress"),
+                    .contextField,
+                ]),
                 doc: "The array to split."),
             .output(
                 "item",
@@ -83,6 +92,7 @@ extension Iterator {
             let stop = !context.setting("continueOnError").isTruthy
             let total = items.count
             if context.setting("countProcessed") != false { context.count(.processed, total) }
+            if let sourceTotal = message["sourceTotal"].intValue { context.announceTotal(sourceTotal) }
             let done: (inout NodeContext) -> Void = { c in c.emit("done", ["count": .int(total), "context": ctx]) }
             if batchSize == 1 {
                 context.emitSequence(

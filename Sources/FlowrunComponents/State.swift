@@ -18,7 +18,9 @@ public enum State {
             `get` emits `{key, value, context}` on `value` (null when unset, or `default`). `set` stores a value
             at once. `checkpoint` offers a cursor value: the run keeps the greatest (`reduce: max`) or least
             one and commits it only when the run ends `completed`, so an incremental cursor never moves past
-            records that were not processed; it never moves backwards.
+            records that were not processed; it never moves backwards. Under `run.cursorPolicy: hold` a run
+            that ends `completed_with_errors` commits the greatest value before its oldest unresolved failure
+            (the dead letter's `version`); under `park`, the whole value when every failure was parked.
             """,
         isIO: true,
         settings: [

@@ -18,6 +18,8 @@ public enum RunPolicy {
             case int(min: Int, max: Int?)
             /// A number greater than 0 and at most 1.
             case ratio
+            /// `true` or `false`.
+            case bool
             /// A duration with a unit, from `min` to `max` nanoseconds.
             case duration(min: Int, max: Int)
             case choice([String])
@@ -61,6 +63,7 @@ public enum RunPolicy {
             switch kind {
             case .int: .int
             case .ratio: .number
+            case .bool: .bool
             case .duration: .duration
             case .choice(let values): .enumeration(values)
             case .template: .string
@@ -77,7 +80,7 @@ public enum RunPolicy {
             case .ratio: "more than 0, at most 1"
             case .duration(let min, let max): "\(Durations.format(min)) to \(Durations.format(max))"
             case .choice(let values): values.joined(separator: ", ")
-            case .template, .group: nil
+            case .bool, .template, .group: nil
             }
         }
     }
@@ -122,8 +125,13 @@ public enum RunPolicy {
         Setting(
             "cursorPolicy", .choice(["hold", "park"]), default: "hold",
             doc:
-                "`hold`: checkpoints commit only when the run completed without failures; `park`: also when every failure was parked in the dead-letter queue."
+                "`hold`: checkpoints commit when the run completed without failures, and with failures up to just before the oldest unresolved one (by its dead letter's `version`); `park`: in full also when every failure was parked in the dead-letter queue."
         ) { v, x in v.parkFailures = x.stringValue == "park" },
+        Setting(
+            "retryParked", .bool, default: false,
+            doc:
+                "At the start of each run started by a trigger (not a replay, an input run or a dry run), deliver the flow's parked dead-letter items that failed in fewer runs than their `maxAttempts` to their `entry` again; a failure counts one more attempt, then they stay parked for an operator. Useful with `cursorPolicy: park` (under `hold` an item is parked only when its attempts are used up)."
+        ) { v, x in v.retryParked = x == true },
         Setting(
             "overlap", .choice(Overlap.allCases.map(\.rawValue)), default: "skip",
             doc:
@@ -222,9 +230,12 @@ public enum RunPolicy {
         public var minRecords = 0
         public var failureRatio = 0.0
         public var maxMessages = 0
-        /// `hold`: checkpoints commit only when the run completed without failures. `park`: also when
-        /// every failure of the run was parked in the dead-letter queue.
+        /// `hold`: checkpoints commit when the run completed without failures, and with failures up to just
+        /// before the oldest unresolved one. `park`: in full also when every failure of the run was parked in
+        /// the dead-letter queue.
         public var parkFailures = false
+        /// `run.retryParked`: parked dead-letter items with attempts left are retried at the start of runs.
+        public var retryParked = false
         public var overlap = Overlap.skip
         public var catchUp = CatchUp.skip
         public var health = Health(zero: ())
@@ -293,7 +304,7 @@ public enum RunPolicy {
             guard case .string(let text) = value else { return "is a duration with a unit, like 30s or 5m" }
             guard let n = Durations.parse(text) else { return nil }  // reported by the shape check
             if n < min || n > max { return "must be from \(field.range ?? ""), not \(text)" }
-        case .choice, .template, .group:
+        case .bool, .choice, .template, .group:
             return nil
         }
         return nil
@@ -364,6 +375,7 @@ public enum RunPolicy {
                     switch f.kind {
                     case .int: "int"
                     case .ratio: "number"
+                    case .bool: "bool"
                     case .duration: "duration"
                     case .choice: "string"
                     case .template: "template"

@@ -16,11 +16,14 @@ public enum HTTPServer {
             Each request becomes a message on `request` (a new run). The flow answers by sending
             `{requestId, statusCode, headers, body | json}` to `response`; no answer within `timeout` is a 504.
             `routes` restricts methods and paths; `auth` checks a bearer token or an HMAC-SHA256 signature.
+            Routes, the bearer token and the signature header's presence are checked before the body is
+            read. Request lines over 8 KiB get 414, heads over 64 KiB or 100 fields 431.
             """,
         isIO: true,
         isTrigger: true,
         settings: [
-            SettingDescriptor("host", .string, default: "127.0.0.1", doc: "Address to listen on.", example: "0.0.0.0"),
+            SettingDescriptor(
+                "host", .string, default: "127.0.0.1", doc: "Address to listen on (IPv4 or IPv6).", example: "0.0.0.0"),
             SettingDescriptor("port", .int, required: true, doc: "TCP port.", example: "8089"),
             SettingDescriptor(
                 "routes",
@@ -38,7 +41,16 @@ public enum HTTPServer {
             SettingDescriptor(
                 "timeout", .duration, default: "30s", doc: "How long to wait for the flow's response.", example: "10s"),
             SettingDescriptor(
-                "maxBodyBytes", .int, default: .int(1 << 20), doc: "Larger request bodies get 413.", example: "65536"),
+                "maxBodyBytes", .int, default: .int(1 << 20),
+                doc: "Larger request bodies get 413, from `Content-Length` before any body byte is read.",
+                example: "65536"),
+            SettingDescriptor(
+                "headerTimeout", .duration, default: "10s",
+                doc: "Time a client has to send a request's head, and may stay silent between requests or in a body.",
+                example: "5s"),
+            SettingDescriptor(
+                "maxConnections", .int, default: 256, doc: "Connections served at once; more get 503.",
+                example: "64"),
         ],
         ports: [
             .output("request", requestShape, doc: "An incoming request."),

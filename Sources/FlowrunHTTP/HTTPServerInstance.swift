@@ -2,21 +2,30 @@ import Dispatch
 import FlowrunExpression
 import FlowrunRuntime
 import FlowrunValue
-import FlyingFox
 import Foundation
 
 extension HTTPServer {
-    /// Listens with FlyingFox. Each accepted request starts a run whose first message is the request;
+    /// Listens with an `HTTPListener`. Each accepted request starts a run whose first message is the request;
     /// the flow answers by sending `{requestId, statusCode, headers, body | json}` to `response`.
     final class Instance: ServingComponent, @unchecked Sendable {
         private let lock = NSLock()
-        private var waiting: [String: CheckedContinuation<Answer, Never>] = [:]
-        private let listener = BlockingServer()
+        private var waiting: [String: Waiter] = [:]
+        private var listener: HTTPListener?
 
-        struct Answer: Sendable {
-            let status: Int
-            let headers: [(String, String)]
-            let body: Data
+        /// One request waiting on its connection's thread for the flow's answer.
+        final class Waiter: @unchecked Sendable {
+            private let ready = DispatchSemaphore(value: 0)
+            private var answer: ServerResponse?
+
+            func resume(_ answer: ServerResponse) {
+                self.answer = answer
+                ready.signal()
+            }
+
+            func wait() -> ServerResponse {
+                ready.wait()
+                return answer!
+            }
         }
 
         struct Route: Sendable {
@@ -30,31 +39,31 @@ extension HTTPServer {
             }
             var headers: [(String, String)] = []
             if case .object(let h) = message["headers"] { for (k, v) in h { headers.append((k, v.interpolated)) } }
-            var body = Data()
+            var body: [UInt8] = []
             if case .string(let text) = message["body"] {
-                body = Data(text.utf8)
+                body = Array(text.utf8)
             } else if !message["json"].isNull || message["body"].isNull {
-                body = Data(JSON.serialize(message["json"]).utf8)
+                body = Array(JSON.serialize(message["json"]).utf8)
                 if !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
                     headers.append(("Content-Type", "application/json"))
                 }
             }
-            let answer = Answer(status: message["statusCode"].intValue ?? 200, headers: headers, body: body)
+            let status = message["statusCode"].intValue ?? 200
+            guard (200...599).contains(status) else {
+                throw NodeError("statusCode \(status) is not an HTTP status from 200 to 599", code: "bad_request")
+            }
+            let answer = ServerResponse(status: status, headers: headers, body: body)
             guard let waiter = lock.withLock({ waiting.removeValue(forKey: id) }) else {
                 throw NodeError(
                     "no request '\(id)' is waiting for a response (answered twice, or timed out)", code: "bad_request")
             }
-            waiter.resume(returning: answer)
+            waiter.resume(answer)
         }
 
         func serve(settings: [String: Value], startRun: @escaping @Sendable (Value) -> String?) throws(NodeError) {
             let host = settings["host"]?.stringValue ?? "127.0.0.1"
             guard let port = settings["port"]?.intValue, (0...65535).contains(port) else {
                 throw NodeError("http-server needs a `port`", code: "bad_request")
-            }
-            let address: sockaddr_in
-            do { address = try .inet(ip4: host, port: UInt16(port)) } catch {
-                throw NodeError("http-server: invalid host '\(host)'", code: "bad_request")
             }
             var routes: [Route] = []
             if case .array(let items) = settings["routes"] ?? .null {
@@ -65,92 +74,86 @@ extension HTTPServer {
                             segments: (r["path"].stringValue ?? "/").split(separator: "/")))
                 }
             }
-            let bearer = settings["auth"]?["bearer"].stringValue
-            let hmacSecret = settings["auth"]?["hmacSecret"].stringValue
-            let hmacHeader = settings["auth"]?["hmacHeader"].stringValue ?? "X-Signature-256"
+            let auth = Auth(
+                bearer: settings["auth"]?["bearer"].stringValue,
+                hmacSecret: settings["auth"]?["hmacSecret"].stringValue,
+                hmacHeader: settings["auth"]?["hmacHeader"].stringValue ?? "X-Signature-256")
             let routeTable = routes
             let timeout = settings["timeout"]?.stringValue.flatMap(Durations.parse) ?? 30_000_000_000
-            let maxBody = settings["maxBodyBytes"]?.intValue ?? 1 << 20
-            let handler: @Sendable (FlyingFox.HTTPRequest) async throws -> FlyingFox.HTTPResponse = { [self] request in
-                let method = request.method.rawValue.uppercased()
-                var params = Value.Object()
-                if !routeTable.isEmpty {
-                    guard let match = Self.match(routeTable, method: method, path: request.path) else {
-                        return Self.json(404, ["error": .string("no route for \(method) \(request.path)")])
-                    }
-                    params = match
-                }
-                if let bearer, request.headers[HTTPHeader("Authorization")] != "Bearer \(bearer)" {
-                    return Self.json(401, ["error": "missing or wrong bearer token"])
-                }
-                let body = try await request.bodyData
-                if body.count > maxBody {
-                    return Self.json(413, ["error": .string("request body larger than \(maxBody) bytes")])
-                }
-                if let hmacSecret {
-                    // `sha256=<hex>` (GitHub style) or bare hex of HMAC-SHA256(secret, body).
-                    var given = request.headers[HTTPHeader(hmacHeader)] ?? ""
-                    if given.hasPrefix("sha256=") { given.removeFirst(7) }
-                    let expected = Digest.hex(Digest.hmacSHA256(key: Array(hmacSecret.utf8), message: Array(body)))
-                    if !Digest.constantTimeEqual(Array(given.lowercased().utf8), Array(expected.utf8)) {
-                        return Self.json(401, ["error": .string("missing or wrong \(hmacHeader) signature")])
-                    }
-                }
-                let text = String(decoding: body, as: UTF8.self)
-                var bodyJson = Value.null
-                if !body.isEmpty, let parsed = try? JSON.parse(bytes: Array(body)) { bodyJson = parsed }
-                var query = Value.Object()
-                for item in request.query { query[item.name] = .string(item.value) }
-                var headers = Value.Object()
-                for (name, value) in request.headers { headers[name.rawValue.lowercased()] = .string(value) }
-                let id = UUID().uuidString.lowercased()
-                let message: Value = [
-                    "method": .string(method), "path": .string(request.path), "params": .object(params),
-                    "query": .object(query), "headers": .object(headers), "body": .string(text), "bodyJson": bodyJson,
-                    "requestId": .string(id),
-                ]
-                let answer: Answer = await withCheckedContinuation { continuation in
-                    self.lock.withLock { self.waiting[id] = continuation }
-                    // The run executes on a plain thread, never on the cooperative pool.
-                    DispatchQueue.global().async {
-                        if let refused = startRun(message) {
-                            let body = JSON.serialize(["error": .string(refused)])
-                            self.answerIfWaiting(id, Answer(status: 409, headers: [], body: Data(body.utf8)))
-                            return
-                        }
-                        self.answerIfWaiting(
-                            id,
-                            Answer(
-                                status: 500, headers: [],
-                                body: Data(#"{"error":"the flow ended without answering"}"#.utf8)))
-                    }
-                    DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(timeout)) {
-                        self.answerIfWaiting(
-                            id,
-                            Answer(
-                                status: 504, headers: [],
-                                body: Data(#"{"error":"the flow did not answer in time"}"#.utf8)))
-                    }
-                }
-                var responseHeaders = HTTPHeaders()
-                for (k, v) in answer.headers { responseHeaders[HTTPHeader(k)] = v }
-                return FlyingFox.HTTPResponse(
-                    statusCode: HTTPStatusCode(answer.status, phrase: ""), headers: responseHeaders, body: answer.body)
+            var limits = ListenerLimits()
+            limits.bodyBytes = settings["maxBodyBytes"]?.intValue ?? 1 << 20
+            if let n = settings["maxConnections"]?.intValue { limits.maxConnections = max(1, n) }
+            if let t = settings["headerTimeout"]?.stringValue.flatMap(Durations.parse) {
+                limits.headerTimeout = Double(t) / 1e9
+                limits.idleTimeout = Double(t) / 1e9
             }
-            do throws(BlockingServer.ListenError) {
-                try listener.start(address: address, timeout: 60, handler: handler)
+            let handler = RequestHandler(
+                // Routes and header credentials are checked before any body byte is read.
+                admit: { head in
+                    let method = head.method.uppercased()
+                    if !routeTable.isEmpty && Self.match(routeTable, method: method, path: head.path) == nil {
+                        return .error(404, "no route for \(method) \(head.path)")
+                    }
+                    return auth.admit(head)
+                },
+                respond: { [self] request in
+                    if let denied = auth.verify(request) { return denied }
+                    return answer(request, routes: routeTable, timeout: timeout, startRun: startRun)
+                })
+            let listener = HTTPListener(limits: limits)
+            lock.withLock { self.listener = listener }
+            do throws(HTTPListener.ListenError) {
+                try listener.start(host: host, port: UInt16(port), handler: handler)
             } catch {
                 throw NodeError("http-server cannot listen on \(host):\(port): \(error.description)", code: "listen")
             }
         }
 
-        func stopServing() { listener.stop() }
-
-        func answerIfWaiting(_ id: String, _ answer: Answer) {
-            if let waiter = lock.withLock({ waiting.removeValue(forKey: id) }) { waiter.resume(returning: answer) }
+        /// Starts a run with the request and waits (on the connection's thread) for the flow's answer.
+        func answer(
+            _ request: ServerRequest, routes: [Route], timeout: Int, startRun: @escaping @Sendable (Value) -> String?
+        ) -> ServerResponse {
+            let head = request.head
+            let method = head.method.uppercased()
+            let params = routes.isEmpty ? Value.Object() : Self.match(routes, method: method, path: head.path) ?? [:]
+            let body = request.body
+            // The flow sees the body as text: bytes that are not UTF-8 are refused, never replaced.
+            guard let text = String(validating: body, as: UTF8.self) else {
+                return .error(400, "the request body is not valid UTF-8")
+            }
+            var bodyJson = Value.null
+            if !body.isEmpty, let parsed = try? JSON.parse(bytes: body) { bodyJson = parsed }
+            var query = Value.Object()
+            for item in head.query { query[item.name] = .string(item.value) }
+            var headers = Value.Object()
+            for (name, value) in head.headers { headers[name.lowercased()] = .string(value) }
+            let id = UUID().uuidString.lowercased()
+            let message: Value = [
+                "method": .string(method), "path": .string(head.path), "params": .object(params),
+                "query": .object(query), "headers": .object(headers),
+                "body": .string(text), "bodyJson": bodyJson, "requestId": .string(id),
+            ]
+            let waiter = Waiter()
+            lock.withLock { waiting[id] = waiter }
+            // The run executes on a plain thread of its own.
+            DispatchQueue.global().async {
+                if let refused = startRun(message) {
+                    self.answerIfWaiting(id, .error(409, refused))
+                    return
+                }
+                self.answerIfWaiting(id, .error(500, "the flow ended without answering"))
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(timeout)) {
+                self.answerIfWaiting(id, .error(504, "the flow did not answer in time"))
+            }
+            return waiter.wait()
         }
 
-        static func json(_ status: Int, _ value: Value) -> FlyingFox.HTTPResponse { BlockingServer.json(status, value) }
+        func stopServing() { lock.withLock { listener }?.stop() }
+
+        func answerIfWaiting(_ id: String, _ answer: ServerResponse) {
+            if let waiter = lock.withLock({ waiting.removeValue(forKey: id) }) { waiter.resume(answer) }
+        }
 
         /// The first route whose method and path match; `:name` segments become params.
         static func match(_ routes: [Route], method: String, path: String) -> Value.Object? {

@@ -36,12 +36,19 @@ public struct NodeError: Error, Sendable, CustomStringConvertible {
     public let retryable: Bool
     /// Where in the flow file the failure comes from (an expression), as `file:line:col`.
     public let location: String?
+    /// The failure this error continues (the `error.id` of the message the node was handling, e.g. a
+    /// dead letter that could not be written): counted once with it, not as a second failure.
+    public var failureID: Int?
 
-    public init(_ message: String, code: String = "component", retryable: Bool = false, location: String? = nil) {
+    public init(
+        _ message: String, code: String = "component", retryable: Bool = false, location: String? = nil,
+        failureID: Int? = nil
+    ) {
         self.message = message
         self.code = code
         self.retryable = retryable
         self.location = location
+        self.failureID = failureID
     }
 
     public init(_ error: EvalError) {
@@ -115,6 +122,9 @@ public struct NodeContext {
 
     /// Offers a checkpoint value: reduced over the run, committed only if the run completes.
     public mutating func checkpoint(_ key: String, _ value: Value, reduce: CheckpointReduce) {
+        if run.keepsOfferedCheckpoints, reduce == .max, run.offeredCheckpoints[key]?.last != value {
+            run.offeredCheckpoints[key, default: []].append(value)
+        }
         if let current = run.checkpoints[key] {
             run.checkpoints[key] = (reduce.combine(current.value, value), reduce)
         } else {
@@ -139,6 +149,12 @@ public struct NodeContext {
     /// Notes that the failure a message carries is parked in the dead-letter queue, so that
     /// `run.cursorPolicy: park` may move the cursor past it.
     public mutating func markParked(_ message: Value) { run.markParked(message) }
+
+    /// Notes the checkpoint value (`version`) of the record whose failure a message carries, once per
+    /// failure: under `run.cursorPolicy: hold` the cursor may advance to just before the oldest one.
+    public mutating func markFailedVersion(_ message: Value, version: Value) {
+        run.markFailedVersion(message, version: version)
+    }
 
     /// Ends the run as failed with `reason`; `retryable` says whether `run.retries` may try it again.
     public mutating func failRun(_ reason: String, retryable: Bool) { run.fail(reason, retryable: retryable) }

@@ -43,6 +43,14 @@ public struct DeadLetterQueue {
         public var updatedAt: Int
         /// The version of the record that failed (e.g. its `updated_at`), when the flow gives one.
         public var version: Value = nil
+        /// The dead-letter node's `maxAttempts` when the failure was recorded (`run.retryParked` retries
+        /// a parked item while its attempts are fewer).
+        public var maxAttempts: Int?
+
+        /// Whether `run.retryParked` may deliver it again: parked, with an entry and attempts left.
+        public var isDueForRetry: Bool {
+            status == .parked && entry != nil && attempts < (maxAttempts ?? 0)
+        }
 
         var value: Value {
             [
@@ -50,7 +58,7 @@ public struct DeadLetterQueue {
                 "attempts": .int(attempts), "status": .string(status.rawValue),
                 "entry": entry.map { .string($0) } ?? .null, "flowFile": flowFile.map { .string($0) } ?? .null,
                 "firstRun": .string(firstRun), "lastRun": .string(lastRun), "updatedAt": .int(updatedAt),
-                "version": version,
+                "version": version, "maxAttempts": maxAttempts.map { .int($0) } ?? .null,
             ]
         }
 
@@ -70,6 +78,7 @@ public struct DeadLetterQueue {
             lastRun = v["lastRun"].stringValue ?? ""
             updatedAt = v["updatedAt"].intValue ?? 0
             version = v["version"]
+            maxAttempts = v["maxAttempts"].intValue
         }
 
         init(id: String, flow: String, key: String, runID: String, now: Int) {
@@ -123,6 +132,7 @@ public struct DeadLetterQueue {
         item.flowFile = flowFile ?? item.flowFile
         item.updatedAt = now
         item.version = version
+        item.maxAttempts = max(1, maxAttempts)
         item.status = parkAtOnce || item.attempts >= max(1, maxAttempts) ? .parked : .open
         try store.set(flow: flow, key: Self.prefix + id, value: item.value)
         return (item, .recorded)

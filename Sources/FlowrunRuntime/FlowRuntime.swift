@@ -18,7 +18,7 @@ public final class FlowRuntime: @unchecked Sendable {
         public var clock: @Sendable () -> Int = Globals.systemClock
         /// Sees every message a node emits (node, port, message): test kits and tracing.
         public var observer: ((String, String, Value) -> Void)?
-        /// Sees the run record every 1,024 deliveries (the CLI's live progress line).
+        /// Sees the run record every 1,024 deliveries and while the run waits for I/O (the CLI's progress line).
         public var progress: ((RunRecord) -> Void)?
         /// Sleeps for nanoseconds (retry backoff); injected so tests never sleep.
         public var sleep: @Sendable (Int) -> Void = { nanos in
@@ -288,12 +288,46 @@ public final class FlowRuntime: @unchecked Sendable {
                     execution.fail("node '\(name)' has no input port")
                 }
             }
+            if case .trigger = start, trigger != .replay, !dryRun, program.policy.retryParked {
+                retryParked(in: execution)
+            }
             execution.drain()
         }
         execution.finish()
         record = execution.record
         try? store.save(record)
         return record
+    }
+
+    /// `run.retryParked`: the flow's parked dead-letter items with attempts left are delivered to their
+    /// `entry` before the trigger's own work (pushed last, so handled first). The dead-letter node records
+    /// a new failure as one more attempt; a `resolve` edge closes the items that pass.
+    func retryParked(in execution: RunExecution) {
+        let due: [DeadLetterQueue.Item]
+        do {
+            due = try DeadLetterQueue(store: store).list(flow: program.name).filter(\.isDueForRetry)
+        } catch {
+            options.logger.log(
+                .warning, "run.retryParked: could not list dead letters: \(error)", flow: program.name, node: nil,
+                run: execution.record.id)
+            return
+        }
+        guard !due.isEmpty else { return }
+        options.logger.log(
+            .info, "retrying \(due.count) parked dead-letter item(s)", flow: program.name, node: nil,
+            run: execution.record.id)
+        for item in due.reversed() {
+            guard case .input(let message, let name, let port) = Start.input(item.payload, entry: item.entry ?? ""),
+                let i = program.nodeIndex(name),
+                let p = port ?? program.nodes[i].checked.ports.first(where: { $0.direction == .input })?.name
+            else {
+                options.logger.log(
+                    .warning, "\(item.id): entry '\(item.entry ?? "")' is not an input of this flow; not retried",
+                    flow: program.name, node: nil, run: execution.record.id)
+                continue
+            }
+            execution.start(deliver: message, to: i, port: p)
+        }
     }
 
     static var currentDirectory: String {

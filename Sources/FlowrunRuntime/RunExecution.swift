@@ -28,7 +28,8 @@ public final class RunExecution {
     /// Node failures, handled or not (for `continueOnError: false`).
     var failureEvents = 0
     var observer: ((String, String, Value) -> Void)?
-    /// Called every 1,024 deliveries with the record so far (live progress displays).
+    /// Called every 1,024 deliveries, and every 50 ms while waiting for I/O, with the record so far
+    /// (live progress displays).
     var progress: ((RunRecord) -> Void)?
     /// I/O nodes' in-flight work, by node index.
     var asyncNodes: [Int: AsyncNodeState] = [:]
@@ -46,10 +47,19 @@ public final class RunExecution {
     /// Failure ids (an `id` on every error message) already counted as `failed`, or parked in the
     /// dead-letter queue: a failure that reaches two counting nodes counts once.
     private var countedFailures = Set<Int>()
+    /// The failure id of each entry of `record.errors` (the reason quotes the first counted one).
+    private var errorFailureIDs: [Int] = []
     private var parkedFailures = Set<Int>()
     private var nextFailureID = 0
     /// Failures parked in the dead-letter queue this run (`run.cursorPolicy: park` lets the cursor pass them).
     var parkedCount = 0
+    /// Under `hold`: every checkpoint value offered (reduce `max`), so that a run with failures can move
+    /// the cursor to the newest value before the oldest failure; and the failures with a known version.
+    let keepsOfferedCheckpoints: Bool
+    var offeredCheckpoints: [String: [Value]] = [:]
+    private var versionedFailures = Set<Int>()
+    private var versionedFailureCount = 0
+    private var oldestFailedVersion: Value?
     /// Whether the run's fatal failure (`fail`) may pass on its own (`run.retries`); nil when none.
     private var fatalRetryable: Bool?
     /// Records count by outcome (written or failed) when the flow has a writer that counts them.
@@ -80,6 +90,7 @@ public final class RunExecution {
         self.deliveries = Array(repeating: 0, count: program.nodes.count)
         self.countsByOutcome = program.nodes.contains { $0.checked.descriptor.countsRecords }
         self.lastSaved = record.startedAt
+        self.keepsOfferedCheckpoints = !program.policy.parkFailures
     }
 
     /// Evaluates every node's settings once for this run; a failing setting fails the run.
@@ -131,6 +142,7 @@ public final class RunExecution {
     func nodeFailed(_ node: Int, port: String, input: Value, _ error: NodeError) {
         failureEvents += 1
         nextFailureID += 1
+        let id = error.failureID ?? nextFailureID
         let n = program.nodes[node]
         let errorEdges = n.outEdges[n.errorPort]
         // The input preview (a serialization) is made only for errors the log keeps.
@@ -141,20 +153,20 @@ public final class RunExecution {
                 handled: !errorEdges.isEmpty)
             entry.afterEnd = inEndPhase
             record.errors.append(entry)
+            errorFailureIDs.append(id)
         }
         if !errorEdges.isEmpty {
             record.counters[.handled, default: 0] += 1
             var err: Value.Object = [
                 "message": .string(error.message), "code": .string(error.code), "retryable": .bool(error.retryable),
-                "node": .string(n.name), "port": .string(port), "id": .int(nextFailureID),
+                "node": .string(n.name), "port": .string(port), "id": .int(id),
             ]
             if let location = error.location { err["location"] = .string(location) }
             emit(node: node, port: "error", ["error": .object(err), "input": input, "context": input["context"]])
             return
         }
         logger.log(.warning, error.description, flow: program.name, node: n.name, run: record.id)
-        countedFailures.insert(nextFailureID)
-        countFailed(1)
+        if countedFailures.insert(id).inserted { countFailed(1) }
     }
 
     /// Counts the failure a message carries (its `error.id`), once however many nodes count it.
@@ -167,6 +179,19 @@ public final class RunExecution {
     func markParked(_ message: Value) {
         if let id = message["error"]["id"].intValue, !parkedFailures.insert(id).inserted { return }
         parkedCount += 1
+    }
+
+    /// Notes the version (checkpoint value) of a failed record, once per failure; a null version is
+    /// unknown, and leaves the cursor where the run started.
+    func markFailedVersion(_ message: Value, version: Value) {
+        guard !version.isNull, !inEndPhase else { return }
+        if let id = message["error"]["id"].intValue, !versionedFailures.insert(id).inserted { return }
+        versionedFailureCount += 1
+        if let oldest = oldestFailedVersion {
+            if let c = Builtins.compare(version, oldest), c < 0 { oldestFailedVersion = version }
+        } else {
+            oldestFailedVersion = version
+        }
     }
 
     func countFailed(_ n: Int) {
@@ -232,6 +257,7 @@ public final class RunExecution {
                 if totalInFlight == 0 || (inEndPhase && endPhaseInFlight == 0) { return }
                 inbox.wait(nanos: 50_000_000)
                 if checkStop() { return }
+                progress?(record)
                 saveProgress()
                 continue
             }
@@ -246,6 +272,8 @@ public final class RunExecution {
                     stack.append(work)
                     inbox.wait(nanos: 50_000_000)
                     if checkStop() { return }
+                    progress?(record)
+                    saveProgress()
                     continue
                 }
                 if emission.stopOnFailure, failureEvents > emission.failuresAtStart { continue }
@@ -421,7 +449,7 @@ public final class RunExecution {
         if !halted {
             record.status = RunStatusRules.resolve(attempted: record.recordsAttempted, failed: record[.failed])
             if record.status == .failed {
-                let first = record.errors.first.map { ": first at \($0.node): \($0.message)" } ?? ""
+                let first = firstCountedError.map { ": first at \($0.node): \($0.message)" } ?? ""
                 record.reason = "\(record[.failed]) of \(record.recordsAttempted) records failed" + first
             }
         }
@@ -429,18 +457,9 @@ public final class RunExecution {
         let parked =
             program.policy.parkFailures && record.status == .completedWithErrors && parkedCount >= record[.failed]
         if record.status == .completed || parked, !record.dryRun {
-            for (key, offered) in checkpoints.sorted(by: { $0.key < $1.key }) {
-                do {
-                    let current = try store.get(flow: program.name, key: key)
-                    let next = current.map { offered.reduce.combine($0, offered.value) } ?? offered.value
-                    try store.set(flow: program.name, key: key, value: next)
-                } catch {
-                    record.status = .failed
-                    record.reason = "could not commit checkpoint '\(key)': \(error)"
-                    fatalRetryable = true
-                    halted = true
-                }
-            }
+            commit(checkpoints)
+        } else if record.status == .completedWithErrors, !record.dryRun, let bound = holdBound() {
+            commit(checkpointsBefore(bound))
         }
         if record.status != .completed && record.status != .completedWithErrors && record.reason == nil {
             record.reason = record.status.rawValue
@@ -451,6 +470,61 @@ public final class RunExecution {
         record.completedAt = globals.clock()
         runEndPhase()
         for (i, n) in deliveries.enumerated() where n > 0 { record.nodeMessages[program.nodes[i].name] = n }
+    }
+
+    /// The error the reason of a run failed by its counters quotes: the first one counted as `failed`,
+    /// not a handled error whose records were tried again (a batch error before its per-record failures);
+    /// the first of the log when none was counted.
+    var firstCountedError: RunRecord.ErrorEntry? {
+        let counted = zip(record.errors, errorFailureIDs).first { countedFailures.contains($0.1) }?.0
+        return counted ?? record.errors.first
+    }
+
+    /// Commits checkpoint values, each combined with the stored one (a cursor never moves backwards).
+    func commit(_ values: [String: (value: Value, reduce: CheckpointReduce)]) {
+        for (key, offered) in values.sorted(by: { $0.key < $1.key }) {
+            do {
+                let current = try store.get(flow: program.name, key: key)
+                let next = current.map { offered.reduce.combine($0, offered.value) } ?? offered.value
+                try store.set(flow: program.name, key: key, value: next)
+            } catch {
+                record.status = .failed
+                record.reason = "could not commit checkpoint '\(key)': \(error)"
+                fatalRetryable = true
+                halted = true
+            }
+        }
+    }
+
+    /// Under `run.cursorPolicy: hold`, for a run that completed with errors: the checkpoint value of the
+    /// oldest unresolved failure (this run's and the flow's open or parked dead-letter items), when every
+    /// failure of the run has one; nil (the cursor stays where the run started) otherwise.
+    func holdBound() -> Value? {
+        guard keepsOfferedCheckpoints, record[.failed] > 0, versionedFailureCount >= record[.failed],
+            var bound = oldestFailedVersion,
+            let unresolved = try? DeadLetterQueue(store: store).list(flow: program.name)
+        else { return nil }
+        for item in unresolved {
+            guard !item.version.isNull, let c = Builtins.compare(item.version, bound) else { return nil }
+            if c < 0 { bound = item.version }
+        }
+        return bound
+    }
+
+    /// Per checkpoint key (reduce `max`), the newest value offered strictly before `bound`.
+    func checkpointsBefore(_ bound: Value) -> [String: (value: Value, reduce: CheckpointReduce)] {
+        var out: [String: (value: Value, reduce: CheckpointReduce)] = [:]
+        for (key, values) in offeredCheckpoints {
+            var best: Value?
+            for v in values {
+                guard let c = Builtins.compare(v, bound) else { return [:] }
+                guard c < 0 else { continue }
+                if let b = best, (Builtins.compare(v, b) ?? 0) <= 0 { continue }
+                best = v
+            }
+            if let best { out[key] = (best, .max) }
+        }
+        return out
     }
 
     /// The run's last phase: every `run-end` node emits the settled record, and what follows runs to

@@ -1,33 +1,43 @@
 import Flowrun
 import FlowrunHTTP
-import FlyingFox
 import Foundation
 
-/// The admin HTTP API of `flowrun serve` (FlyingFox): health, readiness, Prometheus metrics, flows,
-/// runs, manual triggers, cancellation and disabling flows. Mutating calls need the bearer token when one is set.
+/// The admin HTTP API of `flowrun serve` (an `HTTPListener`): health, readiness, Prometheus metrics, flows,
+/// runs, manual triggers, cancellation and disabling flows. Every call but the health probes needs the
+/// bearer token when one is set.
 public final class AdminServer: @unchecked Sendable {
     let service: Service
     let token: String?
-    private let listener = BlockingServer()
+    private let listener: HTTPListener
 
-    public init(service: Service, token: String?) {
+    /// `token` nil or empty: no token (only allowed on a loopback address, see `AdminAddress`).
+    public init(service: Service, token: String?, limits: ListenerLimits = AdminServer.limits) {
         self.service = service
-        self.token = token
+        self.token = token.flatMap { $0.isEmpty ? nil : $0 }
+        self.listener = HTTPListener(limits: limits)
     }
+
+    /// The admin API's limits: small bodies (a run's input), the listener's default deadlines.
+    public static let limits: ListenerLimits = {
+        var limits = ListenerLimits()
+        limits.bodyBytes = 4 << 20
+        limits.maxConnections = 64
+        return limits
+    }()
+
+    /// The bound port (useful with port 0).
+    public var port: UInt16 { listener.port }
 
     /// Starts listening; throws when the address cannot be bound.
     public func start(host: String, port: UInt16) throws {
-        let handler: @Sendable (FlyingFox.HTTPRequest) async throws -> FlyingFox.HTTPResponse = { [self] request in
-            let body = try await request.bodyData
-            return await withCheckedContinuation { continuation in
-                // Store and run calls block: they run on a plain thread, never the cooperative pool.
-                DispatchQueue.global().async {
-                    continuation.resume(returning: self.handle(request, body: body))
-                }
-            }
-        }
-        do {
-            try listener.start(address: try .inet(ip4: host, port: port), timeout: 30, handler: handler)
+        let handler = RequestHandler(
+            admit: { [self] head in
+                // Every call but the probes needs the token when one is set, checked before any body is read.
+                Self.isProbe(head) ? nil : authorize(head)
+            },
+            respond: { [self] request in handle(request.head, body: request.body) })
+        do throws(HTTPListener.ListenError) {
+            try listener.start(host: host, port: port, handler: handler)
         } catch {
             throw Service.ServiceError(description: "admin API cannot listen on \(host):\(port): \(error)")
         }
@@ -35,8 +45,14 @@ public final class AdminServer: @unchecked Sendable {
 
     public func stop() { listener.stop() }
 
-    func handle(_ request: FlyingFox.HTTPRequest, body: Data) -> FlyingFox.HTTPResponse {
-        let method = request.method.rawValue.uppercased()
+    /// `GET /healthz` and `GET /readyz` answer without a token, for load balancers and orchestrators.
+    static func isProbe(_ head: RequestHead) -> Bool {
+        (head.method == "GET" || head.method == "HEAD") && (head.path == "/healthz" || head.path == "/readyz")
+    }
+
+    func handle(_ request: RequestHead, body: [UInt8]) -> ServerResponse {
+        var method = request.method.uppercased()
+        if method == "HEAD" { method = "GET" }
         let parts = request.path.split(separator: "/").map(String.init)
         switch (method, parts) {
         case ("GET", ["healthz"]):
@@ -47,9 +63,9 @@ public final class AdminServer: @unchecked Sendable {
                 ready ? 200 : 503,
                 ["ready": .bool(ready), "flows": .int(service.flows.count), "problems": .int(service.problems.count)])
         case ("GET", ["metrics"]):
-            return FlyingFox.HTTPResponse(
-                statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: Data(service.metrics.text().utf8))
+            return ServerResponse(
+                status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
+                body: Array(service.metrics.text(inFlight: service.liveRecords()).utf8))
         case ("GET", ["api", "flows"]):
             return Self.json(200, .array(service.flows.map(Self.flowJSON)))
         case ("GET", ["api", "runs"]):
@@ -70,12 +86,11 @@ public final class AdminServer: @unchecked Sendable {
             }
             return Self.json(200, Running.json(record))
         case ("POST", let p) where p.count == 4 && p[0] == "api" && p[1] == "flows" && p[3] == "runs":
-            if let denied = authorize(request) { return denied }
             // The body is the run's input, or {input?, dryRun?}.
             var input: Value?
             var dryRun = false
             if !body.isEmpty {
-                do { input = try JSON.parse(bytes: Array(body)) } catch {
+                do { input = try JSON.parse(bytes: body) } catch {
                     return Self.json(400, ["error": .string("the body is not JSON: \(error)")])
                 }
                 if let i = input, case .object(let o) = i, !o.isEmpty,
@@ -95,7 +110,6 @@ public final class AdminServer: @unchecked Sendable {
             return Self.launched(
                 service.launch(flow, start, trigger: .manual, dryRun: dryRun), flow: p[2], dryRun: dryRun)
         case ("POST", let p) where p.count == 4 && p[0] == "api" && p[1] == "runs" && p[3] == "retry":
-            if let denied = authorize(request) { return denied }
             guard let old = try? service.store.run(id: p[2]) else {
                 return Self.json(404, ["error": .string("no run \(p[2])")])
             }
@@ -111,7 +125,6 @@ public final class AdminServer: @unchecked Sendable {
                 dryRun: old.dryRun)
         case ("POST", let p)
         where p.count == 4 && p[0] == "api" && p[1] == "flows" && (p[3] == "disable" || p[3] == "enable"):
-            if let denied = authorize(request) { return denied }
             guard let flow = service.flow(named: p[2]) else {
                 return Self.json(404, ["error": .string("no flow \(p[2])")])
             }
@@ -120,7 +133,6 @@ public final class AdminServer: @unchecked Sendable {
             }
             return Self.json(200, ["name": .string(flow.name), "disabled": .bool(p[3] == "disable")])
         case ("POST", let p) where p.count == 4 && p[0] == "api" && p[1] == "runs" && p[3] == "cancel":
-            if let denied = authorize(request) { return denied }
             return service.cancel(runID: p[2])
                 ? Self.json(202, ["id": .string(p[2]), "cancelling": true])
                 : Self.json(404, ["error": .string("no run \(p[2]) in progress")])
@@ -130,7 +142,7 @@ public final class AdminServer: @unchecked Sendable {
     }
 
     /// 202 with the new run, or 409 naming the run that holds the flow.
-    static func launched(_ launch: Service.Launch, flow: String, dryRun: Bool) -> FlyingFox.HTTPResponse {
+    static func launched(_ launch: Service.Launch, flow: String, dryRun: Bool) -> ServerResponse {
         switch launch {
         case .started(let id):
             return json(
@@ -140,9 +152,9 @@ public final class AdminServer: @unchecked Sendable {
         }
     }
 
-    func authorize(_ request: FlyingFox.HTTPRequest) -> FlyingFox.HTTPResponse? {
+    func authorize(_ request: RequestHead) -> ServerResponse? {
         guard let token else { return nil }
-        let given = Array((request.headers[HTTPHeader("Authorization")] ?? "").utf8)
+        let given = Array((request.header("Authorization") ?? "").utf8)
         return Digest.constantTimeEqual(given, Array("Bearer \(token)".utf8))
             ? nil : Self.json(401, ["error": "missing or wrong bearer token"])
     }
@@ -162,7 +174,7 @@ public final class AdminServer: @unchecked Sendable {
         ]
     }
 
-    static func json(_ status: Int, _ value: Value) -> FlyingFox.HTTPResponse { BlockingServer.json(status, value) }
+    static func json(_ status: Int, _ value: Value) -> ServerResponse { .json(status, value) }
 }
 
 extension Service {

@@ -83,8 +83,38 @@ public final class ServiceMetrics: TelemetrySink, @unchecked Sendable {
         MetricNameDescriptor(namespace: "flowrun", metricName: name, unitName: unit, helpText: help)
     }
 
-    /// The Prometheus text exposition.
-    public func text() -> String {
+    /// Label sets of in-flight gauges set before (they read 0 once their flow has no run in progress).
+    private var inFlightLabels = Set<[String]>()
+    static let inFlightCounters: [FlowrunRuntime.Counter] = [
+        .processed, .created, .updated, .unchanged, .skipped, .failed,
+    ]
+
+    /// Sets `flowrun_run_in_flight_records{flow, counter}` from the live saves of the runs in progress:
+    /// their counters summed per flow, and `total` where a source announced one.
+    public func updateInFlight(_ records: [RunRecord]) {
+        var values: [[String]: Int] = [:]
+        for r in records {
+            for c in Self.inFlightCounters { values[[r.flow, c.rawValue], default: 0] += r[c] }
+            if let total = r.total { values[[r.flow, "total"], default: 0] += total }
+        }
+        let labels = lock.withLock {
+            inFlightLabels.formUnion(values.keys)
+            return inFlightLabels
+        }
+        for key in labels {
+            registry.makeGauge(
+                descriptor: Self.name(
+                    "run_in_flight", "records",
+                    "Records of runs in progress by flow and counter (processed, created, updated, unchanged, skipped, failed, total), from their live saves."
+                ),
+                labels: [("flow", key[0]), ("counter", key[1])]
+            ).set(Double(values[key] ?? 0))
+        }
+    }
+
+    /// The Prometheus text exposition, with the in-flight gauges of `inFlight` (live run records).
+    public func text(inFlight: [RunRecord]? = nil) -> String {
+        if let inFlight { updateInFlight(inFlight) }
         memory.set(Double(Self.residentBytes()))
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)

@@ -230,6 +230,12 @@ public final class Service: @unchecked Sendable {
         return outcome ?? .busy("not started")
     }
 
+    /// The records of the runs in progress in every flow, as last saved (at least every second).
+    public func liveRecords() -> [RunRecord] {
+        flows.flatMap { f in f.runtime.activeRunIDs.compactMap { try? f.runtime.store.run(id: $0) } }
+            .filter { $0.status == .running }
+    }
+
     /// Cancels a run in progress in any flow.
     public func cancel(runID: String) -> Bool { flows.contains { $0.runtime.cancel(runID: runID) } }
 

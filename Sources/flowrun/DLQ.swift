@@ -38,21 +38,59 @@ struct DLQ: ParsableCommand {
 
     struct Replay: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Re-inject a parked item into its flow as a new linked run (trigger: replay).",
+            abstract:
+                "Re-inject a dead-letter item (or all of a flow's) into its flow as a new linked run (trigger: replay).",
             discussion: """
                 The payload is delivered to the dead-letter node's `entry` (node.port). When the run completes
-                without failures the item is closed as `replayed`; otherwise it stays parked (and counts one
-                more failing run). Exit status as for `flowrun FILE --once`.
+                without failures the item is closed as `replayed`; otherwise it stays unresolved (and counts one
+                more failing run). With `--flow FLOW` and no id, every unresolved item (open and parked) of the
+                flow is replayed, oldest first, one run each, followed by a summary. Exit status as for
+                `flowrun FILE --once` (the worst of the runs); 4 when another run holds the flow.
                 """)
         @OptionGroup var common: Runs.Common
-        @Argument(help: "Item id (from `flowrun dlq list`).") var id: String
+        @Argument(help: "Item id (from `flowrun dlq list`); omit it with --flow.") var id: String?
+        @Option(help: "Replay every unresolved item of this flow.") var flow: String?
         @Option(help: "The flow file (default: the file that parked the item).") var file: String?
         @Flag(help: "Reads happen, writes do not.") var dryRun = false
+
+        func validate() throws {
+            if (id == nil) == (flow == nil) { throw ValidationError("give an item id or --flow FLOW (not both)") }
+        }
 
         func run() throws {
             let store = try common.open()
             let queue = DeadLetterQueue(store: store)
-            guard let item = try queue.item(id: id) else { throw UsageError("no dead-letter item \(id)") }
+            if let id {
+                guard let item = try queue.item(id: id) else { throw UsageError("no dead-letter item \(id)") }
+                let outcome = try replay(item, store: store)
+                if outcome.code != 0 { throw ExitCode(outcome.code) }
+                return
+            }
+            let flow = flow ?? ""
+            let items = try queue.list(flow: flow).reversed()
+            guard !items.isEmpty else {
+                print("\(flow): no unresolved dead-letter items")
+                return
+            }
+            var worst: Int32 = 0
+            var replayed: [String] = []
+            var failing: [String] = []
+            for item in items {
+                let outcome = try replay(item, store: store)
+                if outcome.code == Running.busyExitCode { throw ExitCode(outcome.code) }
+                worst = max(worst, outcome.code == 3 && worst == 1 ? 1 : outcome.code)
+                if outcome.replayed { replayed.append(item.id) } else { failing.append(item.id) }
+            }
+            print(
+                "\(flow): replayed \(items.count) item\(items.count == 1 ? "" : "s"): \(replayed.count) \(dryRun ? "passed (dry run)" : "closed as replayed"), \(failing.count) still unresolved"
+                    + (failing.isEmpty ? "" : " (\(failing.joined(separator: ", ")))"))
+            if worst != 0 { throw ExitCode(worst) }
+        }
+
+        /// Replays one item as a linked run; returns its exit status and whether it passed.
+        func replay(_ item: DeadLetterQueue.Item, store: any StateStore) throws -> (code: Int32, replayed: Bool) {
+            let queue = DeadLetterQueue(store: store)
+            let id = item.id
             guard let path = file ?? item.flowFile else { throw UsageError("\(id): unknown flow file (use --file)") }
             guard let entry = item.entry else {
                 throw UsageError("\(id): the dead-letter node has no `entry` setting to replay into")
@@ -70,20 +108,25 @@ struct DLQ: ParsableCommand {
                 records = try runtime.run(.input(item.payload, entry: entry), trigger: .replay, parent: item.lastRun)
             } catch {
                 FileHandleOutput.stderr("\(error.description); not replayed")
-                throw ExitCode(Running.busyExitCode)
+                return (Running.busyExitCode, false)
             }
             for r in records { print(Running.summary(r)) }
             let last = records.last!
-            if last.status == .completed, !dryRun {
-                // A replay that failed again was recorded by the dead-letter node (still parked).
-                let current = try queue.item(id: id) ?? item
-                if current.lastRun == item.lastRun || current.status == .resolved {
-                    try queue.setStatus(current, .replayed, now: Globals.systemClock())
-                    print("\(id): replayed")
+            var passed = false
+            if last.status == .completed {
+                passed = true
+                if !dryRun {
+                    // A replay that failed again was recorded by the dead-letter node (still unresolved).
+                    let current = try queue.item(id: id) ?? item
+                    if current.lastRun == item.lastRun || current.status == .resolved {
+                        try queue.setStatus(current, .replayed, now: Globals.systemClock())
+                        print("\(id): replayed")
+                    } else {
+                        passed = false
+                    }
                 }
             }
-            let code = Running.exitCode(last.status)
-            if code != 0 { throw ExitCode(code) }
+            return (Running.exitCode(last.status), passed)
         }
     }
 

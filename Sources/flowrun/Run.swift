@@ -162,7 +162,8 @@ struct Run: ParsableCommand {
     }
 }
 
-/// The live one-line progress display on a terminal: run id, elapsed, processed, failed, rate.
+/// The live one-line progress display on a terminal (`RunProgress.line`), redrawn at most every 100 ms.
+/// `flowrun FLOW` installs it only when standard error is a terminal.
 final class ProgressLine: @unchecked Sendable {
     static let shared = ProgressLine()
     private var last = 0
@@ -172,14 +173,7 @@ final class ProgressLine: @unchecked Sendable {
         let now = Globals.systemClock()
         guard now - last > 100_000_000 else { return }
         last = now
-        let elapsed = Double(now - r.startedAt) / 1e9
-        let rate = elapsed > 0 ? Double(r.messages) / elapsed : 0
-        let line =
-            "\r\u{1B}[2K\(r.id)  "
-            + String(
-                format: "%.1fs  processed %d  failed %d  %.0f msg/s", elapsed,
-                r[.processed], r[.failed], rate)
-        FileHandle.standardError.write(Data(line.utf8))
+        FileHandle.standardError.write(Data(("\r\u{1B}[2K" + RunProgress.line(r, now: now)).utf8))
         shown = true
     }
 

@@ -67,6 +67,7 @@ struct Runs: ParsableCommand {
             }
             print(Running.summary(r))
             print("  trigger \(r.trigger.rawValue)  attempt \(r.attempt)  started \(Time.rfc3339(nanos: r.startedAt))")
+            if r.total != nil || r.status == .running { print("  progress: \(RunProgress.count(r))") }
             for e in r.errors.dropFirst(5) {
                 print("  error at \(e.node).\(e.port): \(e.location.map { "\($0): " } ?? "")\(e.message)")
             }

@@ -10,13 +10,15 @@ struct Serve: ParsableCommand {
         discussion: """
             Loads and checks every flow (a flow that fails `check` is reported and not started; the others run),
             fires tickers and cron schedules, serves http-server nodes and the admin API (GET /healthz, /readyz,
-            /metrics, /api/flows, /api/runs, /api/runs/{id}; POST /api/flows/{name}/runs, /api/runs/{id}/cancel)
-            until SIGTERM/SIGINT. SIGHUP (or --watch) reloads changed flow files. Exit 0 after a graceful stop.
+            /metrics, /api/flows, /api/runs, /api/runs/{id}; POST /api/flows/{name}/runs, /api/runs/{id}/cancel;
+            with a token every call but /healthz and /readyz needs it) until SIGTERM/SIGINT. SIGHUP (or --watch) reloads changed flow files. Exit 0 after a graceful stop.
             """)
 
     @Argument(help: "Flow files or directories of them.") var paths: [String]
-    @Option(help: "Admin API address host:port ('off' to disable).") var admin = "127.0.0.1:9090"
-    @Option(help: "Bearer token for the admin API's POST calls (default: FLOWRUN_ADMIN_TOKEN).") var adminToken: String?
+    @Option(help: "Admin API address host:port or [ipv6]:port ('off' to disable); off loopback a token is required.")
+    var admin = "127.0.0.1:9090"
+    @Option(help: "Bearer token for every admin API call but /healthz and /readyz (default: FLOWRUN_ADMIN_TOKEN).")
+    var adminToken: String?
     @Option(help: "State store (default: FLOWRUN_STATE_URL, else .flowrun/state.db beside the first flow).") var state:
         String?
     @Option(help: "Seconds in-flight runs may finish after SIGTERM before they are cancelled.") var grace: Double = 30
@@ -40,15 +42,9 @@ struct Serve: ParsableCommand {
         let files = Service.expand(paths)
         guard !files.isEmpty else { throw UsageError("no flow files in \(paths.joined(separator: " "))") }
         let token = adminToken ?? ProcessInfo.processInfo.environment["FLOWRUN_ADMIN_TOKEN"]
-        var adminAddress: (String, UInt16)?
-        if admin != "off" {
-            let parts = admin.split(separator: ":")
-            guard parts.count == 2, let port = UInt16(parts[1]) else { throw UsageError("--admin is host:port") }
-            let host = String(parts[0])
-            if !["127.0.0.1", "localhost", "::1"].contains(host), token == nil {
-                throw UsageError("--admin on \(host) needs a token (--admin-token or FLOWRUN_ADMIN_TOKEN)")
-            }
-            adminAddress = (host == "localhost" ? "127.0.0.1" : host, port)
+        let adminAddress: AdminAddress?
+        do throws(AdminAddress.Invalid) { adminAddress = try AdminAddress.parse(admin, token: token) } catch {
+            throw UsageError(error.description)
         }
         let store: any StateStore
         do { store = try Running.openStore(Running.statePath(explicit: state, flowFile: files[0])) } catch {
@@ -65,8 +61,8 @@ struct Serve: ParsableCommand {
             throw ExitCode(2)
         }
         let adminServer = adminAddress.map { _ in AdminServer(service: service, token: token) }
-        if let (host, port) = adminAddress {
-            do { try adminServer?.start(host: host, port: port) } catch {
+        if let adminAddress {
+            do { try adminServer?.start(host: adminAddress.host, port: adminAddress.port) } catch {
                 FileHandleOutput.stderr("\(error)\n")
                 throw ExitCode(1)
             }
@@ -74,7 +70,7 @@ struct Serve: ParsableCommand {
         options.logger.log(
             .info,
             "serving \(service.flows.map(\.name).joined(separator: ", "))"
-                + (adminAddress.map { ", admin API on \($0.0):\($0.1)" } ?? ""),
+                + (adminAddress.map { ", admin API on \($0.description)" } ?? ""),
             flow: "serve", node: nil, run: nil)
 
         let queue = DispatchQueue(label: "flowrun.serve.signals")

@@ -63,7 +63,7 @@ import Testing
         defer { if p.isRunning { p.terminate() } }
 
         #expect(try CLITests.waitFor { try CLITests.http("GET", "\(admin)/readyz").status == 200 })
-        let flows = try JSON.parse(try CLITests.http("GET", "\(admin)/api/flows").body)
+        let flows = try JSON.parse(try CLITests.http("GET", "\(admin)/api/flows", headers: auth).body)
         #expect(flows.arrayValue?.map { $0["name"] } == ["pagination-loop", "slow"])
         #expect(flows[0]["health"] == "healthy")
 
@@ -75,13 +75,13 @@ import Testing
         var run: Value = nil
         #expect(
             try CLITests.waitFor {
-                run = try JSON.parse(try CLITests.http("GET", "\(admin)/api/runs/\(id)").body)
+                run = try JSON.parse(try CLITests.http("GET", "\(admin)/api/runs/\(id)", headers: auth).body)
                 return run["status"] == "completed"
             })
         #expect(run["trigger"] == "manual")
         #expect(run["messages"] == 11)
 
-        let metrics = try CLITests.http("GET", "\(admin)/metrics").body
+        let metrics = try CLITests.http("GET", "\(admin)/metrics", headers: auth).body
         #expect(metrics.contains(#"flowrun_runs_total{flow="pagination-loop",status="completed"} 2"#), "\(metrics)")
         #expect(metrics.contains(#"flowrun_node_messages_total{flow="pagination-loop",node="page"} 10"#))
         #expect(metrics.contains("flowrun_process_resident_memory_bytes"))
@@ -103,7 +103,7 @@ import Testing
         let id2 = try #require(try JSON.parse(again.body)["id"].stringValue)
         #expect(
             try CLITests.waitFor {
-                run = try JSON.parse(try CLITests.http("GET", "\(admin)/api/runs/\(id2)").body)
+                run = try JSON.parse(try CLITests.http("GET", "\(admin)/api/runs/\(id2)", headers: auth).body)
                 return run["status"] == "completed"
             })
         #expect(run["messages"] == 7)
@@ -144,7 +144,7 @@ import Testing
         #expect(try CLITests.http("POST", "\(admin)/api/flows/nope/disable", headers: auth).status == 404)
         let disabled = try CLITests.http("POST", "\(admin)/api/flows/user-sync/disable", headers: auth)
         #expect(disabled.status == 200, "\(disabled.body)")
-        var flows = try JSON.parse(try CLITests.http("GET", "\(admin)/api/flows").body)
+        var flows = try JSON.parse(try CLITests.http("GET", "\(admin)/api/flows", headers: auth).body)
         #expect(flows[0]["disabled"] == true)
         #expect(flows[0]["health"] == "disabled")
         let refused = try CLITests.http("POST", "\(admin)/api/flows/user-sync/runs", headers: auth)
@@ -158,7 +158,7 @@ import Testing
         let enable = try CLITests.run(["flows", "enable", "user-sync", "--state", state])
         #expect(enable.status == 0, "\(enable.stderr)")
         #expect(enable.stdout == "user-sync: enabled\n")
-        flows = try JSON.parse(try CLITests.http("GET", "\(admin)/api/flows").body)
+        flows = try JSON.parse(try CLITests.http("GET", "\(admin)/api/flows", headers: auth).body)
         #expect(flows[0]["disabled"] == false)
         #expect(flows[0]["health"] == "healthy")
         #expect(try CLITests.http("POST", "\(admin)/api/flows/user-sync/runs", headers: auth).status == 202)

@@ -6,14 +6,17 @@ import Testing
 /// The user-sync job against a misbehaving API and interrupted runs, in real processes.
 @Suite(.serialized) struct UserSyncFaultTests {
     /// Two users with no email: their batches are retried one record at a time, the 248 good users
-    /// arrive, the two bad ones are parked after failing in 3 runs, and the cursor holds.
+    /// arrive, the two bad ones are parked after failing in 3 runs, and the cursor holds just before u7.
     @Test func poisonRecordsAreParkedAndEveryGoodRecordArrives() throws {
         let e = try SyncEnvironment(faults: ["MOCK_CRM_POISON": "u7,u120"])
         for attempt in 1...3 {
             let r = try e.sync()
             #expect(r.status == 3, "\(r.stdout)\(r.stderr)")  // completed_with_errors
-            // The cursor holds (run.cursorPolicy: hold): every run fetches all 250 again.
-            #expect(r.stdout.contains("processed 250  created \(attempt == 1 ? 248 : 0)"), "\(r.stdout)")
+            // The cursor holds before the oldest failure (run.cursorPolicy: hold): u0..u6 are passed, every
+            // later run fetches u7..u249 again.
+            #expect(
+                r.stdout.contains(attempt == 1 ? "processed 250  created 248" : "processed 243  created 0"),
+                "\(r.stdout)")
             #expect(r.stdout.contains("failed 2"))
         }
         #expect(try e.query("SELECT count(*) FROM users") == [[248]])
@@ -188,7 +191,8 @@ import Testing
 @Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["FLOWRUN_TEST_DATABASE_URL"] != nil))
 struct UserSyncPostgresFaultTests {
     /// 20% 503s, 10% 429 with Retry-After, slow pages and a poison record: every good record arrives
-    /// exactly once (the table's checksum), the poison record is parked after three runs.
+    /// exactly once (the table's checksum), the poison record is parked after three runs; the cursor stops
+    /// just before it (run.cursorPolicy: hold), so later runs fetch u77..u249 again.
     @Test func everyFaultAtOnce() throws {
         let e = try SyncEnvironment(
             databaseURL: try PostgresTesting.freshDatabase(prefix: "faults"),
@@ -196,10 +200,10 @@ struct UserSyncPostgresFaultTests {
                 "MOCK_CRM_FAIL_RATE": "0.2", "MOCK_CRM_THROTTLE_RATE": "0.1", "MOCK_CRM_DELAY": "30ms",
                 "MOCK_CRM_POISON": "u77",
             ])
-        for _ in 1...3 {
+        for attempt in 1...3 {
             let r = try e.sync(["--set", "vars.retryCount=10"])
             #expect(r.status == 3, "\(r.stdout)\(r.stderr)")
-            #expect(r.stdout.contains("processed 250"), "\(r.stdout)")
+            #expect(r.stdout.contains(attempt == 1 ? "processed 250" : "processed 173"), "\(r.stdout)")
             #expect(r.stdout.contains("failed 1  "), "\(r.stdout)")
         }
         #expect(try e.query("SELECT count(*) FROM users") == [[249]])
