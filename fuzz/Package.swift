@@ -9,8 +9,13 @@ let package = Package(
     dependencies: [.package(name: "flowrun", path: "..")],
     targets: [
         .target(name: "FuzzSupport"),
-        .executableTarget(name: "FuzzExpression", dependencies: ["FuzzSupport", .product(name: "Flowrun", package: "flowrun")]),
-        .executableTarget(name: "FuzzJSON", dependencies: ["FuzzSupport", .product(name: "Flowrun", package: "flowrun")]),
-        .executableTarget(name: "FuzzFlow", dependencies: ["FuzzSupport", .product(name: "Flowrun", package: "flowrun")]),
+        .executableTarget(
+            name: "FuzzExpression", dependencies: ["FuzzSupport", .product(name: "Flowrun", package: "flowrun")]),
+        .executableTarget(
+            name: "FuzzJSON", dependencies: ["FuzzSupport", .product(name: "Flowrun", package: "flowrun")]),
+        .executableTarget(
+            name: "FuzzHTTPRequest", dependencies: ["FuzzSupport", .product(name: "Flowrun", package: "flowrun")]),
+        .executableTarget(
+            name: "FuzzFlow", dependencies: ["FuzzSupport", .product(name: "Flowrun", package: "flowrun")]),
     ]
 )

@@ -141,6 +141,14 @@ import Testing
         #expect(Self.joined(events).contains(.body(Array("abcd".utf8))))
     }
 
+    /// Found by scripts/fuzz (FuzzHTTPRequest): a chunk size of `-5` parsed as a negative length and
+    /// trapped in the next read. Chunk sizes are hex digits only.
+    @Test(arguments: ["-5", "+5", "0x5", "-0"]) func chunkSizesAreHexDigitsOnly(size: String) {
+        let request = "POST /h HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n\(size)\r\nhello\r\n0\r\n\r\n"
+        let events = Self.events(Array(request.utf8), step: 3)
+        #expect(events.last == .failed(RequestError(400, "invalid chunk size")), "\(events)")
+    }
+
     static func threadCPU() -> Double {
         var t = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)

@@ -207,7 +207,8 @@ public struct RequestParser: Sendable {
                     return nil
                 }
                 let digits = line.prefix { $0 != UInt8(ascii: ";") }
-                guard !digits.isEmpty, digits.count <= 15,
+                // Hex digits only: `Int(_:radix:)` also takes a sign, and `-5` would be a negative length.
+                guard !digits.isEmpty, digits.count <= 15, digits.allSatisfy(Self.isHexDigit),
                     let size = Int(String(decoding: digits, as: UTF8.self), radix: 16)
                 else { throw RequestError(400, "invalid chunk size") }
                 if size == 0 {
@@ -351,6 +352,7 @@ public struct RequestParser: Sendable {
     }
 
     static func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+    static func isHexDigit(_ c: UInt8) -> Bool { isDigit(c) || (c | 0x20 >= 97 && c | 0x20 <= 102) }
 
     /// tchar (RFC 9110 5.6.2)
     static func isTokenChar(_ c: UInt8) -> Bool {
