@@ -358,7 +358,8 @@ public enum Builtins {
     }
 
     static func integral(_ d: Double, _ fn: String) throws(BuiltinFailure) -> Value {
-        guard d.isFinite, Swift.abs(d) < 9.2e18 else {
+        // -2^63 ..< 2^63 are exactly the doubles that convert to an Int without trapping.
+        guard d >= -0x1p63, d < 0x1p63 else {
             throw BuiltinFailure(.overflow, "\(fn): \(d) does not fit in an int")
         }
         return .int(Int(d))

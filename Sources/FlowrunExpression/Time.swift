@@ -28,8 +28,10 @@ public enum Time {
         /// Unix nanoseconds, or nil when the instant is outside an int's range (before 1677-09-21T00:12:43Z
         /// or after 2262-04-11T23:47:16Z).
         public var unixNanos: Int? {
-            let (scaled, o1) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-            let (total, o2) = scaled.addingReportingOverflow(nanos)
+            // Borrow a second when negative, so that Int.min (-9223372037 s + 145224192 ns) is reachable.
+            let (s, n) = seconds < 0 && nanos > 0 ? (seconds + 1, nanos - 1_000_000_000) : (seconds, nanos)
+            let (scaled, o1) = s.multipliedReportingOverflow(by: 1_000_000_000)
+            let (total, o2) = scaled.addingReportingOverflow(n)
             return o1 || o2 ? nil : total
         }
 
