@@ -51,7 +51,8 @@ public enum Builtins {
             try rfc3339(a[0])
         },
         fn(
-            "parseTime", "parseTime(s: string) -> int", "Parses an RFC 3339 time (or a bare date) to Unix nanoseconds.",
+            "parseTime", "parseTime(s: string) -> int",
+            "Parses an RFC 3339 time (or a bare date) to Unix nanoseconds; a time outside 1677-09-21 .. 2262-04-11 (an int's range) is an error.",
             1...1,
             [("parseTime('1970-01-01T00:00:01Z')", "1000000000"), ("parseTime('1970-01-02')", "86400000000000")],
             { _ in .int }

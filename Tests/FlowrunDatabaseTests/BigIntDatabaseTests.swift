@@ -73,7 +73,8 @@ enum BigIntRows {
         // A bound big integer finds its row (it is bound as the same exact text).
         let found = try BigIntRows.run(
             driver: "sqlite", url: url, ddl: ddl,
-            request: "{query: 'SELECT updated_at FROM big WHERE id = ?', parameters: [JSON.parse('18446744073709551614')]}"
+            request:
+                "{query: 'SELECT updated_at FROM big WHERE id = ?', parameters: [JSON.parse('18446744073709551614')]}"
         )
         #expect(found.messages("done.out").first?["rows"] == [["updated_at": "0001-01-01T00:00:00.000Z"]])
     }

@@ -29,7 +29,10 @@ import Testing
 
     /// Where a time must be an int of nanoseconds and cannot be, the error is located and says why.
     @Test(arguments: [
-        ("parseTime('9999-12-31T23:59:59Z')", "parseTime: '9999-12-31T23:59:59Z' is outside the range of int nanoseconds"),
+        (
+            "parseTime('9999-12-31T23:59:59Z')",
+            "parseTime: '9999-12-31T23:59:59Z' is outside the range of int nanoseconds"
+        ),
         ("int('0001-01-01T00:00:00Z')", "int: '0001-01-01T00:00:00Z' is outside the range of int nanoseconds"),
         ("parseTime('2262-04-11T23:47:16.854775808Z')", "is outside the range of int nanoseconds"),
         ("parseTime('2024-13-01')", "parseTime: '2024-13-01' is not an RFC 3339 time"),

@@ -64,7 +64,8 @@ import Testing
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.copyItem(
-            at: CLITests.repo.appendingPathComponent("flows/mock-crm.yaml"), to: dir.appendingPathComponent("mock-crm.yaml"))
+            at: CLITests.repo.appendingPathComponent("flows/mock-crm.yaml"),
+            to: dir.appendingPathComponent("mock-crm.yaml"))
         let port = Int.random(in: 20_000...40_000)
         let p = Process()
         p.executableURL = CLITests.binary
@@ -83,7 +84,10 @@ import Testing
         }
         let auth = ["Authorization": "Bearer demo-token"]
         let base = "http://127.0.0.1:\(port)/users?limit=1&updated_since="
-        #expect(try CLITests.waitFor { try CLITests.http("GET", base + "2024-01-01T00:00:00Z", headers: auth).status == 200 })
+        #expect(
+            try CLITests.waitFor {
+                try CLITests.http("GET", base + "2024-01-01T00:00:00Z", headers: auth).status == 200
+            })
 
         let zero = try CLITests.http("GET", base + "0001-01-01T00:00:00Z", headers: auth)
         #expect(zero.status == 200, "\(zero.body)")

@@ -50,8 +50,10 @@ import Testing
     }
 
     @Test func ordersBySignThenMagnitude() throws {
-        let sorted = ["-18446744073709551616", "-9223372036854775809", "-5", "0", "7", "9223372036854775808",
-            "18446744073709551614", "18446744073709551615", "100000000000000000000"].map { Value.integer($0)! }
+        let sorted = [
+            "-18446744073709551616", "-9223372036854775809", "-5", "0", "7", "9223372036854775808",
+            "18446744073709551614", "18446744073709551615", "100000000000000000000",
+        ].map { Value.integer($0)! }
         for (a, b) in zip(sorted, sorted.dropFirst()) {
             #expect(Value.compareIntegers(a, b) == -1, "\(a) < \(b)")
             #expect(Value.compareIntegers(b, a) == 1, "\(b) > \(a)")
