@@ -10,7 +10,10 @@ public struct BuiltinFailure: Error, Sendable {
         self.message = message
     }
     static func type(_ fn: String, _ expected: String, _ got: Value) -> BuiltinFailure {
-        BuiltinFailure(.typeError, "\(fn) expects \(expected), got \(got.typeName)")
+        if case .bigInt(let digits) = got {
+            return BuiltinFailure(.overflow, "\(fn): \(digits) is beyond the 64-bit int range")
+        }
+        return BuiltinFailure(.typeError, "\(fn) expects \(expected), got \(got.typeName)")
     }
 }
 

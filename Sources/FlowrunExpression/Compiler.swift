@@ -197,6 +197,7 @@ struct Compiler {
 
     static func index(_ v: Value, _ i: Value, _ safe: Bool, _ span: Span) throws(EvalError) -> Value {
         switch (v, i) {
+        case (.array, .bigInt), (.string, .bigInt): return .null  // beyond any index
         case (.array(let a), _):
             guard let n = i.intValue else {
                 throw EvalError(.typeError, "an array index must be an int, got \(i.typeName)", at: span)
