@@ -126,3 +126,40 @@ struct PostgresBigIntTests {
         #expect(second.messages("done.out").first?["unchanged"] == 3)
     }
 }
+
+/// SQLite itself would round a big integer to a REAL in a BIGINT (numeric-affinity) column, merging
+/// distinct ids: the upsert refuses it loudly instead, with no row data in the message.
+@Suite struct SQLiteBigIntRefusalTests {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-big-\(UUID().uuidString).db").path
+
+    @Test func aNumericColumnRefusesIntegersItWouldRound() throws {
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let h = try FlowHarness(
+            """
+            flow: db
+            nodes:
+              start: {component: ticker, settings: {interval: 1h}}
+              ddl: {component: database, settings: {driver: sqlite, url: 'sqlite:\(path)'}}
+              db: {component: database, settings: {driver: sqlite, url: 'sqlite:\(path)'}}
+              done: {component: modify}
+              failed: {component: modify}
+            edges:
+              - {from: start.out, to: ddl.request, data: {query: 'CREATE TABLE big (id BIGINT PRIMARY KEY, amount, updated_at TEXT)'}}
+              - from: ddl.response
+                to: db.request
+                data: |
+                  <<\(BigIntRows.upsert("big"))>>
+              - {from: db.response, to: done.in}
+              - {from: db.error, to: failed.in}
+            """)
+        _ = h.run()
+        #expect(h.messages("done.out").isEmpty)
+        let error = try #require(h.messages("failed.out").first)["error"]
+        #expect(error["code"] == "sqlite_20")
+        #expect(
+            error["message"]
+                == "sqlite: column \"id\" (BIGINT) would round an integer beyond 64 bits to a float; declare it TEXT to store it exactly"
+        )
+        #expect(try SQLiteConnection(path: path).query("SELECT count(*) FROM big", []).rows == [[0]])
+    }
+}
