@@ -34,3 +34,12 @@ import Testing
         #expect(record.status == .completed)
     }
 }
+
+/// A ticker interval of centuries (a valid duration) used to overflow when added to the clock.
+@Suite struct TickerOverflowTests {
+    @Test func anIntervalPastTheEndOfIntNanosecondsHasNoNextFiring() {
+        let schedule = TickerSchedule(kind: .interval(8_640_000_000_000_000_000))  // 100,000 days
+        #expect(schedule.next(after: 1_700_000_000_000_000_000) == nil)
+        #expect(schedule.next(after: 0) == 8_640_000_000_000_000_000)
+    }
+}
