@@ -6,7 +6,9 @@ import Testing
 /// Issue 13 items 1 and 9 end to end, in real processes: users whose `updated_at` is a sentinel
 /// outside int nanoseconds (9999-12-31, 0001-01-01, 2262-04-12) and whose ids are beyond 64 bits
 /// (MOCK_CRM_EDGE_USERS) sync exactly; one such time in a request no longer kills `flowrun serve`.
-@Suite(.serialized) struct OddTimesAndIdsSyncTests {
+/// These join the existing serialized suites (extensions), so they add no further chain of blocking
+/// process tests running in parallel with the rest of the test run.
+extension UserSyncFaultTests {
     @Test func sentinelTimesAndHugeIdsSyncExactlyIntoSQLite() throws {
         try syncEdgeUsers(databaseURL: nil)
     }
@@ -56,6 +58,9 @@ import Testing
         #expect(incremental.stdout.contains("processed 0  created 0"), "\(incremental.stdout)")
     }
 
+}
+
+extension ServeTests {
     /// `GET /users?updated_since=0001-01-01T00:00:00Z` to mock-crm under `flowrun serve` used to trap
     /// (SIGILL) and take the whole service down; now it answers, and a time that is not RFC 3339 is a
     /// 400 with a clear message, while the process stays up.
