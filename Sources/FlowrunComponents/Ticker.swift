@@ -108,10 +108,13 @@ public struct TickerSchedule: Sendable {
     /// The first firing when the flow starts at `now`.
     public func first(now: Int) -> Int? { emitOnStart ? now : next(after: now) }
 
-    /// The firing after the one at `previous`.
+    /// The firing after the one at `previous`; nil when there is none (an interval of centuries that
+    /// would pass the end of int nanoseconds, in 2262).
     public func next(after previous: Int) -> Int? {
         switch kind {
-        case .interval(let n): return previous + n
+        case .interval(let n):
+            let (next, overflow) = previous.addingReportingOverflow(n)
+            return overflow ? nil : next
         case .cron(let cron, let zone): return cron.next(after: previous, in: zone)
         }
     }

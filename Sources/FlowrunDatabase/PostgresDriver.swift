@@ -338,7 +338,9 @@ final class PostgresDriver: @unchecked Sendable {
         static func value(_ text: String, type: Oid) -> Value {
             switch type {
             case 20, 21, 23, 26: return Int(text).map { .int($0) } ?? .string(text)
-            case 700, 701, 1700: return Double(text).map { .double($0) } ?? .string(text)
+            case 700, 701: return Double(text).map { .double($0) } ?? .string(text)
+            // numeric: an integer stays exact (beyond 64 bits as a bigInt), a fraction is a double.
+            case 1700: return Value.integer(text) ?? Double(text).map { .double($0) } ?? .string(text)
             case 16: return .bool(text == "t")
             case 114, 3802: return (try? JSON.parse(text)) ?? .string(text)
             default: return .string(text)

@@ -100,6 +100,9 @@ struct Compiler {
                         if negate, i == Int.min { throw EvalError(.overflow, "integer overflow in negation", at: span) }
                         return .int(negate ? -i : i)
                     case .double(let d): return .double(negate ? -d : d)
+                    case .bigInt(let t):
+                        guard negate else { return .bigInt(t) }
+                        return Value.integer(t.hasPrefix("-") ? String(t.dropFirst()) : "-" + t)!
                     case let v:
                         throw EvalError(.typeError, "unary \(op.rawValue) needs a number, got \(v.typeName)", at: span)
                     }
@@ -194,6 +197,7 @@ struct Compiler {
 
     static func index(_ v: Value, _ i: Value, _ safe: Bool, _ span: Span) throws(EvalError) -> Value {
         switch (v, i) {
+        case (.array, .bigInt), (.string, .bigInt): return .null  // beyond any index
         case (.array(let a), _):
             guard let n = i.intValue else {
                 throw EvalError(.typeError, "an array index must be an int, got \(i.typeName)", at: span)
@@ -397,13 +401,13 @@ enum Arithmetic {
             if o { throw EvalError(.overflow, "integer overflow in +", at: span) }
             return .int(s)
         case (.string(let x), .string(let y)): return .string(x + y)
-        case (.string(let x), .int), (.string(let x), .double), (.string(let x), .bool):
+        case (.string(let x), .int), (.string(let x), .bigInt), (.string(let x), .double), (.string(let x), .bool):
             return .string(x + b.interpolated)
-        case (.int, .string(let y)), (.double, .string(let y)), (.bool, .string(let y)):
+        case (.int, .string(let y)), (.bigInt, .string(let y)), (.double, .string(let y)), (.bool, .string(let y)):
             return .string(a.interpolated + y)
         default:
             if let x = a.doubleValue, let y = b.doubleValue { return try finite(x + y, span) }
-            throw mismatch("+", a, b, span)
+            throw inexact("+", a, b, span) ?? mismatch("+", a, b, span)
         }
     }
 
@@ -428,7 +432,9 @@ enum Arithmetic {
                 return .int(x % y)
             }
         }
-        guard let x = a.doubleValue, let y = b.doubleValue else { throw mismatch(op.rawValue, a, b, span) }
+        guard let x = a.doubleValue, let y = b.doubleValue else {
+            throw inexact(op.rawValue, a, b, span) ?? mismatch(op.rawValue, a, b, span)
+        }
         switch op {
         case .subtract: return try finite(x - y, span)
         case .multiply: return try finite(x * y, span)
@@ -444,6 +450,18 @@ enum Arithmetic {
     static func finite(_ d: Double, _ span: Span) throws(EvalError) -> Value {
         guard d.isFinite else { throw EvalError(.overflow, "arithmetic result is not a finite number", at: span) }
         return .double(d)
+    }
+
+    /// Arithmetic with an integer beyond 64 bits would round it: an error, never a silent rounding.
+    static func inexact(_ op: String, _ a: Value, _ b: Value, _ span: Span) -> EvalError? {
+        let big: String
+        switch (a, b) {
+        case (.bigInt(let t), .int), (.bigInt(let t), .bigInt), (.bigInt(let t), .double), (.int, .bigInt(let t)),
+            (.double, .bigInt(let t)):
+            big = t
+        default: return nil
+        }
+        return EvalError(.overflow, "integer overflow in \(op): \(big) is beyond the 64-bit int range", at: span)
     }
 
     static func mismatch(_ op: String, _ a: Value, _ b: Value, _ span: Span) -> EvalError {

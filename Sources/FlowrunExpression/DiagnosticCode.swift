@@ -57,7 +57,9 @@ public struct DiagnosticCode: Sendable, Hashable, CustomStringConvertible {
         "E122", "invalid argument",
         "A builtin rejected its argument, e.g. `JSON.parse` of text that is not JSON or `parseTime` of a bad time.")
     public static let overflow = DiagnosticCode(
-        "E123", "integer overflow", "Integer arithmetic overflowed 64 bits.")
+        "E123", "integer overflow",
+        "An int result does not fit in 64 bits: arithmetic, a float or time converted to an int, or arithmetic on an integer beyond 64 bits."
+    )
 
     // MARK: Flow file structure (E2xx)
     public static let yamlSyntax = DiagnosticCode(

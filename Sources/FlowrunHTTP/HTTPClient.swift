@@ -323,13 +323,19 @@ struct RetryPolicy: Sendable {
 
     func delay(attempt: Int, retryAfter: String?, now: Date = Date()) -> Int {
         if let header = retryAfter?.trimmingCharacters(in: .whitespaces) {
-            if let seconds = Int(header), seconds >= 0 { return min(seconds * 1_000_000_000, maxRetryAfterNanos) }
+            if let seconds = Int(header), seconds >= 0 {
+                // A server's huge Retry-After overflows in nanoseconds: it is just "longer than the cap".
+                let (nanos, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+                return overflow ? maxRetryAfterNanos : min(nanos, maxRetryAfterNanos)
+            }
             let formatter = DateFormatter()
             formatter.locale = Locale(identifier: "en_US_POSIX")
             formatter.timeZone = TimeZone(identifier: "GMT")
             formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
             if let date = formatter.date(from: header) {
-                return min(max(0, Int(date.timeIntervalSince(now) * 1e9)), maxRetryAfterNanos)
+                // Clamped as a double first: a date in year 9999 is more nanoseconds than an int holds.
+                let wait = min(max(0, date.timeIntervalSince(now) * 1e9), Double(maxRetryAfterNanos))
+                return Int(wait)
             }
         }
         let cap = baseNanos.multipliedReportingOverflow(by: 1 << min(attempt - 1, 20))

@@ -8,6 +8,10 @@ public final class SQLiteConnection: @unchecked Sendable {
         public let description: String
         /// The SQLite result code (SQLITE_BUSY, SQLITE_CONSTRAINT, ...).
         public let code: Int32
+        public init(description: String, code: Int32) {
+            self.description = description
+            self.code = code
+        }
         public var isBusy: Bool { code & 0xFF == SQLITE_BUSY || code & 0xFF == SQLITE_LOCKED }
         public var isConstraint: Bool { code & 0xFF == SQLITE_CONSTRAINT }
     }

@@ -53,6 +53,7 @@ public enum JSON {
         case .null: out.append("null")
         case .bool(let b): out.append(b ? "true" : "false")
         case .int(let i): out.append(text: String(i))
+        case .bigInt(let digits): out.append(text: digits)
         case .double(let d): out.append(text: Value.canonical(d))
         case .string(let s): writeString(s, to: &out)
         case .array(let a):
@@ -282,7 +283,11 @@ private struct Parser {
             if pos == expStart { throw error("expected exponent digits") }
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self)
-        if !isDouble, let i = Int(text) { return .int(i) }
+        if !isDouble {
+            if let i = Int(text) { return .int(i) }
+            // Beyond 64 bits: kept exact as its text (JSON allows no leading zeros, so it is canonical).
+            return .bigInt(text)
+        }
         guard let d = Double(text), d.isFinite else {
             throw JSON.ParseError(message: "number out of range", offset: start)
         }
