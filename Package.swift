@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .target(
@@ -23,7 +24,10 @@ let package = Package(
         ),
         .target(
             name: "FlowrunExpression",
-            dependencies: ["FlowrunValue", .product(name: "OrderedCollections", package: "swift-collections")]
+            dependencies: [
+                "FlowrunValue", .product(name: "OrderedCollections", package: "swift-collections"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .target(name: "FlowrunGraph", dependencies: ["FlowrunExpression", "Yams"]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),

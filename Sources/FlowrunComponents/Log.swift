@@ -34,8 +34,8 @@ extension Log {
         func receive(_ message: Value, on port: String, _ context: inout NodeContext) throws(NodeError) {
             let level = LogLevel(rawValue: context.setting("level").stringValue ?? "info") ?? .info
             let prefix = context.setting("message").stringValue.map { $0 + " " } ?? ""
-            let text = context.redacted(
-                context.setting("format").stringValue == "json" ? JSON.serialize(message) : Log.text(message))
+            let redacted = context.redactor.redact(message)
+            let text = context.setting("format").stringValue == "json" ? JSON.serialize(redacted) : Log.text(redacted)
             context.log(level, prefix + text)
         }
     }

@@ -80,7 +80,10 @@ extension HTTPServer {
                     }
                     params = match
                 }
-                if let bearer, request.headers[HTTPHeader("Authorization")] != "Bearer \(bearer)" {
+                if let bearer,
+                    !Digest.constantTimeEqual(
+                        Array((request.headers[HTTPHeader("Authorization")] ?? "").utf8), Array("Bearer \(bearer)".utf8))
+                {
                     return Self.json(401, ["error": "missing or wrong bearer token"])
                 }
                 let body = try await request.bodyData
@@ -91,8 +94,8 @@ extension HTTPServer {
                     // `sha256=<hex>` (GitHub style) or bare hex of HMAC-SHA256(secret, body).
                     var given = request.headers[HTTPHeader(hmacHeader)] ?? ""
                     if given.hasPrefix("sha256=") { given.removeFirst(7) }
-                    let expected = Digest.hex(Digest.hmacSHA256(key: Array(hmacSecret.utf8), message: Array(body)))
-                    if !Digest.constantTimeEqual(Array(given.lowercased().utf8), Array(expected.utf8)) {
+                    let mac = Digest.unhex(given) ?? []
+                    if !Digest.isValidHMACSHA256(mac, key: Array(hmacSecret.utf8), message: Array(body)) {
                         return Self.json(401, ["error": .string("missing or wrong \(hmacHeader) signature")])
                     }
                 }
