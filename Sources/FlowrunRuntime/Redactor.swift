@@ -150,8 +150,8 @@ public struct Redactor: Sendable {
                 } else if lower == "headers", case .object(let headers) = field {
                     var masked = Value.Object()
                     for (name, v) in headers {
-                        let redacted = redact(v)
-                        masked[name] = redacted == v || Self.sensitiveKeys.contains(name.lowercased()) ? redacted : .string(Self.mask)
+                        let sensitive = Self.sensitiveKeys.contains(name.lowercased()) && !v.isNull
+                        masked[name] = sensitive || redact(v) != v ? .string(Self.mask) : v
                     }
                     out[key] = .object(masked)
                 } else {
