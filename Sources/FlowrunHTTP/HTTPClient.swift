@@ -133,7 +133,8 @@ extension HTTPClient {
 
         func attempt(
             _ n: Int, _ request: HTTPRequest, _ message: Value, _ policy: RetryPolicy,
-            origin: (flow: String, node: String, redactor: Redactor), _ finish: @escaping @Sendable (AsyncResult) -> Void
+            origin: (flow: String, node: String, redactor: Redactor),
+            _ finish: @escaping @Sendable (AsyncResult) -> Void
         ) {
             // The final outcome carries the number of requests sent, retries included.
             let done: @Sendable (AsyncResult) -> Void = { result in
@@ -162,7 +163,8 @@ extension HTTPClient {
                         }
                         // Redacted before it is cut, so that the cut cannot leave half a secret behind.
                         let text = String(
-                            origin.redactor.redact(String(decoding: response.body.prefix(4096), as: UTF8.self)).prefix(200))
+                            origin.redactor.redact(String(decoding: response.body.prefix(4096), as: UTF8.self)).prefix(
+                                200))
                         done(
                             .failure(
                                 NodeError(

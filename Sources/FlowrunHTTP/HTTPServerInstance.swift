@@ -82,7 +82,8 @@ extension HTTPServer {
                 }
                 if let bearer,
                     !Digest.constantTimeEqual(
-                        Array((request.headers[HTTPHeader("Authorization")] ?? "").utf8), Array("Bearer \(bearer)".utf8))
+                        Array((request.headers[HTTPHeader("Authorization")] ?? "").utf8), Array("Bearer \(bearer)".utf8)
+                    )
                 {
                     return Self.json(401, ["error": "missing or wrong bearer token"])
                 }

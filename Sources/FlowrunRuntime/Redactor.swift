@@ -49,7 +49,9 @@ public struct Redactor: Sendable {
                 }
             }
         }
-        needles = forms.filter { !$0.isEmpty }.sorted { $0.count > $1.count || ($0.count == $1.count && $0.lexicographicallyPrecedes($1)) }
+        needles = forms.filter { !$0.isEmpty }.sorted {
+            $0.count > $1.count || ($0.count == $1.count && $0.lexicographicallyPrecedes($1))
+        }
         firstBytes = Set(needles.compactMap(\.first))
         secretBytes = raw.sorted { $0.count > $1.count }
     }

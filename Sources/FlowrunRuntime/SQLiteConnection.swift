@@ -90,7 +90,9 @@ public final class SQLiteConnection: @unchecked Sendable {
                     // By length, not up to the first NUL: text holding NUL bytes reads back whole.
                     let bytes = sqlite3_column_text(stmt, c)
                     let length = Int(sqlite3_column_bytes(stmt, c))
-                    let text = bytes.map { String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self) } ?? ""
+                    let text =
+                        bytes.map { String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self) }
+                        ?? ""
                     row.append(.string(text))
                 }
             }

@@ -41,7 +41,9 @@ enum InputArgument {
     /// `option=text`), when they differ from its UTF-8 (they held invalid UTF-8).
     static func rawArgument(matching text: String, option: String) -> [UInt8]? {
         let argv = (0..<Int(CommandLine.argc)).compactMap { i in
-            CommandLine.unsafeArgv[i].map { Array(UnsafeBufferPointer(start: $0, count: strlen($0))).map(UInt8.init(bitPattern:)) }
+            CommandLine.unsafeArgv[i].map {
+                Array(UnsafeBufferPointer(start: $0, count: strlen($0))).map(UInt8.init(bitPattern:))
+            }
         }
         let prefix = Array((option + "=").utf8)
         for raw in argv {
@@ -53,6 +55,8 @@ enum InputArgument {
 
     /// The byte offset of the first byte that is not part of a valid UTF-8 sequence; nil when all are.
     static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int? {
+        // The standard library's validation is fast; the offset is looked for only when it fails.
+        if String(validating: bytes, as: UTF8.self) != nil { return nil }
         var parser = Unicode.UTF8.ForwardParser()
         var iterator = bytes.makeIterator()
         var offset = 0

@@ -28,13 +28,15 @@ import Testing
                 == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
         let mac = Digest.hmacSHA256(key: Self.bytes("Jefe"), message: Self.bytes("what do ya want for nothing?"))
         #expect(Digest.hex(mac) == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
-        #expect(Digest.isValidHMACSHA256(mac, key: Self.bytes("Jefe"), message: Self.bytes("what do ya want for nothing?")))
+        #expect(
+            Digest.isValidHMACSHA256(mac, key: Self.bytes("Jefe"), message: Self.bytes("what do ya want for nothing?")))
         #expect(!Digest.isValidHMACSHA256(mac, key: Self.bytes("Jefe"), message: Self.bytes("what do ya want")))
         #expect(!Digest.isValidHMACSHA256([], key: Self.bytes("Jefe"), message: []))
         let key6 = [UInt8](repeating: 0xaa, count: 131)
         #expect(
             Digest.hex(
-                Digest.hmacSHA256(key: key6, message: Self.bytes("Test Using Larger Than Block-Size Key - Hash Key First")))
+                Digest.hmacSHA256(
+                    key: key6, message: Self.bytes("Test Using Larger Than Block-Size Key - Hash Key First")))
                 == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
     }
 

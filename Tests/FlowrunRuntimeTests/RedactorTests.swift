@@ -66,7 +66,9 @@ import Testing
         record.reason = "failed: \(Self.secret)"
         record.input = ["headers": ["Authorization": "Bearer x"]]
         record.errors = [
-            .init(node: "n", port: "in", location: nil, message: "int: '\(Self.secret)'", input: #"{"t":"\#(Self.secret)"}"#)
+            .init(
+                node: "n", port: "in", location: nil, message: "int: '\(Self.secret)'",
+                input: #"{"t":"\#(Self.secret)"}"#)
         ]
         try store.save(record)
         let saved = try #require(try base.run(id: "r1"))
@@ -87,7 +89,8 @@ import Testing
             }
         }
         let lines = Lines()
-        RedactingLogger(lines, redactor: redactor).log(.error, "GET http://\(Self.secret).x failed", flow: "f", node: nil, run: nil)
+        RedactingLogger(lines, redactor: redactor).log(
+            .error, "GET http://\(Self.secret).x failed", flow: "f", node: nil, run: nil)
         #expect(lines.lines == ["GET http://***.x failed"])
     }
 }

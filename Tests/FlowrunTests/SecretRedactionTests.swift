@@ -187,7 +187,9 @@ import Testing
         let (echo, echoPort) = try Self.startEchoServer()
         defer { echo.terminate() }
         let flows = dir.appendingPathComponent("flows")
-        for path in Path.allCases { _ = try writeFile(flows, "\(path.rawValue).yaml", Self.flow(path, echoPort: echoPort)) }
+        for path in Path.allCases {
+            _ = try writeFile(flows, "\(path.rawValue).yaml", Self.flow(path, echoPort: echoPort))
+        }
         let state = dir.appendingPathComponent("state.db").path
         let logFile = dir.appendingPathComponent("serve.log")
         FileManager.default.createFile(atPath: logFile.path, contents: nil)
