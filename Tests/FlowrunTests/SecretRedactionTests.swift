@@ -192,7 +192,7 @@ import Testing
         }
         let state = dir.appendingPathComponent("state.db").path
         let logFile = dir.appendingPathComponent("serve.log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let port = Int.random(in: 40_001...50_000)
         let admin = "http://127.0.0.1:\(port)"
         let p = Process()
