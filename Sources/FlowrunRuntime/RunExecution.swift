@@ -144,8 +144,11 @@ public final class RunExecution {
         }
         if !errorEdges.isEmpty {
             record.counters[.handled, default: 0] += 1
+            // Error messages leave the run through whatever the flow connects (a database, a webhook):
+            // redacted like the error log.
             var err: Value.Object = [
-                "message": .string(error.message), "code": .string(error.code), "retryable": .bool(error.retryable),
+                "message": .string(redactor.redact(error.message)), "code": .string(error.code),
+                "retryable": .bool(error.retryable),
                 "node": .string(n.name), "port": .string(port), "id": .int(nextFailureID),
             ]
             if let location = error.location { err["location"] = .string(location) }

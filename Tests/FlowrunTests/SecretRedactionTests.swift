@@ -180,6 +180,37 @@ import Testing
         #expect(Self.leaks(try Self.storeBytes(dir)) == [], "the state store's files")
     }
 
+    /// The error port carries redacted messages: a flow that writes its errors to a table (as user-sync's
+    /// sync_logs does) stores no secret.
+    @Test func errorMessagesOnTheErrorPortAreRedacted() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-leak-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("errors.db").path
+        let file = try writeFile(
+            dir, "errors.yaml",
+            """
+            flow: leak-error-port
+            secrets:
+              token: {env: LEAK_TOKEN}
+            run: {retries: 0}
+            nodes:
+              start: {component: ticker, settings: {interval: 1h}}
+              x: {component: modify}
+              ddl: {component: database, settings: {driver: sqlite, url: 'sqlite:\(db)'}}
+              save: {component: database, settings: {driver: sqlite, url: 'sqlite:\(db)'}}
+            edges:
+              - {from: start.out, to: x.in, data: {n: "<<int('Basic ' + base64('user:' + secrets.token))>>"}}
+              - {from: x.error, to: ddl.request, data: {query: 'CREATE TABLE IF NOT EXISTS errors (message TEXT)', context: <<$.error.message>>}}
+              - {from: ddl.response, to: save.request, data: {query: 'INSERT INTO errors VALUES (?)', parameters: [<<$.context>>]}}
+            """)
+        let r = try CLITests.run(
+            [file, "--once", "--state", dir.appendingPathComponent("state.db").path], environment: Self.environment)
+        #expect(r.status != 2, "\(r.stdout)\(r.stderr)")
+        let stored = String(decoding: try Data(contentsOf: URL(fileURLWithPath: db)), as: UTF8.self)
+        #expect(stored.contains("is not a number"), "the error message was stored")
+        #expect(Self.leaks(stored) == [], "the table the flow wrote its errors to")
+    }
+
     /// `flowrun serve` with every leaking flow: its logs and the admin API's run list and run records.
     @Test func serveAndTheAdminAPILeakNothing() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-leak-\(UUID().uuidString)")
