@@ -8,7 +8,8 @@ public enum Log {
     public static let descriptor = ComponentDescriptor(
         name: "log",
         summary: "Prints each message as text or JSON, with secrets redacted.",
-        doc: "Writes each incoming message to the log at `level`. Any value of a declared secret is replaced by `***`.",
+        doc:
+            "Writes each incoming message to the log at `level`. Declared secrets (also lower/upper case, URL-encoded and in Base64) and credential headers (`Authorization`, `Cookie`, ...) are replaced by `***`.",
         settings: [
             SettingDescriptor(
                 "format", .enumeration(["text", "json"]), default: "text", doc: "Text or one JSON object per line.",

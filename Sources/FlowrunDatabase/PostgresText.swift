@@ -1,6 +1,10 @@
 import FlowrunRuntime
 import FlowrunValue
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// PostgreSQL text cannot hold a NUL byte, and libpq's text parameters end at one: a string with a NUL
 /// would be stored cut short, and two keys that differ after it would collide. Such a request fails
 /// before anything is sent, with the error PostgreSQL itself gives for the byte (SQLSTATE 22021), not
@@ -23,9 +27,12 @@ enum PostgresText {
         }
     }
 
+    /// On the upsert's hot path: `memchr` over the string's own bytes, no copy for native strings.
     static func hasNUL(_ value: Value) -> Bool {
         guard case .string(let s) = value else { return false }
-        return s.utf8.contains(0)
+        return s.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.baseAddress.map { memchr($0, 0, bytes.count) != nil } ?? false
+        } ?? s.utf8.contains(0)
     }
 
     static func error(_ place: String) -> NodeError {

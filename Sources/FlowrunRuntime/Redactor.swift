@@ -72,9 +72,6 @@ public struct Redactor: Sendable {
         return changed ? String(decoding: literalsDone, as: UTF8.self) : text
     }
 
-    /// Whether `text` holds a secret in any form this redactor knows.
-    public func reveals(_ text: String) -> Bool { redact(text) != text }
-
     private func redactLiterals(_ bytes: [UInt8], _ changed: inout Bool) -> [UInt8] {
         var out: [UInt8] = []
         var i = 0
