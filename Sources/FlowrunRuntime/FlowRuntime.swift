@@ -120,7 +120,11 @@ public final class FlowRuntime: @unchecked Sendable {
         var values: [String: Value] = [:]
         for (key, template) in node.checked.settings {
             if case .perMessage = node.checked.descriptor.setting(key)?.evaluation { continue }
-            do { values[key] = try template.evaluate(.null, globals) } catch { throw NodeError(error) }
+            do { values[key] = try template.evaluate(.null, globals) } catch {
+                // Outside a run, so not through the run's logger: redacted here.
+                let e = NodeError(error)
+                throw NodeError(redactor.redact(e.message), code: e.code, retryable: e.retryable, location: e.location)
+            }
         }
         return values
     }

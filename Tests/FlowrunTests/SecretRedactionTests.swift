@@ -142,7 +142,7 @@ import Testing
             .joined(separator: "\n")
     }
 
-    @Test(arguments: Path.allCases) func nothingLeaks(_ path: Path) throws {
+    @Test(arguments: Path.allCases) func nothingLeaks(_ path: Path) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-leak-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let (echo, port) = try Self.startEchoServer()
@@ -151,21 +151,23 @@ import Testing
         let state = dir.appendingPathComponent("state.db").path
         let env = Self.environment
 
-        let text = try CLITests.run([file, "--once", "--state", state], environment: env)
+        let text = try await offPool { try CLITests.run([file, "--once", "--state", state], environment: env) }
         #expect(text.status == 3 || text.status == 1, "\(text.stdout)\(text.stderr)")
         #expect(text.stdout.contains("leak-"), "the summary: \(text.stdout)")
         #expect(Self.leaks(text.stdout + text.stderr) == [], "summary and text logs: \(text.stdout)\(text.stderr)")
-        let json = try CLITests.run([file, "--once", "--state", state, "--log-format", "json"], environment: env)
+        let json = try await offPool {
+            try CLITests.run([file, "--once", "--state", state, "--log-format", "json"], environment: env)
+        }
         #expect(json.stderr.contains("{"), "JSON logs: \(json.stderr)")
         #expect(Self.leaks(json.stdout + json.stderr) == [], "JSON logs: \(json.stdout)\(json.stderr)")
 
-        let runs = try CLITests.run(["runs", "--state", state, "--format", "json"])
+        let runs = try await offPool { try CLITests.run(["runs", "--state", state, "--format", "json"]) }
         let records = try JSON.parse(runs.stdout)
         #expect(records.arrayValue?.count == 2)
         #expect(records[0]["errors"].arrayValue?.isEmpty == false, "\(runs.stdout)")
         #expect(Self.leaks(runs.stdout) == [], "run records: \(runs.stdout)")
 
-        let dlq = try CLITests.run(["dlq", "list", "--state", state, "--format", "json"])
+        let dlq = try await offPool { try CLITests.run(["dlq", "list", "--state", state, "--format", "json"]) }
         let items = try JSON.parse(dlq.stdout)
         #expect(items.arrayValue?.count == 1, "\(dlq.stdout)\(dlq.stderr)")
         #expect(Self.leaks(dlq.stdout) == [], "dead letters: \(dlq.stdout)")
@@ -182,7 +184,7 @@ import Testing
 
     /// The error port carries redacted messages: a flow that writes its errors to a table (as user-sync's
     /// sync_logs does) stores no secret.
-    @Test func errorMessagesOnTheErrorPortAreRedacted() throws {
+    @Test func errorMessagesOnTheErrorPortAreRedacted() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-leak-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let db = dir.appendingPathComponent("errors.db").path
@@ -203,8 +205,10 @@ import Testing
               - {from: x.error, to: ddl.request, data: {query: 'CREATE TABLE IF NOT EXISTS errors (message TEXT)', context: <<$.error.message>>}}
               - {from: ddl.response, to: save.request, data: {query: 'INSERT INTO errors VALUES (?)', parameters: [<<$.context>>]}}
             """)
-        let r = try CLITests.run(
-            [file, "--once", "--state", dir.appendingPathComponent("state.db").path], environment: Self.environment)
+        let r = try await offPool {
+            try CLITests.run(
+                [file, "--once", "--state", dir.appendingPathComponent("state.db").path], environment: Self.environment)
+        }
         #expect(r.status != 2, "\(r.stdout)\(r.stderr)")
         let stored = String(decoding: try Data(contentsOf: URL(fileURLWithPath: db)), as: UTF8.self)
         #expect(stored.contains("is not a number"), "the error message was stored")
@@ -212,7 +216,7 @@ import Testing
     }
 
     /// `flowrun serve` with every leaking flow: its logs and the admin API's run list and run records.
-    @Test func serveAndTheAdminAPILeakNothing() throws {
+    @Test func serveAndTheAdminAPILeakNothing() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-leak-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let (echo, echoPort) = try Self.startEchoServer()
@@ -240,27 +244,46 @@ import Testing
         defer { if p.isRunning { p.terminate() } }
 
         let auth = ["Authorization": "Bearer adm1n"]
-        var body = ""
-        let settled = try CLITests.waitFor(30) {
-            guard let r = try? CLITests.http("GET", "\(admin)/api/runs", headers: auth), r.status == 200 else {
-                return false
+        let (settled, body) = try await offPool {
+            var body = ""
+            let settled = try CLITests.waitFor(30) {
+                guard let r = try? CLITests.http("GET", "\(admin)/api/runs", headers: auth), r.status == 200 else {
+                    return false
+                }
+                body = r.body
+                let runs = try JSON.parse(r.body).arrayValue ?? []
+                return runs.count == Path.allCases.count && runs.allSatisfy { $0["status"] != "running" }
             }
-            body = r.body
-            let runs = try JSON.parse(r.body).arrayValue ?? []
-            return runs.count == Path.allCases.count && runs.allSatisfy { $0["status"] != "running" }
+            return (settled, body)
         }
         #expect(settled, "\(body)")
         #expect(Self.leaks(body) == [], "GET /api/runs: \(body)")
         for run in try JSON.parse(body).arrayValue ?? [] {
-            let one = try CLITests.http("GET", "\(admin)/api/runs/\(run["id"].stringValue ?? "")", headers: auth)
+            let url = "\(admin)/api/runs/\(run["id"].stringValue ?? "")"
+            let one = try await offPool { try CLITests.http("GET", url, headers: auth) }
             #expect(one.status == 200)
             #expect(Self.leaks(one.body) == [], "GET /api/runs/ID: \(one.body)")
         }
         p.terminate()
-        p.waitUntilExit()
+        await offPool { p.waitUntilExit() }
         let logs = String(decoding: try Data(contentsOf: logFile), as: UTF8.self)
         #expect(logs.contains("leak-"), "serve logs: \(logs)")
         #expect(Self.leaks(logs) == [], "serve logs: \(logs)")
         #expect(Self.leaks(try Self.storeBytes(dir)) == [], "the state store's files")
+    }
+}
+
+/// Runs blocking work (a process, a poll) on a Dispatch thread and awaits it, so that a test does not hold
+/// one of the two threads of Swift's cooperative pool, which in-process listeners (the http-server tests)
+/// need to answer.
+func offPool<T>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+    }
+}
+
+func offPool<T>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(returning: work()) }
     }
 }
