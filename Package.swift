@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         .target(
@@ -22,7 +23,10 @@ let package = Package(
         ),
         .target(
             name: "FlowrunExpression",
-            dependencies: ["FlowrunValue", .product(name: "OrderedCollections", package: "swift-collections")]
+            dependencies: [
+                "FlowrunValue", .product(name: "OrderedCollections", package: "swift-collections"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .target(name: "FlowrunGraph", dependencies: ["FlowrunExpression", "Yams"]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),

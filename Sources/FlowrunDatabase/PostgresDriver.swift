@@ -93,6 +93,7 @@ final class PostgresDriver: @unchecked Sendable {
         }
 
         func runOnce(_ request: DatabaseRequest, dryRun: Bool) throws(NodeError) -> DatabaseResult {
+            try PostgresText.checkNoNUL(request)
             let c = try connection()
             switch request.operation {
             case .query:

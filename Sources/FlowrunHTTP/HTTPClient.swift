@@ -128,12 +128,13 @@ extension HTTPClient {
             {
                 limiter.configure(requests: n, perNanos: window)
             }
-            attempt(1, request, message, policy, origin: (context.flowName, context.nodeName), done)
+            attempt(1, request, message, policy, origin: (context.flowName, context.nodeName, context.redactor), done)
         }
 
         func attempt(
             _ n: Int, _ request: HTTPRequest, _ message: Value, _ policy: RetryPolicy,
-            origin: (flow: String, node: String), _ finish: @escaping @Sendable (AsyncResult) -> Void
+            origin: (flow: String, node: String, redactor: Redactor),
+            _ finish: @escaping @Sendable (AsyncResult) -> Void
         ) {
             // The final outcome carries the number of requests sent, retries included.
             let done: @Sendable (AsyncResult) -> Void = { result in
@@ -160,7 +161,10 @@ extension HTTPClient {
                             }
                             return
                         }
-                        let text = String(decoding: response.body.prefix(200), as: UTF8.self)
+                        // Redacted before it is cut, so that the cut cannot leave half a secret behind.
+                        let text = String(
+                            origin.redactor.redact(String(decoding: response.body.prefix(4096), as: UTF8.self)).prefix(
+                                200))
                         done(
                             .failure(
                                 NodeError(

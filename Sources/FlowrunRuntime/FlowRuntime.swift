@@ -45,9 +45,12 @@ public final class FlowRuntime: @unchecked Sendable {
     public let program: FlowProgram
     public let store: any StateStore
     public let cancellation = CancellationFlag()
+    /// The options as given, with the logger wrapped in the runtime's redactor.
     public let options: Options
     let secrets: Value
-    let secretValues: [String]
+    /// Takes the flow's secrets out of everything that leaves a run: the store and the logger are wrapped
+    /// in it, and every record the runtime hands out has passed through it.
+    public let redactor: Redactor
     let secretProblems: [String]
     /// The flow's vars with `options.vars` applied.
     let vars: Value
@@ -58,8 +61,6 @@ public final class FlowRuntime: @unchecked Sendable {
         throws(NodeError)
     {
         self.program = try FlowProgram(flow, factories: factories)
-        self.store = store
-        self.options = options
         var resolved = Value.Object()
         var problems: [String] = []
         for secret in flow.document.secrets {
@@ -74,7 +75,13 @@ public final class FlowRuntime: @unchecked Sendable {
             }
         }
         self.secrets = .object(resolved)
-        self.secretValues = resolved.values.compactMap(\.stringValue).filter { $0.count >= 3 }
+        let redactor = Redactor(secrets: resolved.values.compactMap(\.stringValue))
+        self.redactor = redactor
+        self.store = RedactingStore(store, redactor: redactor)
+        var options = options
+        options.logger = RedactingLogger(options.logger, redactor: redactor)
+        if let progress = options.progress { options.progress = { progress(redactor.redact($0)) } }
+        self.options = options
         self.secretProblems = problems
         self.vars = .object(flow.document.vars.merging(options.vars) { _, new in new })
         let path = flow.document.source.path
@@ -113,7 +120,11 @@ public final class FlowRuntime: @unchecked Sendable {
         var values: [String: Value] = [:]
         for (key, template) in node.checked.settings {
             if case .perMessage = node.checked.descriptor.setting(key)?.evaluation { continue }
-            do { values[key] = try template.evaluate(.null, globals) } catch { throw NodeError(error) }
+            do { values[key] = try template.evaluate(.null, globals) } catch {
+                // Outside a run, so not through the run's logger: redacted here.
+                let e = NodeError(error)
+                throw NodeError(redactor.redact(e.message), code: e.code, retryable: e.retryable, location: e.location)
+            }
         }
         return values
     }
@@ -258,12 +269,12 @@ public final class FlowRuntime: @unchecked Sendable {
         activeLock.withLock { active[record.id] = flag }
         defer { _ = activeLock.withLock { active.removeValue(forKey: record.id) } }
         let execution = RunExecution(
-            program: program, record: record, globals: globals, secretValues: secretValues,
+            program: program, record: record, globals: globals, redactor: redactor,
             logger: options.logger, store: store, cancellation: flag)
         execution.observer = options.observer
         execution.progress = options.progress
         try? store.save(execution.record)
-        started?(execution.record)
+        started?(redactor.redact(execution.record))
         if let problem = secretProblems.first {
             execution.fail(problem)
         } else if execution.prepareSettings() {
@@ -294,7 +305,7 @@ public final class FlowRuntime: @unchecked Sendable {
             execution.drain()
         }
         execution.finish()
-        record = execution.record
+        record = redactor.redact(execution.record)
         try? store.save(record)
         return record
     }

@@ -20,7 +20,7 @@ public final class RunExecution {
     let program: FlowProgram
     let globals: Globals
     let logger: any RunLogger
-    let secretValues: [String]
+    let redactor: Redactor
     let store: any StateStore
     var settings: [[String: Value]] = []
     /// Checkpoint values offered during the run, reduced per key; committed only if the run completes.
@@ -76,14 +76,14 @@ public final class RunExecution {
     private let deadline: Int?
 
     init(
-        program: FlowProgram, record: RunRecord, globals: Globals, secretValues: [String], logger: any RunLogger,
+        program: FlowProgram, record: RunRecord, globals: Globals, redactor: Redactor, logger: any RunLogger,
         store: any StateStore, cancellation: CancellationFlag
     ) {
         self.store = store
         self.program = program
         self.record = record
         self.globals = globals
-        self.secretValues = secretValues
+        self.redactor = redactor
         self.logger = logger
         self.cancellation = cancellation
         self.deadline = program.policy.timeoutNanos.map { record.startedAt + $0 }
@@ -157,9 +157,11 @@ public final class RunExecution {
         }
         if !errorEdges.isEmpty {
             record.counters[.handled, default: 0] += 1
+            // Error messages leave the run through whatever the flow connects (a database, a webhook):
+            // redacted like the error log.
             var err: Value.Object = [
-                "message": .string(error.message), "code": .string(error.code), "retryable": .bool(error.retryable),
-                "node": .string(n.name), "port": .string(port), "id": .int(id),
+                "message": .string(redactor.redact(error.message)), "code": .string(error.code),
+                "retryable": .bool(error.retryable), "node": .string(n.name), "port": .string(port), "id": .int(id),
             ]
             if let location = error.location { err["location"] = .string(location) }
             emit(node: node, port: "error", ["error": .object(err), "input": input, "context": input["context"]])
@@ -219,10 +221,7 @@ public final class RunExecution {
         }
     }
 
-    func redactedPreview(_ value: Value) -> String {
-        let text = Redaction.redact(JSON.serialize(value), secretValues)
-        return text.count > 1000 ? String(text.prefix(1000)) + "..." : text
-    }
+    func redactedPreview(_ value: Value) -> String { redactor.preview(value) }
 
     /// Ends the run as failed with a reason (fatal: the rest of its work is dropped). `retryable` says
     /// whether `run.retries` may try it again.
@@ -371,7 +370,7 @@ public final class RunExecution {
         state.inputs[seq] = (port, message)
         var context = AsyncContext(
             nodeName: program.nodes[node].name, runID: record.id, settings: settings[node], globals: globals,
-            isDryRun: record.dryRun, secretValues: secretValues)
+            isDryRun: record.dryRun, redactor: redactor)
         context.flowName = program.name
         let inbox = self.inbox
         io.start(message, on: port, context) { result in inbox.post(node, seq, result) }
@@ -547,7 +546,7 @@ public final class RunExecution {
         }
         for node in ends {
             let name = program.nodes[node].outputs.first ?? "out"
-            emit(node: node, port: name, settled.json)
+            emit(node: node, port: name, redactor.redact(settled).json)
         }
         drain()
         let endErrors = record.errors.filter(\.afterEnd)

@@ -91,7 +91,12 @@ public final class SQLiteConnection: @unchecked Sendable {
                 case SQLITE_FLOAT: row.append(.double(sqlite3_column_double(stmt, c)))
                 case SQLITE_NULL: row.append(.null)
                 default:
-                    let text = sqlite3_column_text(stmt, c).map { String(cString: $0) } ?? ""
+                    // By length, not up to the first NUL: text holding NUL bytes reads back whole.
+                    let bytes = sqlite3_column_text(stmt, c)
+                    let length = Int(sqlite3_column_bytes(stmt, c))
+                    let text =
+                        bytes.map { String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self) }
+                        ?? ""
                     row.append(.string(text))
                 }
             }

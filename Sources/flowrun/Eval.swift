@@ -21,17 +21,7 @@ struct Eval: ParsableCommand {
     @Flag(help: "Pretty-print the result.") var pretty = false
 
     func json(_ option: String?, _ name: String) throws -> Value? {
-        guard var text = option else { return nil }
-        if text.hasPrefix("@") {
-            do throws(FlowFiles.ReadError) {
-                text = String(decoding: try FlowFiles.read(String(text.dropFirst())), as: UTF8.self)
-            } catch {
-                throw UsageError(error.description)
-            }
-        }
-        do throws(JSON.ParseError) { return try JSON.parse(text) } catch {
-            throw UsageError("--\(name): \(error.description)")
-        }
+        try option.map { try InputArgument.parse($0, option: "--\(name)") }
     }
 
     func run() throws {
