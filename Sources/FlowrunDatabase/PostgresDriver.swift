@@ -54,8 +54,8 @@ final class PostgresDriver: @unchecked Sendable {
 
         deinit { PQfinish(conn) }
 
-        /// Whether the current session is usable as far as libpq knows (false after it broke).
-        var isOpen: Bool { conn.map { PQstatus($0) == CONNECTION_OK } ?? false }
+        /// Whether the current session is still usable (false after it broke or the server ended it).
+        var isOpen: Bool { conn.map { PQstatus($0) == CONNECTION_OK && !Self.endedByServer($0) } ?? false }
 
         /// An open connection. A session the server ended while it sat idle in the pool (a restart, an
         /// administrator's `pg_terminate_backend`: SQLSTATE 57P01) is found here, before anything is sent on
@@ -115,8 +115,9 @@ final class PostgresDriver: @unchecked Sendable {
             do {
                 return try runOnce(request, dryRun: dryRun)
             } catch {
-                guard let conn, PQstatus(conn) != CONNECTION_OK,
-                    request.operation == .query || request.operation == .upsert || !commitRequested
+                // The server's FATAL error can be read before the end of the stream: libpq may still say
+                // CONNECTION_OK, so `isOpen` reads what is left.
+                guard conn != nil, !isOpen, request.operation == .query || request.operation == .upsert || !commitRequested
                 else { throw error }
                 return try runOnce(request, dryRun: dryRun)
             }
