@@ -33,6 +33,7 @@ extension Log {
     final class Instance: Component {
         func receive(_ message: Value, on port: String, _ context: inout NodeContext) throws(NodeError) {
             let level = LogLevel(rawValue: context.setting("level").stringValue ?? "info") ?? .info
+            guard context.logs(level) else { return }
             let prefix = context.setting("message").stringValue.map { $0 + " " } ?? ""
             let text = context.redacted(
                 context.setting("format").stringValue == "json" ? JSON.serialize(message) : Log.text(message))

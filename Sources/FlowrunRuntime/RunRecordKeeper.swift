@@ -63,14 +63,18 @@ public final class RunRecordKeeper: @unchecked Sendable {
     let logger: any RunLogger
     let retry: SaveRetry
     let sleep: @Sendable (Int) -> Void
+    /// Counts failed saves (default: the process-wide `Telemetry.sink`).
+    let telemetry: (any TelemetrySink)?
+    var sink: (any TelemetrySink)? { telemetry ?? Telemetry.sink }
     /// Progress saves that failed in a row (one warning per streak, not one per second).
     private var progressFailures = 0
     private let lock = NSLockLite()
 
     public init(
         store: any StateStore, spool: any RecordSpool = MemorySpool(), logger: any RunLogger = SilentLogger(),
-        retry: SaveRetry = SaveRetry(), sleep: @escaping @Sendable (Int) -> Void
+        retry: SaveRetry = SaveRetry(), telemetry: (any TelemetrySink)? = nil, sleep: @escaping @Sendable (Int) -> Void
     ) {
+        self.telemetry = telemetry
         self.store = store
         self.spool = spool
         self.logger = logger
@@ -90,7 +94,7 @@ public final class RunRecordKeeper: @unchecked Sendable {
                 spool.remove(id: record.id)
                 return true
             } catch {
-                Telemetry.sink?.runRecordSaveFailed(flow: record.flow)
+                sink?.runRecordSaveFailed(flow: record.flow)
                 guard SaveRetry.isTransient(error), let delay = retry.delay(after: attempt) else {
                     if keep { spool.keep(record) }
                     logger.log(
@@ -112,7 +116,7 @@ public final class RunRecordKeeper: @unchecked Sendable {
             try store.save(record)
             lock.withLock { progressFailures = 0 }
         } catch {
-            Telemetry.sink?.runRecordSaveFailed(flow: record.flow)
+            sink?.runRecordSaveFailed(flow: record.flow)
             let first = lock.withLock {
                 progressFailures += 1
                 return progressFailures == 1
@@ -135,7 +139,7 @@ public final class RunRecordKeeper: @unchecked Sendable {
                     .info, "wrote the run record kept while the store was unreachable (\(record.status.rawValue))",
                     flow: record.flow, node: nil, run: record.id)
             } catch {
-                Telemetry.sink?.runRecordSaveFailed(flow: record.flow)
+                sink?.runRecordSaveFailed(flow: record.flow)
                 return
             }
         }
