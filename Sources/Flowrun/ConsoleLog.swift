@@ -56,7 +56,8 @@ public struct ConsoleLogHandler: LogHandler {
             return JSON.serialize(.object(o))
         case .text:
             let extra = rest.map { " \($0.key)=\($0.value)" }.joined()
-            return "\(time) \(level.rawValue) \(flow ?? "")\(node.map { "/\($0)" } ?? "")\(run.map { " [\($0)]" } ?? "")"
+            return
+                "\(time) \(level.rawValue) \(flow ?? "")\(node.map { "/\($0)" } ?? "")\(run.map { " [\($0)]" } ?? "")"
                 + "\(extra): \(message)"
         }
     }

@@ -117,7 +117,8 @@ final class PostgresDriver: @unchecked Sendable {
             } catch {
                 // The server's FATAL error can be read before the end of the stream: libpq may still say
                 // CONNECTION_OK, so `isOpen` reads what is left.
-                guard conn != nil, !isOpen, request.operation == .query || request.operation == .upsert || !commitRequested
+                guard conn != nil, !isOpen,
+                    request.operation == .query || request.operation == .upsert || !commitRequested
                 else { throw error }
                 return try runOnce(request, dryRun: dryRun)
             }
