@@ -55,13 +55,26 @@ final class PostgresDriver: @unchecked Sendable {
         deinit { PQfinish(conn) }
 
         /// Whether the current session is still usable (false after it broke or the server ended it).
-        var isOpen: Bool { conn.map { PQstatus($0) == CONNECTION_OK && !Self.endedByServer($0) } ?? false }
+        var isOpen: Bool {
+            guard let conn, !needsReset else { return false }
+            return PQstatus(conn) == CONNECTION_OK && !Self.endedByServer(conn)
+        }
+
+        /// Set by an error that says the session is over (`isConnectionLevel`): the next use starts a new one.
+        private var needsReset = false
+
+        /// SQLSTATEs that end the session rather than the statement: class 08 (connection exception) and
+        /// 57P01-57P03 (administrator shutdown, crash shutdown, cannot connect now).
+        static func isConnectionLevel(_ state: String) -> Bool {
+            state.hasPrefix("08") || state == "57P01" || state == "57P02" || state == "57P03"
+        }
 
         /// An open connection. A session the server ended while it sat idle in the pool (a restart, an
         /// administrator's `pg_terminate_backend`: SQLSTATE 57P01) is found here, before anything is sent on
         /// it, and replaced by a new one; so is one libpq already knows is broken.
         func connection() throws(NodeError) -> OpaquePointer {
-            if let conn, PQstatus(conn) == CONNECTION_OK, !Self.endedByServer(conn) { return conn }
+            if let conn, !needsReset, PQstatus(conn) == CONNECTION_OK, !Self.endedByServer(conn) { return conn }
+            needsReset = false
             prepared.removeAll()
             if let conn {
                 PQreset(conn)
@@ -393,6 +406,7 @@ final class PostgresDriver: @unchecked Sendable {
             let message =
                 PQresultErrorField(res, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
                 ?? String(cString: PQerrorMessage(c))
+            if Self.isConnectionLevel(state) || PQstatus(c) != CONNECTION_OK { needsReset = true }
             // Connection loss, serialization failures, deadlocks and resource shortages are worth retrying;
             // constraint and syntax errors are not.
             let retryable =
@@ -403,7 +417,8 @@ final class PostgresDriver: @unchecked Sendable {
         }
 
         func lost(_ c: OpaquePointer) -> NodeError {
-            NodeError(
+            needsReset = true
+            return NodeError(
                 "postgres: \(String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines))",
                 code: "connection", retryable: true)
         }

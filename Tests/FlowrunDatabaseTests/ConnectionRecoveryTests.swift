@@ -101,3 +101,14 @@ struct ServerRestartRecoveryTests {
         #expect(try PostgresTesting.query(cluster.url, "SELECT count(*) FROM t") == [[2]])
     }
 }
+
+/// Which server errors end the session (the pool starts a new one on next use) and which end a statement.
+struct ConnectionLevelErrorTests {
+    @Test(arguments: [
+        ("08006", true), ("08001", true), ("08P01", true), ("57P01", true), ("57P02", true), ("57P03", true),
+        ("57014", false), ("40001", false), ("23505", false), ("53300", false), ("", false),
+    ])
+    func sessionEndingStates(state: String, endsSession: Bool) {
+        #expect(PostgresDriver.Connection.isConnectionLevel(state) == endsSession)
+    }
+}
