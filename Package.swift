@@ -32,7 +32,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(
             name: "FlowrunRuntime",
-            dependencies: ["FlowrunGraph", "CSQLite"],
+            dependencies: ["FlowrunGraph", "CSQLite", .product(name: "Logging", package: "swift-log")],
             // The run loop mutates the run's stack and record per delivery; dynamic exclusivity checks
             // cost 6% of a pure chain (bench/README.md). The executor is single-threaded per run.
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
@@ -44,7 +44,10 @@ let package = Package(
         .target(name: "FlowrunDatabase", dependencies: ["FlowrunRuntime", "CPostgres"]),
         .target(
             name: "Flowrun",
-            dependencies: ["FlowrunGraph", "FlowrunRuntime", "FlowrunComponents", "FlowrunHTTP", "FlowrunDatabase"]
+            dependencies: [
+                "FlowrunGraph", "FlowrunRuntime", "FlowrunComponents", "FlowrunHTTP", "FlowrunDatabase",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "FlowrunService",
@@ -76,7 +79,11 @@ let package = Package(
         ),
         .target(name: "FlowrunTesting", dependencies: ["Flowrun"]),
         .testTarget(
-            name: "FlowrunTests", dependencies: ["Flowrun", "FlowrunTesting", "FlowrunRuntime", "FlowrunDatabase"]),
+            name: "FlowrunTests",
+            dependencies: [
+                "Flowrun", "FlowrunTesting", "FlowrunRuntime", "FlowrunDatabase",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "FlowrunDatabaseTests", dependencies: ["FlowrunTesting", "FlowrunDatabase"]),
         .testTarget(
             name: "FlowrunHTTPTests",

@@ -34,6 +34,7 @@ extension Log {
     final class Instance: Component {
         func receive(_ message: Value, on port: String, _ context: inout NodeContext) throws(NodeError) {
             let level = LogLevel(rawValue: context.setting("level").stringValue ?? "info") ?? .info
+            guard context.logs(level) else { return }
             let prefix = context.setting("message").stringValue.map { $0 + " " } ?? ""
             let redacted = context.redactor.redact(message)
             let text = context.setting("format").stringValue == "json" ? JSON.serialize(redacted) : Log.text(redacted)

@@ -168,13 +168,17 @@ public struct NodeContext {
         run.record.total = total
     }
 
-    /// Writes a log line attributed to this node and run.
-    public func log(_ level: LogLevel, _ message: String) {
-        run.logger.log(level, message, flow: run.program.name, node: nodeName, run: runID)
+    /// Writes a log line attributed to this node and run; the message is not built when the level is off.
+    public func log(_ level: LogLevel, _ message: @autoclosure () -> String) {
+        guard run.logger.enabled(level) else { return }
+        run.logger.log(level, message(), flow: run.program.name, node: nodeName, run: runID)
     }
 
     /// The run's redactor, for components that must keep secrets out of what they write.
     public var redactor: Redactor { run.redactor }
+
+    /// Whether lines of `level` go anywhere (a component skips preparing what would be dropped).
+    public func logs(_ level: LogLevel) -> Bool { run.logger.enabled(level) }
 
     /// `text` with every declared secret (in its common encodings) replaced by `***`.
     public func redacted(_ text: String) -> String { run.redactor.redact(text) }

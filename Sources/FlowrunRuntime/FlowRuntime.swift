@@ -25,6 +25,10 @@ public final class FlowRuntime: @unchecked Sendable {
             var ts = timespec(tv_sec: nanos / 1_000_000_000, tv_nsec: nanos % 1_000_000_000)
             _ = nanosleep(&ts, nil)
         }
+        /// Where final run records wait while the store is unreachable (default: memory).
+        public var recordSpool: (any RecordSpool)?
+        /// Tries of a run record save that fails (backoff paused with `sleep`).
+        public var saveRetry = SaveRetry()
         public init() {}
     }
 
@@ -44,6 +48,8 @@ public final class FlowRuntime: @unchecked Sendable {
 
     public let program: FlowProgram
     public let store: any StateStore
+    /// Saves run records: retried, kept in `options.recordSpool` while the store is unreachable.
+    public let records: RunRecordKeeper
     public let cancellation = CancellationFlag()
     /// The options as given, with the logger wrapped in the runtime's redactor.
     public let options: Options
@@ -82,6 +88,9 @@ public final class FlowRuntime: @unchecked Sendable {
         options.logger = RedactingLogger(options.logger, redactor: redactor)
         if let progress = options.progress { options.progress = { progress(redactor.redact($0)) } }
         self.options = options
+        self.records = RunRecordKeeper(
+            store: self.store, spool: options.recordSpool ?? MemorySpool(), logger: options.logger,
+            retry: options.saveRetry, sleep: options.sleep)
         self.secretProblems = problems
         self.vars = .object(flow.document.vars.merging(options.vars) { _, new in new })
         let path = flow.document.source.path
@@ -193,7 +202,7 @@ public final class FlowRuntime: @unchecked Sendable {
             var r = last
             r.retryNote =
                 (r.retryNote ?? "retryable") + "; not retried: run.retries (\(program.policy.retries)) used up"
-            try? store.save(r)
+            self.records.save(r)
             records[records.count - 1] = r
         }
         return records
@@ -229,9 +238,9 @@ public final class FlowRuntime: @unchecked Sendable {
 
     /// Notes on `parent` that `child` retried it (the chain is visible from both ends).
     public func linkRetry(_ parent: String, _ child: String) {
-        guard var p = try? store.run(id: parent) else { return }
+        guard var p = try? records.record(id: parent) else { return }
         p.retriedBy.append(child)
-        try? store.save(p)
+        records.save(p)
     }
 
     /// Runs in progress by id, with their cancellation flags.
@@ -273,7 +282,8 @@ public final class FlowRuntime: @unchecked Sendable {
             logger: options.logger, store: store, cancellation: flag)
         execution.observer = options.observer
         execution.progress = options.progress
-        try? store.save(execution.record)
+        execution.records = records
+        records.save(execution.record, keep: false)
         started?(redactor.redact(execution.record))
         if let problem = secretProblems.first {
             execution.fail(problem)
@@ -306,7 +316,7 @@ public final class FlowRuntime: @unchecked Sendable {
         }
         execution.finish()
         record = redactor.redact(execution.record)
-        try? store.save(record)
+        records.save(record)
         return record
     }
 
@@ -353,13 +363,17 @@ public final class FlowRuntime: @unchecked Sendable {
     /// Records left `running` by a process of this host that no longer exists (SIGKILL, power loss)
     /// are marked `abandoned`; their checkpoints were never committed, so the next run resumes from the
     /// last committed cursor.
+    /// Final records kept while the store was unreachable are written first; one still waiting is not
+    /// abandoned, whatever the store says.
     public func markAbandonedRuns() {
+        records.flush()
         guard let recent = try? store.runs(flow: program.name, limit: 100) else { return }
-        for var r in recent where r.status == .running {
+        let kept = records.pendingIDs
+        for var r in recent where r.status == .running && !kept.contains(r.id) {
             guard let owner = r.owner, RunOwner.isGone(owner) else { continue }
             r.status = .abandoned
             r.reason = "the process that ran it (\(owner)) ended without finishing it"
-            try? store.save(r)
+            records.save(r)
             options.logger.log(
                 .warning, "run \(r.id) was abandoned by \(owner)", flow: program.name, node: nil, run: r.id)
         }

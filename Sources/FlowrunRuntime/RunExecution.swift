@@ -22,6 +22,8 @@ public final class RunExecution {
     let logger: any RunLogger
     let redactor: Redactor
     let store: any StateStore
+    /// Saves the record while the run goes on (the runtime shares its own keeper).
+    var records: RunRecordKeeper
     var settings: [[String: Value]] = []
     /// Checkpoint values offered during the run, reduced per key; committed only if the run completes.
     var checkpoints: [String: (value: Value, reduce: CheckpointReduce)] = [:]
@@ -80,6 +82,7 @@ public final class RunExecution {
         store: any StateStore, cancellation: CancellationFlag
     ) {
         self.store = store
+        self.records = RunRecordKeeper(store: store, logger: logger, sleep: { _ in })
         self.program = program
         self.record = record
         self.globals = globals
@@ -326,7 +329,7 @@ public final class RunExecution {
         lastSaved = now
         var snapshot = record
         snapshot.countWrittenAsProcessed()
-        try? store.save(snapshot)
+        records.saveProgress(snapshot)
     }
 
     /// Cancellation and `run.timeout`; true when the run must stop. The end phase runs to its end.

@@ -2,6 +2,12 @@
 public protocol TelemetrySink: Sendable {
     func httpResponse(flow: String, node: String, status: Int)
     func databaseStatement(flow: String, node: String, operation: String, ok: Bool)
+    /// A run record could not be saved to the state store (each failed try).
+    func runRecordSaveFailed(flow: String)
+}
+
+extension TelemetrySink {
+    public func runRecordSaveFailed(flow: String) {}
 }
 
 public enum Telemetry {

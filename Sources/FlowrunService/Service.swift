@@ -18,6 +18,9 @@ public final class Service: @unchecked Sendable {
 
     public let store: any StateStore
     public let metrics = ServiceMetrics()
+    /// Final run records waiting while the store is unreachable, shared by every flow (and kept across
+    /// reloads): the next save of any run writes them.
+    public let recordSpool = MemorySpool()
     let options: Options
     private let lock = NSLock()
     private var services: [String: FlowService] = [:]
@@ -88,6 +91,7 @@ public final class Service: @unchecked Sendable {
             runtimeOptions.logger = options.logger
             runtimeOptions.clock = options.clock
             runtimeOptions.vars = options.vars
+            runtimeOptions.recordSpool = recordSpool
             do throws(NodeError) {
                 let runtime = try FlowRuntime(flow: flow, factories: .standard, store: store, options: runtimeOptions)
                 loaded.append(FlowService(file: file, runtime: runtime))

@@ -58,6 +58,7 @@ struct Run: ParsableCommand {
             options.vars = vars
             options.dryRun = dryRun
             options.logger = ConsoleLogger(format: format)
+            options.recordSpool = FileSpool.beside(flowFile: file)
             if isatty(2) != 0, format == .text, flow.policy.overlap != .allow {
                 options.progress = ProgressLine.shared.update
             }
