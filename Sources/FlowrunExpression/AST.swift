@@ -17,6 +17,10 @@ public indirect enum ExprKind: Sendable {
     case method(Expr, String, [Expr], optional: Bool)
     case unary(UnaryOp, Expr)
     case binary(BinaryOp, Expr, Expr)
+    /// Two or more binary operators folded from the left, `a + b - c * d == e` at one precedence level
+    /// or across levels: `((first op0 rhs0) op1 rhs1) ...`. Kept flat so that a chain of 100,000 terms
+    /// is checked, compiled, evaluated and released without one stack frame per term.
+    case chain(Expr, [Link])
     case conditional(Expr, Expr, Expr)
     case array([Element])
     case object([Entry])
@@ -31,6 +35,14 @@ public indirect enum ExprKind: Sendable {
     public enum Entry: Sendable {
         case pair(String, Expr)
         case spread(Expr)
+    }
+
+    /// One step of a `chain`: the operator, its right operand, and the span from the start of the chain
+    /// to the end of this operand (the span a nested `binary` would have).
+    public struct Link: Sendable {
+        public let op: BinaryOp
+        public let rhs: Expr
+        public let span: Span
     }
 }
 

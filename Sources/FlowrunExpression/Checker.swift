@@ -173,7 +173,22 @@ public struct Checker {
             }
             return o.kind == "number" ? o : .number
         case .binary(let op, let lhs, let rhs):
-            return binary(op, lhs, rhs, probing: probing, span: span)
+            let l = check(lhs, probing: Self.lhsProbing(op, probing))
+            return binary(op, l, lhs.span, rhs, probing: probing, span: span)
+        case .chain(let first, let links):
+            // The chain is the left-deep tree ((first op0 rhs0) op1 rhs1) ...: each link's left operand
+            // probes as its parent operator says, so the flags are found from the top down first.
+            var probings = [Bool](repeating: probing, count: links.count)
+            for k in stride(from: links.count - 1, to: 0, by: -1) {
+                probings[k - 1] = Self.lhsProbing(links[k].op, probings[k])
+            }
+            var shape = check(first, probing: Self.lhsProbing(links[0].op, probings[0]))
+            var lhsSpan = first.span
+            for (k, link) in links.enumerated() {
+                shape = binary(link.op, shape, lhsSpan, link.rhs, probing: probings[k], span: link.span)
+                lhsSpan = link.span
+            }
+            return shape
         case .conditional(let c, let t, let f):
             _ = check(c, probing: true)
             return Shape.join(check(t, probing: probing), check(f, probing: probing))
@@ -244,8 +259,11 @@ public struct Checker {
         return .any
     }
 
-    private func describe(_ e: Expr) -> String {
-        let text = e.span.source.slice(e.span.start, e.span.end)
+    private func describe(_ e: Expr) -> String { describe(e.span) }
+
+    private func describe(_ span: Span) -> String {
+        guard span.end - span.start <= 160 else { return "this value" }
+        let text = span.source.slice(span.start, span.end)
         return text.count <= 40 && !text.contains("\n") ? "`\(text)`" : "this value"
     }
 
@@ -256,10 +274,21 @@ public struct Checker {
         return members.allSatisfy { m in m.kind.map { !allowed.contains($0) } ?? false }
     }
 
-    private mutating func binary(_ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, probing: Bool, span: Span) -> Shape {
+    /// Whether the left operand of `op` may probe for missing fields.
+    private static func lhsProbing(_ op: BinaryOp, _ probing: Bool) -> Bool {
+        switch op {
+        case .coalesce, .or, .and, .equal, .notEqual: true
+        default: probing
+        }
+    }
+
+    /// The shape of `lhs op rhs`, given the shape `l` of the left operand (checked by the caller with
+    /// `lhsProbing`) and the span of that operand.
+    private mutating func binary(_ op: BinaryOp, _ l: Shape, _ lhsSpan: Span, _ rhs: Expr, probing: Bool, span: Span)
+        -> Shape
+    {
         switch op {
         case .coalesce, .or, .and:
-            let l = check(lhs, probing: true)
             let r = check(rhs, probing: probing || op == .and)
             if op == .coalesce {
                 let nonNull = l.members.filter { $0 != .null }
@@ -268,18 +297,17 @@ public struct Checker {
             }
             return Shape.join(l, r)
         case .equal, .notEqual:
-            _ = check(lhs, probing: true)
             _ = check(rhs, probing: true)
             return .bool
         case .less, .lessEqual, .greater, .greaterEqual:
-            let l = check(lhs, probing: probing), r = check(rhs, probing: probing)
+            let r = check(rhs, probing: probing)
             if let a = l.kind, let b = r.kind, a != b || !["number", "string"].contains(a) {
                 report(.operandType, "cannot compare \(l) with \(r) using \(op.rawValue)", span)
             }
             return .bool
         case .add:
             // A null operand is a runtime error, so the result's shape is inferred from the other members.
-            let l = check(lhs, probing: probing).nonNull, r = check(rhs, probing: probing).nonNull
+            let l = l.nonNull, r = check(rhs, probing: probing).nonNull
             if l.isNever || r.isNever { return .never }
             let lk = l.kind, rk = r.kind
             if lk == "string" || rk == "string" {
@@ -298,10 +326,10 @@ public struct Checker {
             if l == .int, r == .int { return .int }
             return lk == "number" && rk == "number" ? .number : .any
         case .subtract, .multiply, .divide, .remainder:
-            let l = check(lhs, probing: probing).nonNull, r = check(rhs, probing: probing).nonNull
+            let l = l.nonNull, r = check(rhs, probing: probing).nonNull
             if l.isNever || r.isNever { return .never }
-            for (s, e) in [(l, lhs), (r, rhs)] where definitelyNot(s, ["number"]) {
-                report(.operandType, "\(op.rawValue) needs numbers, but \(describe(e)) is \(s)", e.span)
+            for (s, e) in [(l, lhsSpan), (r, rhs.span)] where definitelyNot(s, ["number"]) {
+                report(.operandType, "\(op.rawValue) needs numbers, but \(describe(e)) is \(s)", e)
             }
             if l == .int, r == .int, op != .divide { return .int }
             return .number

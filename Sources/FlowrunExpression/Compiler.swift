@@ -106,7 +106,9 @@ struct Compiler {
                 }
             }
         case .binary(let op, let lhs, let rhs):
-            return try binary(op, lhs, rhs, span)
+            return try binary(op, try compile(lhs), rhs, span)
+        case .chain(let first, let links):
+            return try chain(first, links)
         case .conditional(let c, let t, let f):
             let cc = try compile(c), tt = try compile(t), ff = try compile(f)
             return { env throws(EvalError) in try cc(env).isTruthy ? try tt(env) : try ff(env) }
@@ -124,7 +126,11 @@ struct Compiler {
                 out.reserveCapacity(items.count)
                 for (c, spread, s) in items {
                     let v = try c.run(env)
-                    if !spread { out.append(v); continue }
+                    if !spread {
+                        try Nesting.check(v, at: span)
+                        out.append(v)
+                        continue
+                    }
                     guard case .array(let a) = v else {
                         throw EvalError(.typeError, "cannot spread \(v.typeName) into an array", at: s)
                     }
@@ -149,7 +155,11 @@ struct Compiler {
                 return { env throws(EvalError) in
                     var out = ContiguousArray<Value>()
                     out.reserveCapacity(values.count)
-                    for c in values { out.append(try c.run(env)) }
+                    for c in values {
+                        let v = try c.run(env)
+                        try Nesting.check(v, at: span)
+                        out.append(v)
+                    }
                     return .object(Value.Object(uncheckedUniqueKeys: keySet, values: out))
                 }
             }
@@ -157,7 +167,11 @@ struct Compiler {
                 var out = Value.Object(minimumCapacity: items.count)
                 for (key, c, s) in items {
                     let v = try c.run(env)
-                    if let key { out[key] = v; continue }
+                    if let key {
+                        try Nesting.check(v, at: span)
+                        out[key] = v
+                        continue
+                    }
                     switch v {
                     case .object(let o): for (k, x) in o { out[k] = x }
                     case .null: continue
@@ -332,9 +346,67 @@ struct Compiler {
         }
     }
 
-    private mutating func binary(_ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, _ span: Span) throws(Diagnostic) -> Compiled
+    /// Chains up to this many links compile to nested closures, as separate `binary` nodes would (the
+    /// fastest form); longer ones to one loop over steps, so evaluation depth does not grow with length.
+    static let nestedChainLimit = 16
+
+    private mutating func chain(_ first: Expr, _ links: [ExprKind.Link]) throws(Diagnostic) -> Compiled {
+        var compiled = try compile(first)
+        if links.count <= Self.nestedChainLimit {
+            for link in links { compiled = try binary(link.op, compiled, link.rhs, link.span) }
+            return compiled
+        }
+        let start = compiled
+        let steps = try links.map { (link: ExprKind.Link) throws(Diagnostic) -> ChainStep in
+            ChainStep(try binaryStep(link.op, try compile(link.rhs), link.span))
+        }
+        return { env throws(EvalError) in
+            var value = try start(env)
+            for step in steps { value = try step.apply(value, env) }
+            return value
+        }
+    }
+
+    /// `value op rhs` for one link of a long chain; the semantics of `binary` below, with the left
+    /// operand already evaluated.
+    private func binaryStep(_ op: BinaryOp, _ r: @escaping Compiled, _ span: Span) -> ChainStep.Apply {
+        switch op {
+        case .and: return { a, env throws(EvalError) in a.isTruthy ? try r(env) : a }
+        case .or: return { a, env throws(EvalError) in a.isTruthy ? a : try r(env) }
+        case .coalesce: return { a, env throws(EvalError) in a.isNull ? try r(env) : a }
+        case .equal: return { a, env throws(EvalError) in .bool(a == (try r(env))) }
+        case .notEqual: return { a, env throws(EvalError) in .bool(a != (try r(env))) }
+        case .less, .lessEqual, .greater, .greaterEqual:
+            return { a, env throws(EvalError) in try Self.compare(op, a, try r(env), span) }
+        case .add:
+            return { a, env throws(EvalError) in
+                let b = try r(env)
+                if case .string(let x) = a, case .string(let y) = b { return .string(x + y) }
+                return try Arithmetic.add(a, b, span)
+            }
+        case .subtract, .multiply, .divide, .remainder:
+            return { a, env throws(EvalError) in try Arithmetic.apply(op, a, try r(env), span) }
+        }
+    }
+
+    @inline(__always)
+    static func compare(_ op: BinaryOp, _ a: Value, _ b: Value, _ span: Span) throws(EvalError) -> Value {
+        guard let order = Builtins.compare(a, b) else {
+            throw EvalError(
+                .typeError, "cannot compare \(a.typeName) with \(b.typeName) using \(op.rawValue)", at: span)
+        }
+        switch op {
+        case .less: return .bool(order < 0)
+        case .lessEqual: return .bool(order <= 0)
+        case .greater: return .bool(order > 0)
+        default: return .bool(order >= 0)
+        }
+    }
+
+    private mutating func binary(_ op: BinaryOp, _ l: @escaping Compiled, _ rhs: Expr, _ span: Span)
+        throws(Diagnostic) -> Compiled
     {
-        let l = try compile(lhs), r = try compile(rhs)
+        let r = try compile(rhs)
         switch op {
         case .and:
             return { env throws(EvalError) in
@@ -351,19 +423,7 @@ struct Compiler {
         case .equal: return { env throws(EvalError) in .bool(try l(env) == (try r(env))) }
         case .notEqual: return { env throws(EvalError) in .bool(try l(env) != (try r(env))) }
         case .less, .lessEqual, .greater, .greaterEqual:
-            return { env throws(EvalError) in
-                let a = try l(env), b = try r(env)
-                guard let order = Builtins.compare(a, b) else {
-                    throw EvalError(
-                        .typeError, "cannot compare \(a.typeName) with \(b.typeName) using \(op.rawValue)", at: span)
-                }
-                switch op {
-                case .less: return .bool(order < 0)
-                case .lessEqual: return .bool(order <= 0)
-                case .greater: return .bool(order > 0)
-                default: return .bool(order >= 0)
-                }
-            }
+            return { env throws(EvalError) in try Self.compare(op, try l(env), try r(env), span) }
         case .add:
             if case .literal(.int(let k)) = rhs.kind {
                 return { env throws(EvalError) in

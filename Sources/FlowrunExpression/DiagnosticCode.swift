@@ -58,6 +58,10 @@ public struct DiagnosticCode: Sendable, Hashable, CustomStringConvertible {
         "A builtin rejected its argument, e.g. `JSON.parse` of text that is not JSON or `parseTime` of a bad time.")
     public static let overflow = DiagnosticCode(
         "E123", "integer overflow", "Integer arithmetic overflowed 64 bits.")
+    public static let valueTooDeep = DiagnosticCode(
+        "E124", "value nested too deeply",
+        "A value would nest more than 512 arrays and objects inside each other, e.g. a `reduce` that wraps its "
+            + "accumulator in a new array on every step. JSON input stops at the same depth.")
 
     // MARK: Flow file structure (E2xx)
     public static let yamlSyntax = DiagnosticCode(
@@ -129,7 +133,8 @@ public struct DiagnosticCode: Sendable, Hashable, CustomStringConvertible {
     public static let all: [DiagnosticCode] = [
         .syntax, .unterminatedTemplate, .unknownIdentifier, .unknownFunction, .arity, .unknownMethod, .methodOnType,
         .noSuchField, .operandType, .tooDeep, .numberRange, .misplacedArrow, .typeError, .divisionByZero,
-        .badArgument, .overflow, .yamlSyntax, .invalidUTF8, .duplicateKey, .nestingTooDeep, .tabIndent, .aliasBomb,
+        .badArgument, .overflow, .valueTooDeep, .yamlSyntax, .invalidUTF8, .duplicateKey, .nestingTooDeep, .tabIndent,
+        .aliasBomb,
         .structure, .unknownKey, .invalidName, .missingKey, .invalidValue, .unknownComponent, .unknownSetting,
         .missingSetting, .settingType, .unknownNode, .unknownPort, .portDirection, .missingField, .unknownField,
         .fieldType, .endpoint, .unreachable, .unhandledError, .endlessCycle,

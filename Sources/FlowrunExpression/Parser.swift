@@ -138,15 +138,35 @@ public struct Parser {
     ]
 
     /// binary(n) := binary(n+1) (OP(n) binary(n+1))*
+    ///
+    /// Parsed with a loop, left-associative. One operator gives a `binary` node; more give one flat
+    /// `chain` (a left operand that is itself a chain is extended in place), so that long chains such
+    /// as `1 + 1 + ...` cost no recursion in the checker, the compiler or at run time.
     private mutating func binary(level: Int) throws(Diagnostic) -> Expr {
         guard level < Self.levels.count else { return try unary() }
-        var lhs = try binary(level: level + 1)
+        let first = try binary(level: level + 1)
+        var links: [ExprKind.Link] = []
         while case .punct(let p) = peek.kind, let op = Self.levels[level][p] {
             advance()
             let rhs = try binary(level: level + 1)
-            lhs = Expr(.binary(op, lhs, rhs), lhs.span.to(rhs.span))
+            links.append(ExprKind.Link(op: op, rhs: rhs, span: first.span.to(rhs.span)))
         }
-        return lhs
+        switch links.count {
+        case 0: return first
+        case 1: return Expr(.binary(links[0].op, first, links[0].rhs), links[0].span)
+        default:
+            // `a * b * c + d`: the tighter level's chain becomes the start of this one.
+            var start = first
+            var all = links
+            if case .chain(let innerFirst, let innerLinks) = first.kind {
+                start = innerFirst
+                all = innerLinks + links
+            } else if case .binary(let op, let lhs, let rhs) = first.kind {
+                start = lhs
+                all = [ExprKind.Link(op: op, rhs: rhs, span: first.span)] + links
+            }
+            return Expr(.chain(start, all), links[links.count - 1].span)
+        }
     }
 
     /// unary := ('!' | '-' | '+') unary | postfix

@@ -6,14 +6,28 @@ public final class SourceFile: Sendable {
     /// The text's UTF-8 bytes; every `Span` indexes into these.
     public let bytes: [UInt8]
     private let lineStarts: [Int]
+    /// Whether each line is ASCII, where a column is a byte distance: locating a diagnostic on a long
+    /// line then costs no scan, so thousands of them on one line stay linear.
+    private let asciiLines: [Bool]
 
     public init(path: String, text: String) {
         self.path = path
         self.text = text
         self.bytes = Array(text.utf8)
         var starts = [0]
-        for (i, b) in bytes.enumerated() where b == 0x0A { starts.append(i + 1) }
+        var ascii: [Bool] = []
+        var lineIsASCII = true
+        for (i, b) in bytes.enumerated() {
+            if b >= 0x80 { lineIsASCII = false }
+            if b == 0x0A {
+                starts.append(i + 1)
+                ascii.append(lineIsASCII)
+                lineIsASCII = true
+            }
+        }
+        ascii.append(lineIsASCII)
         self.lineStarts = starts
+        self.asciiLines = ascii
     }
 
     /// 1-based line and column (in Unicode scalars) of a byte offset.
@@ -25,6 +39,7 @@ public final class SourceFile: Sendable {
             let mid = (lo + hi + 1) / 2
             if lineStarts[mid] <= offset { lo = mid } else { hi = mid - 1 }
         }
+        if asciiLines[lo] { return (lo + 1, offset - lineStarts[lo] + 1) }
         var column = 1
         var i = lineStarts[lo]
         while i < offset {
