@@ -137,35 +137,31 @@ public struct Parser {
         ["*": .multiply, "/": .divide, "%": .remainder],
     ]
 
-    /// binary(n) := binary(n+1) (OP(n) binary(n+1))*
+    /// Each operator with its level in `levels`.
+    private static let operators: [String: (op: BinaryOp, level: Int)] = {
+        var all: [String: (op: BinaryOp, level: Int)] = [:]
+        for (level, ops) in levels.enumerated() { for (text, op) in ops { all[text] = (op, level) } }
+        return all
+    }()
+
+    /// binary(n) := unary (OP(m) binary(m+1))*   for operators of level m >= n, all left-associative
     ///
-    /// Parsed with a loop, left-associative. One operator gives a `binary` node; more give one flat
-    /// `chain` (a left operand that is itself a chain is extended in place), so that long chains such
-    /// as `1 + 1 + ...` cost no recursion in the checker, the compiler or at run time.
+    /// Precedence climbing: one loop per call, and a nested call only where the precedence rises
+    /// (`a + b * c`), so an operand costs one stack frame, not one per level. The loop folds from the
+    /// left: one operator gives a `binary` node, more give one flat `chain`, so that long chains such
+    /// as `1 + 1 + ...` cost no recursion in the checker, the compiler or at run time either.
     private mutating func binary(level: Int) throws(Diagnostic) -> Expr {
-        guard level < Self.levels.count else { return try unary() }
-        let first = try binary(level: level + 1)
+        let first = try unary()
         var links: [ExprKind.Link] = []
-        while case .punct(let p) = peek.kind, let op = Self.levels[level][p] {
+        while case .punct(let p) = peek.kind, let (op, opLevel) = Self.operators[p], opLevel >= level {
             advance()
-            let rhs = try binary(level: level + 1)
+            let rhs = try binary(level: opLevel + 1)
             links.append(ExprKind.Link(op: op, rhs: rhs, span: first.span.to(rhs.span)))
         }
         switch links.count {
         case 0: return first
         case 1: return Expr(.binary(links[0].op, first, links[0].rhs), links[0].span)
-        default:
-            // `a * b * c + d`: the tighter level's chain becomes the start of this one.
-            var start = first
-            var all = links
-            if case .chain(let innerFirst, let innerLinks) = first.kind {
-                start = innerFirst
-                all = innerLinks + links
-            } else if case .binary(let op, let lhs, let rhs) = first.kind {
-                start = lhs
-                all = [ExprKind.Link(op: op, rhs: rhs, span: first.span)] + links
-            }
-            return Expr(.chain(start, all), links[links.count - 1].span)
+        default: return Expr(.chain(first, links), links[links.count - 1].span)
         }
     }
 
