@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import FlowrunValue
+import FlowrunValue
 
 /// Issue 13 item 3: values as deep as `Value.maxDepth` parse, serialize, compare, hash and release
 /// on a 512 KiB thread stack; below `JSON.recursiveLevels` parsing and serialization switch from
@@ -40,7 +40,9 @@ import Testing
         case .object(let o) where !o.isEmpty:
             let colon = indent == nil ? ":" : ": "
             return "{"
-                + o.map { nl(level + 1) + JSON.serialize(.string($0.key)) + colon + reference($0.value, indent, level + 1) }
+                + o.map {
+                    nl(level + 1) + JSON.serialize(.string($0.key)) + colon + reference($0.value, indent, level + 1)
+                }
                 .joined(separator: ",") + nl(level) + "}"
         default: return JSON.serialize(v)
         }
