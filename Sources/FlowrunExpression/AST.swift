@@ -24,6 +24,9 @@ public indirect enum ExprKind: Sendable {
     case conditional(Expr, Expr, Expr)
     case array([Element])
     case object([Entry])
+    /// A long run of postfix operations, `base.a[0].b(x)...`, kept flat (see `Parser.nestedPostfixLimit`):
+    /// a chain of any length is checked, compiled, evaluated and released without a frame per link.
+    case access(Expr, [Access])
     /// `x => body` or `(acc, x) => body`; only valid as a method argument.
     case arrow([String], Expr)
 
@@ -35,6 +38,23 @@ public indirect enum ExprKind: Sendable {
     public enum Entry: Sendable {
         case pair(String, Expr)
         case spread(Expr)
+    }
+
+    /// One postfix operation of an `access` chain, with the span from the start of the chain to its end.
+    public struct Access: Sendable {
+        public enum Kind: Sendable {
+            case member(String, optional: Bool)
+            case index(Expr, optional: Bool)
+            case method(String, [Expr], optional: Bool)
+        }
+        public let kind: Kind
+        public let span: Span
+
+        public var optional: Bool {
+            switch kind {
+            case .member(_, let o), .index(_, let o), .method(_, _, let o): o
+            }
+        }
     }
 
     /// One step of a `chain`: the operator, its right operand, and the span from the start of the chain

@@ -84,23 +84,28 @@ public struct Checker {
         case .member(let base, let name, let optional):
             if case .input = base.kind, name == "secrets" { return context.secrets }
             let b = check(base, probing: probing)
-            return access(b, name, lenient: probing || optional || Compiler.nullSafe(expr), base: base, span: span)
+            return access(b, name, lenient: probing || optional || Compiler.nullSafe(expr), base: base.span, span: span)
         case .index(let base, let index, let optional):
             let b = check(base, probing: probing)
-            let i = check(index, probing: false)
-            if case .literal(.string(let key)) = index.kind, b.kind == "object" || b == .any {
-                return access(b, key, lenient: probing || optional, base: base, span: span)
-            }
-            if b.kind == "array" || b.kind == "string" {
-                if let k = i.kind, k != "number" {
-                    report(.operandType, "an index into \(b.kind!) must be an int, not \(i)", index.span)
+            return self.index(b, index, lenient: probing || optional, base: base.span, span: span)
+        case .access(let base, let links):
+            // The nested nodes' rules, link by link, with the shape so far as the base.
+            var shape = check(base, probing: probing)
+            var safe = Compiler.nullSafe(base)
+            var baseSpan = base.span
+            for link in links {
+                safe = safe || link.optional
+                switch link.kind {
+                case .member(let name, let optional):
+                    shape = access(shape, name, lenient: probing || optional || safe, base: baseSpan, span: link.span)
+                case .index(let index, let optional):
+                    shape = self.index(shape, index, lenient: probing || optional, base: baseSpan, span: link.span)
+                case .method(let name, let args, let optional):
+                    shape = method(shape, name, args, optional: optional, probing: probing, span: link.span)
                 }
-                return Shape.optional(b.element)
+                baseSpan = link.span
             }
-            if let k = b.kind, k != "object", k != "null" {
-                report(.operandType, "cannot index \(b)", span)
-            }
-            return .any
+            return shape
         case .call(let name, let args):
             let shapes = args.map { checkArgument($0) }
             guard let spec = Builtins.byName[name] else {
@@ -119,52 +124,7 @@ public struct Checker {
             return spec.result(shapes)
         case .method(let receiver, let name, let args, let optional):
             let r = check(receiver, probing: probing)
-            guard let spec = Methods.byName[name] else {
-                for a in args { _ = checkIgnoringArrow(a) }
-                let help =
-                    didYouMean(name, Methods.byName.keys)
-                    ?? (Builtins.byName[name] != nil ? "\(name) is a function: write \(name)(x)" : nil)
-                report(.unknownMethod, "unknown method '.\(name)'", span, help: help)
-                return .any
-            }
-            if let kind = r.kind, kind != "null" || !(optional || probing), !spec.receivers.contains(kind) {
-                report(
-                    .methodOnType,
-                    "\(kind) has no method .\(name) (it is a method of \(spec.receivers.joined(separator: " and ")))",
-                    span,
-                    help: kind == "object" ? "use keys(), values() or entries() to turn an object into an array" : nil)
-            }
-            if !spec.arity.contains(args.count) {
-                report(
-                    .arity, ".\(name) takes \(Compiler.describe(spec.arity)), got \(args.count)", span,
-                    help: "usage: \(spec.signature)")
-                for a in args { _ = checkIgnoringArrow(a) }
-                return .any
-            }
-            var shapes: [Shape] = []
-            if let allowed = spec.lambdaParams {
-                guard case .arrow(let params, let body) = args[0].kind else {
-                    report(.misplacedArrow, ".\(name) expects an arrow function such as x => ...", args[0].span)
-                    return .any
-                }
-                if params.count > allowed.upperBound {
-                    report(
-                        .arity, "the function passed to .\(name) takes at most \(allowed.upperBound) parameters",
-                        args[0].span)
-                }
-                let rest = args.dropFirst().map { checkArgument($0) }
-                let element = r.element
-                let paramShapes: [Shape] =
-                    name == "reduce"
-                    ? [rest.first.map { Shape.join($0, element) } ?? element, element, .int] : [element, .int]
-                for (p, s) in zip(params, paramShapes) { scope.append((p, s)) }
-                let bodyShape = check(body, probing: false)
-                scope.removeLast(min(params.count, paramShapes.count))
-                shapes = [bodyShape] + rest
-            } else {
-                shapes = args.map { checkArgument($0) }
-            }
-            return spec.result(r, shapes)
+            return method(r, name, args, optional: optional, probing: probing, span: span)
         case .unary(let op, let operand):
             let o = check(operand, probing: op == .not || probing)
             if op == .not { return .bool }
@@ -230,6 +190,76 @@ public struct Checker {
         }
     }
 
+    /// The shape of `index` applied to a base of shape `b`.
+    private mutating func index(_ b: Shape, _ index: Expr, lenient: Bool, base: Span, span: Span) -> Shape {
+        let i = check(index, probing: false)
+        if case .literal(.string(let key)) = index.kind, b.kind == "object" || b == .any {
+            return access(b, key, lenient: lenient, base: base, span: span)
+        }
+        if b.kind == "array" || b.kind == "string" {
+            if let k = i.kind, k != "number" {
+                report(.operandType, "an index into \(b.kind!) must be an int, not \(i)", index.span)
+            }
+            return Shape.optional(b.element)
+        }
+        if let k = b.kind, k != "object", k != "null" {
+            report(.operandType, "cannot index \(b)", span)
+        }
+        return .any
+    }
+
+    /// The shape of the method call `.name(args)` on a receiver of shape `r`.
+    private mutating func method(_ r: Shape, _ name: String, _ args: [Expr], optional: Bool, probing: Bool, span: Span)
+        -> Shape
+    {
+        guard let spec = Methods.byName[name] else {
+            for a in args { _ = checkIgnoringArrow(a) }
+            let help =
+                didYouMean(name, Methods.byName.keys)
+                ?? (Builtins.byName[name] != nil ? "\(name) is a function: write \(name)(x)" : nil)
+            report(.unknownMethod, "unknown method '.\(name)'", span, help: help)
+            return .any
+        }
+        if let kind = r.kind, kind != "null" || !(optional || probing), !spec.receivers.contains(kind) {
+            report(
+                .methodOnType,
+                "\(kind) has no method .\(name) (it is a method of \(spec.receivers.joined(separator: " and ")))",
+                span,
+                help: kind == "object" ? "use keys(), values() or entries() to turn an object into an array" : nil)
+        }
+        if !spec.arity.contains(args.count) {
+            report(
+                .arity, ".\(name) takes \(Compiler.describe(spec.arity)), got \(args.count)", span,
+                help: "usage: \(spec.signature)")
+            for a in args { _ = checkIgnoringArrow(a) }
+            return .any
+        }
+        var shapes: [Shape] = []
+        if let allowed = spec.lambdaParams {
+            guard case .arrow(let params, let body) = args[0].kind else {
+                report(.misplacedArrow, ".\(name) expects an arrow function such as x => ...", args[0].span)
+                return .any
+            }
+            if params.count > allowed.upperBound {
+                report(
+                    .arity, "the function passed to .\(name) takes at most \(allowed.upperBound) parameters",
+                    args[0].span)
+            }
+            let rest = args.dropFirst().map { checkArgument($0) }
+            let element = r.element
+            let paramShapes: [Shape] =
+                name == "reduce"
+                ? [rest.first.map { Shape.join($0, element) } ?? element, element, .int] : [element, .int]
+            for (p, s) in zip(params, paramShapes) { scope.append((p, s)) }
+            let bodyShape = check(body, probing: false)
+            scope.removeLast(min(params.count, paramShapes.count))
+            shapes = [bodyShape] + rest
+        } else {
+            shapes = args.map { checkArgument($0) }
+        }
+        return spec.result(r, shapes)
+    }
+
     /// Checks an argument of a call that is already reported as wrong, without a second report for an arrow.
     private mutating func checkIgnoringArrow(_ e: Expr) -> Shape {
         if case .arrow = e.kind { return .any }
@@ -244,7 +274,7 @@ public struct Checker {
         return check(e, probing: false)
     }
 
-    private mutating func access(_ b: Shape, _ name: String, lenient: Bool, base: Expr, span: Span) -> Shape {
+    private mutating func access(_ b: Shape, _ name: String, lenient: Bool, base: Span, span: Span) -> Shape {
         if let s = b.field(name) { return s }
         if lenient { return .null }
         var help: String?

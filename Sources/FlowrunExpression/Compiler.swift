@@ -87,7 +87,11 @@ struct Compiler {
         case .call(let name, let args):
             return try call(name, args, span)
         case .method(let receiver, let name, let args, _):
-            return try method(receiver, name, args, Self.nullSafe(expr), span)
+            let recv = try compile(receiver)
+            let apply = try method(name, args, Self.nullSafe(expr), span)
+            return { env throws(EvalError) in try apply(try recv(env), env) }
+        case .access(let base, let links):
+            return try access(base, links)
         case .unary(let op, let operand):
             let o = try compile(operand)
             switch op {
@@ -190,6 +194,8 @@ struct Compiler {
         switch expr.kind {
         case .member(let b, _, let optional), .index(let b, _, let optional), .method(let b, _, _, let optional):
             return optional || nullSafe(b)
+        case .access(let b, let links):
+            return links.contains { $0.optional } || nullSafe(b)
         default: return false
         }
     }
@@ -277,8 +283,42 @@ struct Compiler {
         return "\(arity.lowerBound) to \(noun(arity.upperBound))"
     }
 
-    private mutating func method(_ receiver: Expr, _ name: String, _ args: [Expr], _ safe: Bool, _ span: Span)
-        throws(Diagnostic) -> Compiled
+    /// A long postfix chain: one loop over the links, each applied to the value so far (the rules of
+    /// the nested `member`, `index` and `method` nodes).
+    private mutating func access(_ base: Expr, _ links: [ExprKind.Access]) throws(Diagnostic) -> Compiled {
+        let start = try compile(base)
+        var safe = Self.nullSafe(base)
+        var steps: [ChainStep] = []
+        steps.reserveCapacity(links.count)
+        for link in links {
+            safe = safe || link.optional
+            let linkSafe = safe, span = link.span
+            switch link.kind {
+            case .member(let name, _):
+                let cache = FieldCache()
+                steps.append(
+                    ChainStep { v, _ throws(EvalError) in
+                        if case .object(let o) = v { return cache.read(o, name) }
+                        return try Self.member(v, name, linkSafe, span)
+                    })
+            case .index(let index, _):
+                let i = try compile(index)
+                steps.append(ChainStep { v, env throws(EvalError) in try Self.index(v, try i(env), linkSafe, span) })
+            case .method(let name, let args, _):
+                steps.append(ChainStep(try method(name, args, linkSafe, span)))
+            }
+        }
+        let all = steps
+        return { env throws(EvalError) in
+            var value = try start(env)
+            for step in all { value = try step.apply(value, env) }
+            return value
+        }
+    }
+
+    /// The method call `.name(args)` applied to an evaluated receiver.
+    private mutating func method(_ name: String, _ args: [Expr], _ safe: Bool, _ span: Span)
+        throws(Diagnostic) -> ChainStep.Apply
     {
         guard let spec = Methods.byName[name] else {
             throw .error(.unknownMethod, "unknown method '\(name)'", at: span)
@@ -286,7 +326,6 @@ struct Compiler {
         guard spec.arity.contains(args.count) else {
             throw .error(.arity, ".\(name) takes \(Self.describe(spec.arity)), got \(args.count)", at: span)
         }
-        let recv = try compile(receiver)
         let receivers = spec.receivers
         let onArray = receivers.contains("array"), onString = receivers.contains("string")
         @Sendable func checkReceiver(_ v: Value) throws(EvalError) {
@@ -306,8 +345,7 @@ struct Compiler {
         switch spec.impl {
         case .plain(let impl):
             let compiled = try args.map { (a: Expr) throws(Diagnostic) -> Step in Step(try compile(a)) }
-            return { env throws(EvalError) in
-                let r = try recv(env)
+            return { r, env throws(EvalError) in
                 if safe, r.isNull { return .null }
                 try checkReceiver(r)
                 var values: [Value] = []
@@ -333,8 +371,7 @@ struct Compiler {
             scope.removeLast(params.count)
             let lambda = Lambda(body: compiledBody, slots: slots)
             let rest = try args.dropFirst().map { (a: Expr) throws(Diagnostic) -> Step in Step(try compile(a)) }
-            return { env throws(EvalError) in
-                let r = try recv(env)
+            return { r, env throws(EvalError) in
                 if safe, r.isNull { return .null }
                 try checkReceiver(r)
                 var values: [Value] = []

@@ -181,14 +181,25 @@ public struct Parser {
         return Expr(.unary(op, operand), span(from: start))
     }
 
+    /// Postfix chains up to this many links become nested nodes (`member`, `index`, `method`), which
+    /// the compiler turns into its fastest closures; longer ones one flat `access` node.
+    static let nestedPostfixLimit = 8
+
     /// postfix := primary ( '.' IDENT | '?.' IDENT | '[' expression ']' | '?.[' expression ']' | '(' args ')' )*
+    ///
+    /// A loop; only the first `nestedPostfixLimit` links count towards the nesting depth, as only they
+    /// nest in the syntax tree.
     private mutating func postfix() throws(Diagnostic) -> Expr {
-        var expr = try primary()
-        var links = 0
-        defer { depth -= links }
+        var base = try primary()
+        let start = base.span.start
+        var links: [ExprKind.Access] = []
+        var counted = 0
+        defer { depth -= counted }
         while true {
-            links += 1
-            try nest()
+            if links.count < Self.nestedPostfixLimit, isPunct(".") || isPunct("?.") || isPunct("[") || isPunct("(") {
+                counted += 1
+                try nest()
+            }
             if isPunct(".") || isPunct("?.") {
                 let optional = isPunct("?.")
                 advance()
@@ -196,7 +207,7 @@ public struct Parser {
                     advance()
                     let index = try expression()
                     _ = try expect("]", "to close the index")
-                    expr = Expr(.index(expr, index, optional: true), expr.span.to(span(from: index.span.start)))
+                    links.append(ExprKind.Access(kind: .index(index, optional: true), span: span(from: start)))
                     continue
                 }
                 guard case .identifier(let name) = peek.kind else {
@@ -205,28 +216,55 @@ public struct Parser {
                 advance()
                 if isPunct("(") {
                     let args = try arguments()
-                    if case .name("JSON") = expr.kind {
-                        expr = Expr(.call("JSON." + name, args), span(from: expr.span.start))
+                    if links.isEmpty, case .name("JSON") = base.kind {
+                        base = Expr(.call("JSON." + name, args), span(from: start))
                     } else {
-                        expr = Expr(.method(expr, name, args, optional: optional), span(from: expr.span.start))
+                        let kind = ExprKind.Access.Kind.method(name, args, optional: optional)
+                        links.append(ExprKind.Access(kind: kind, span: span(from: start)))
                     }
                 } else {
-                    expr = Expr(.member(expr, name, optional: optional), span(from: expr.span.start))
+                    links.append(ExprKind.Access(kind: .member(name, optional: optional), span: span(from: start)))
                 }
             } else if isPunct("[") {
                 advance()
                 let index = try expression()
                 _ = try expect("]", "to close the index")
-                expr = Expr(.index(expr, index, optional: false), span(from: expr.span.start))
+                links.append(ExprKind.Access(kind: .index(index, optional: false), span: span(from: start)))
             } else if isPunct("(") {
-                guard case .name(let fn) = expr.kind else {
+                guard links.isEmpty, case .name(let fn) = base.kind else {
                     throw .error(.syntax, "only named functions and methods can be called", at: span(peek))
                 }
                 let args = try arguments()
-                expr = Expr(.call(fn, args), span(from: expr.span.start))
+                base = Expr(.call(fn, args), span(from: start))
             } else {
-                return expr
+                break
             }
+        }
+        if links.count > Self.nestedPostfixLimit {
+            // `$.field` and `item.field` keep their fast paths as the start of the chain.
+            if case .member = links[0].kind, Self.isNameOrInput(base) {
+                base = Self.nest(base, links[0])
+                links.removeFirst()
+            }
+            return Expr(.access(base, links), links[links.count - 1].span)
+        }
+        for link in links { base = Self.nest(base, link) }
+        return base
+    }
+
+    private static func isNameOrInput(_ e: Expr) -> Bool {
+        switch e.kind {
+        case .name, .input: true
+        default: false
+        }
+    }
+
+    /// The nested node for one postfix link applied to `base`.
+    private static func nest(_ base: Expr, _ link: ExprKind.Access) -> Expr {
+        switch link.kind {
+        case .member(let name, let optional): Expr(.member(base, name, optional: optional), link.span)
+        case .index(let index, let optional): Expr(.index(base, index, optional: optional), link.span)
+        case .method(let name, let args, let optional): Expr(.method(base, name, args, optional: optional), link.span)
         }
     }
 

@@ -114,6 +114,38 @@ import Testing
         }
     }
 
+    @Test func tenThousandLinkPostfixChainsCompileAndEvaluate() {
+        let n = 10_000
+        var deep: Value = 42
+        for _ in 0..<400 { deep = ["a": deep] }
+        let cases: [(String, Value, String)] = [
+            ("$.s" + String(repeating: ".trim()", count: n), ["s": " x "], "\"x\""),
+            ("$?.a" + String(repeating: "?.b", count: n), [:], "null"),
+            ("$.n?.a" + String(repeating: ".b", count: n), ["n": nil], "null"),
+            ("$.list" + String(repeating: ".concat([])", count: n) + "[1]", ["list": [1, 2]], "2"),
+            ("$.list" + String(repeating: "?.[0]", count: n), ["list": nil], "null"),
+            ("$.o" + String(repeating: "?.['k']", count: n), ["o": [:]], "null"),
+            ("$" + String(repeating: ".a", count: 400), deep, "42"),
+            ("JSON.stringify($)" + String(repeating: ".slice(0)", count: n) + ".length", [:], "2"),
+            ("$.list" + String(repeating: ".map(x => x + 1)", count: 2000) + "[0]", ["list": [1]], "2001"),
+        ]
+        for (expression, input, expected) in cases {
+            #expect(Self.run("<<\(expression)>>", input: input) == expected, "\(expression.prefix(40))")
+        }
+        // A runtime error inside a long chain points at the prefix that failed, as a nested tree would.
+        let out = Self.run("<<$.a" + String(repeating: ".b", count: n) + ">>", input: ["a": nil])
+        #expect(out.hasPrefix("<expr>:1:3: error[E120]: cannot read field 'b' of null"), "\(out.prefix(200))")
+        let caret = out.split(separator: "\n").last ?? ""
+        #expect(caret.filter { $0 == "^" }.count == 5, "the span is `$.a.b`: \(caret)")
+        // Static errors are found link by link.
+        let (_, _, diagnostics) = Self.onSmallStack {
+            ExpressionCompiler.compileTemplate(
+                "<<[1]" + String(repeating: ".nope()", count: 20) + String(repeating: ".map(x => x)", count: 20) + ">>")
+        }
+        #expect(diagnostics.count == 20)
+        #expect(diagnostics.allSatisfy { $0.code == .unknownMethod })
+    }
+
     @Test func shortAndLongChainsAgreeOnErrorsAndTheirLocations() {
         // The 30th term fails: the error points at the prefix ending there, as a nested tree would.
         let terms = (0..<40).map { $0 == 29 ? "$.n" : "1" }
