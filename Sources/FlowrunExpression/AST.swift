@@ -22,6 +22,8 @@ public indirect enum ExprKind: Sendable {
     /// is checked, compiled, evaluated and released without one stack frame per term.
     case chain(Expr, [Link])
     case conditional(Expr, Expr, Expr)
+    /// `c1 ? t1 : c2 ? t2 : ... : otherwise` with two or more conditions, kept flat like `chain`.
+    case conditionals([Branch], otherwise: Expr)
     case array([Element])
     case object([Entry])
     /// A long run of postfix operations, `base.a[0].b(x)...`, kept flat (see `Parser.nestedPostfixLimit`):
@@ -55,6 +57,12 @@ public indirect enum ExprKind: Sendable {
             case .member(_, let o), .index(_, let o), .method(_, _, let o): o
             }
         }
+    }
+
+    /// One `condition ? then :` of a `conditionals` chain.
+    public struct Branch: Sendable {
+        public let condition: Expr
+        public let then: Expr
     }
 
     /// One step of a `chain`: the operator, its right operand, and the span from the start of the chain

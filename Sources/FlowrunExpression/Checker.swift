@@ -152,6 +152,13 @@ public struct Checker {
         case .conditional(let c, let t, let f):
             _ = check(c, probing: true)
             return Shape.join(check(t, probing: probing), check(f, probing: probing))
+        case .conditionals(let branches, let otherwise):
+            var shape = Shape.never
+            for branch in branches {
+                _ = check(branch.condition, probing: true)
+                shape = Shape.join(shape, check(branch.then, probing: probing))
+            }
+            return Shape.join(shape, check(otherwise, probing: probing))
         case .array(let elements):
             var element = Shape.never
             for e in elements {

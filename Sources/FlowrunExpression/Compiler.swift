@@ -116,6 +116,15 @@ struct Compiler {
         case .conditional(let c, let t, let f):
             let cc = try compile(c), tt = try compile(t), ff = try compile(f)
             return { env throws(EvalError) in try cc(env).isTruthy ? try tt(env) : try ff(env) }
+        case .conditionals(let branches, let otherwise):
+            let compiled = try branches.map { (b: ExprKind.Branch) throws(Diagnostic) -> (Step, Step) in
+                (Step(try compile(b.condition)), Step(try compile(b.then)))
+            }
+            let ff = try compile(otherwise)
+            return { env throws(EvalError) in
+                for (c, t) in compiled where try c.run(env).isTruthy { return try t.run(env) }
+                return try ff(env)
+            }
         case .array(let elements):
             var parts: [(Step, spread: Bool, Span)] = []
             for element in elements {

@@ -42,7 +42,10 @@ public struct DiagnosticCode: Sendable, Hashable, CustomStringConvertible {
         "E108", "operator applied to the wrong type",
         "An operand's type is known to be one the operator rejects, e.g. `'a' - 1` or `null * 2`.")
     public static let tooDeep = DiagnosticCode(
-        "E109", "expression too deeply nested", "Expressions may nest at most 100 levels deep.")
+        "E109", "expression too deeply nested",
+        "Parentheses, array and object literals, calls, unary operators, arrow functions and conditionals may "
+            + "nest at most 100 levels deep. Chains of binary operators (`1 + 1 + ...`) and of postfix operations "
+            + "(`a.b[0].c()...`) are kept flat and may be of any length.")
     public static let numberRange = DiagnosticCode(
         "E110", "number out of range", "An integer literal does not fit in 64 bits, or a number is not finite.")
     public static let misplacedArrow = DiagnosticCode(

@@ -116,14 +116,35 @@ public struct Parser {
     }
 
     /// conditional := coalesce ('?' expression ':' expression)?
+    ///
+    /// A conditional in the `:` branch (`a ? x : b ? y : z`) is parsed by the same loop: the chain is
+    /// one flat `conditionals` node, however many branches it has.
     private mutating func conditional() throws(Diagnostic) -> Expr {
-        let condition = try binary(level: 0)
+        var condition = try binary(level: 0)
         guard isPunct("?") else { return condition }
-        advance()
-        let then = try expression()
-        _ = try expect(":", "in a conditional expression")
-        let otherwise = try expression()
-        return Expr(.conditional(condition, then, otherwise), condition.span.to(otherwise.span))
+        let start = condition.span
+        var branches: [ExprKind.Branch] = []
+        var otherwise: Expr
+        while true {
+            advance()  // ?
+            let then = try expression()
+            _ = try expect(":", "in a conditional expression")
+            branches.append(ExprKind.Branch(condition: condition, then: then))
+            if let arrow = try arrow() {
+                otherwise = arrow
+                break
+            }
+            let next = try binary(level: 0)
+            guard isPunct("?") else {
+                otherwise = next
+                break
+            }
+            condition = next
+        }
+        if branches.count == 1 {
+            return Expr(.conditional(branches[0].condition, branches[0].then, otherwise), start.to(otherwise.span))
+        }
+        return Expr(.conditionals(branches, otherwise: otherwise), start.to(otherwise.span))
     }
 
     /// Binary operator levels, loosest first.

@@ -146,6 +146,16 @@ import Testing
         #expect(diagnostics.allSatisfy { $0.code == .unknownMethod })
     }
 
+    @Test func tenThousandBranchConditionalChainsEvaluate() {
+        let branches = (0..<10_000).map { "$.x == \($0) ? 'v\($0)' : " }.joined()
+        for (x, expected) in [(0, "\"v0\""), (9_999, "\"v9999\""), (-1, "\"none\""), (5_000, "\"v5000\"")] {
+            #expect(Self.run("<<\(branches)'none'>>", input: ["x": .int(x)]) == expected)
+        }
+        // An arrow function is still only allowed as a method argument, also at the end of a chain.
+        #expect(Self.run("<<$.x ? 1 : $.y ? 2 : x => x>>").contains("error[E111]"))
+        #expect(Self.run("<<[1, 2].map(x => x == 1 ? 'a' : x == 2 ? 'b' : 'c')>>") == "[\"a\",\"b\"]")
+    }
+
     @Test func shortAndLongChainsAgreeOnErrorsAndTheirLocations() {
         // The 30th term fails: the error points at the prefix ending there, as a nested tree would.
         let terms = (0..<40).map { $0 == 29 ? "$.n" : "1" }
