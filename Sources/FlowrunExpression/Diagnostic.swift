@@ -43,22 +43,23 @@ public struct Diagnostic: Error, Sendable {
         }
         let (line, column) = span.location
         out = "\(span.source.path):\(line):\(column): \(severity.rawValue)[\(code.rawValue)]: \(message)\n"
-        let text = Array(span.source.lineText(line).unicodeScalars)
+        let source = span.source
+        let length = source.lineLength(line)
         let gutter = String(line)
         let pad = String(repeating: " ", count: gutter.count)
-        let (endLine, endColumn) = span.source.location(of: span.end)
-        var width = endLine == line ? max(1, endColumn - column) : max(1, text.count - column + 1)
+        let (endLine, endColumn) = source.location(of: span.end)
+        var width = endLine == line ? max(1, endColumn - column) : max(1, length - column + 1)
         // A long line is shown as a window around the caret, so that output stays small however long
-        // the line (a one-line template of 100,000 characters).
-        var first = 0, last = text.count
-        if text.count > Self.lineWindow {
-            first = max(0, min(column - 1 - Self.lineWindow / 3, text.count - Self.lineWindow))
-            last = first + Self.lineWindow
+        // the line (a one-line template of 100,000 characters), and costs the window, not the line.
+        var first = 0
+        if length > Self.lineWindow {
+            first = max(0, min(column - 1 - Self.lineWindow / 3, length - Self.lineWindow))
         }
-        let shown = String(String.UnicodeScalarView(text[first..<last].map { $0 == "\t" ? " " : $0 }))
-        let before = first > 0 ? "..." : "", after = last < text.count ? "..." : ""
+        let (window, more) = source.lineSlice(line, fromColumn: first + 1, limit: Self.lineWindow)
+        let shown = String(String.UnicodeScalarView(window.map { $0 == "\t" ? " " : $0 }))
+        let before = first > 0 ? "..." : "", after = more ? "..." : ""
         let caretStart = before.count + column - 1 - first
-        width = min(width, before.count + last - first - caretStart)
+        width = min(width, before.count + window.count - caretStart)
         out += "\(pad) |\n\(gutter) | \(before)\(shown)\(after)\n"
         out += "\(pad) | " + String(repeating: " ", count: caretStart) + String(repeating: "^", count: max(1, width))
         if let help { out += "\n\(pad) = help: \(help)" }

@@ -64,6 +64,33 @@ public final class SourceFile: Sendable {
         return i
     }
 
+    /// The part of the 1-based line from `column` (1-based, in Unicode scalars) on, at most `limit`
+    /// scalars, and whether the line goes on after it. On an ASCII line this costs `limit`, not the
+    /// length of the line.
+    public func lineSlice(_ line: Int, fromColumn column: Int, limit: Int) -> (text: [Unicode.Scalar], more: Bool) {
+        guard line >= 1, line <= lineStarts.count else { return ([], false) }
+        let start = lineStarts[line - 1]
+        var end = line < lineStarts.count ? lineStarts[line] - 1 : bytes.count
+        if end > start, bytes[end - 1] == 0x0D { end -= 1 }
+        if asciiLines[line - 1] {
+            let from = min(end, start + max(0, column - 1)), to = min(end, from + limit)
+            return (bytes[from..<to].map { Unicode.Scalar($0) }, to < end)
+        }
+        let scalars = Array(String(decoding: bytes[start..<end], as: UTF8.self).unicodeScalars)
+        let from = min(scalars.count, max(0, column - 1)), to = min(scalars.count, from + limit)
+        return (Array(scalars[from..<to]), to < scalars.count)
+    }
+
+    /// The length of the 1-based line in Unicode scalars.
+    public func lineLength(_ line: Int) -> Int {
+        guard line >= 1, line <= lineStarts.count else { return 0 }
+        let start = lineStarts[line - 1]
+        var end = line < lineStarts.count ? lineStarts[line] - 1 : bytes.count
+        if end > start, bytes[end - 1] == 0x0D { end -= 1 }
+        if asciiLines[line - 1] { return end - start }
+        return bytes[start..<end].reduce(0) { $0 + ($1 & 0xC0 != 0x80 ? 1 : 0) }
+    }
+
     /// The text of the 1-based line, without its newline.
     public func lineText(_ line: Int) -> String {
         guard line >= 1, line <= lineStarts.count else { return "" }

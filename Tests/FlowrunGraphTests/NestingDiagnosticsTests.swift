@@ -60,16 +60,19 @@ import Testing
         #expect(last.location.column == last.start - lineStarts[6] + 1)
     }
 
-    @Test func aLongLineIsShownAsAWindowAroundTheCaret() {
+    @Test(arguments: ["a", "é"])
+    func aLongLineIsShownAsAWindowAroundTheCaret(filler: String) {
+        let prefix = "x: " + String(repeating: filler, count: 500)
         let source = SourceFile(
-            path: "w.yaml",
-            text: "x: " + String(repeating: "a", count: 500) + "<<nope>>" + String(repeating: "b", count: 500))
+            path: "w.yaml", text: prefix + "<<nope>>" + String(repeating: "b", count: 500) + "\nnext: 1")
+        let start = prefix.utf8.count + 2
         let d = Diagnostic.error(
-            .unknownIdentifier, "unknown name 'nope'", at: Span(source: source, start: 505, end: 509))
+            .unknownIdentifier, "unknown name 'nope'", at: Span(source: source, start: start, end: start + 4))
         let lines = d.render().split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines[0] == "w.yaml:1:506: error[E102]: unknown name 'nope'")
         let shown = lines[2], caret = lines[3]
         #expect(shown.hasPrefix("1 | ...") && shown.hasSuffix("..."))
+        #expect(shown.count == "1 | ".count + 3 + Diagnostic.lineWindow + 3)
         let at = caret.firstIndex(of: "^")!
         let column = caret.distance(from: caret.startIndex, to: at)
         let under = shown[shown.index(shown.startIndex, offsetBy: column)...].prefix(4)
