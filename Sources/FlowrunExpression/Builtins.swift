@@ -206,6 +206,7 @@ public enum Builtins {
             [("entries({a: 1})", "[[\"a\",1]]")], { _ in .array(.array(.any)) }
         ) { a, _ throws(BuiltinFailure) in
             guard case .object(let o) = a[0] else { throw .type("entries", "an object", a[0]) }
+            for v in o.values { try Nesting.check(v, levels: 2) }
             return .array(o.map { .array([.string($0.key), $0.value]) })
         },
         fn(

@@ -84,7 +84,7 @@ public final class Service: @unchecked Sendable {
                 continue
             }
             guard let flow = report.flow else {
-                failures[file] = report.diagnostics.map { $0.render() }.joined(separator: "\n")
+                failures[file] = Diagnostic.renderAll(report.diagnostics)
                 continue
             }
             var runtimeOptions = FlowRuntime.Options()

@@ -166,46 +166,13 @@ public enum Value: Sendable {
 
 extension Value: Equatable {
     /// Deep equality; ints and doubles compare numerically (`1 == 1.0`), everything else by type and content.
-    public static func == (lhs: Value, rhs: Value) -> Bool {
-        switch (lhs, rhs) {
-        case (.null, .null): return true
-        case (.bool(let a), .bool(let b)): return a == b
-        case (.int(let a), .int(let b)): return a == b
-        case (.bigInt(let a), .bigInt(let b)): return a == b
-        case (.double(let a), .double(let b)): return a == b
-        case (.int(let a), .double(let b)): return Double(a) == b
-        case (.double(let a), .int(let b)): return a == Double(b)
-        case (.string(let a), .string(let b)): return a == b
-        case (.array(let a), .array(let b)): return a == b
-        case (.object(let a), .object(let b)):
-            guard a.count == b.count else { return false }
-            for (k, v) in a {
-                guard let w = b[k], w == v else { return false }
-            }
-            return true
-        default: return false
-        }
-    }
+    /// Recursive for the first `JSON.recursiveLevels` levels, then with an explicit stack (Nesting.swift).
+    public static func == (lhs: Value, rhs: Value) -> Bool { equal(lhs, rhs, depth: 0) }
 }
 
 extension Value: Hashable {
-    public func hash(into hasher: inout Hasher) {
-        switch self {
-        case .null: hasher.combine(0)
-        case .bool(let b): hasher.combine(b)
-        case .int(let i): hasher.combine(Double(i))
-        case .bigInt(let digits): hasher.combine(digits)
-        case .double(let d): hasher.combine(d)
-        case .string(let s): hasher.combine(s)
-        case .array(let a): hasher.combine(a)
-        case .object(let o):
-            hasher.combine(o.count)
-            for (k, v) in o.sorted(by: { $0.key < $1.key }) {
-                hasher.combine(k)
-                hasher.combine(v)
-            }
-        }
-    }
+    /// Consistent with `==`: ints hash as the equal double, objects independently of key order.
+    public func hash(into hasher: inout Hasher) { hash(into: &hasher, depth: 0) }
 }
 
 extension Value: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,

@@ -33,7 +33,7 @@ struct Eval: ParsableCommand {
             secrets: secretsValue == [:] ? .anyObject : Shape(of: secretsValue))
         let (template, _, diagnostics) = ExpressionCompiler.compileTemplate(
             expression, path: "<eval>", context: context)
-        for d in diagnostics { FileHandleOutput.stderr(d.render()) }
+        if !diagnostics.isEmpty { FileHandleOutput.stderr(Diagnostic.renderAll(diagnostics)) }
         guard let template else { throw ExitCode(1) }
         let globals = Globals(
             vars: varsValue, secrets: secretsValue, env: Globals.processEnvironment(),
