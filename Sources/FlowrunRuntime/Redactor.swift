@@ -273,6 +273,8 @@ public struct RedactingLogger: RunLogger {
         self.redactor = redactor
     }
 
+    public func enabled(_ level: LogLevel) -> Bool { base.enabled(level) }
+
     public func log(_ level: LogLevel, _ message: String, flow: String, node: String?, run: String?) {
         base.log(level, redactor.redact(message), flow: flow, node: node, run: run)
     }

@@ -71,7 +71,7 @@ extension ServeTests {
         try FileManager.default.copyItem(
             at: CLITests.repo.appendingPathComponent("flows/mock-crm.yaml"),
             to: dir.appendingPathComponent("mock-crm.yaml"))
-        let port = Int.random(in: 20_000...40_000)
+        let port = freePort()
         let p = Process()
         p.executableURL = CLITests.binary
         p.arguments = [

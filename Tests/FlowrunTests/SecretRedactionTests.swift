@@ -1,5 +1,6 @@
 import Flowrun
 import Foundation
+import FlowrunTesting
 import Testing
 
 /// Issue 13 item 11: a secret never leaves a run, whichever way it escapes into an error or a payload.
@@ -228,7 +229,7 @@ import Testing
         let state = dir.appendingPathComponent("state.db").path
         let logFile = dir.appendingPathComponent("serve.log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        let port = Int.random(in: 40_001...50_000)
+        let port = freePort()
         let admin = "http://127.0.0.1:\(port)"
         let p = Process()
         p.executableURL = CLITests.binary
