@@ -105,22 +105,23 @@ import Testing
         let accepted = try CLITests.http("POST", url, headers: ["Authorization": "Bearer demo-webhook-token"])
         #expect(accepted.status == 202, "\(accepted.body)")
         #expect(try JSON.parse(accepted.body)["userId"] == "u42")
+        // Deadlines generous enough for a loaded CI machine; each poll runs `flowrun runs list`.
         var webhookRun: Value = nil
-        for _ in 0..<100 where webhookRun.isNull {
-            Thread.sleep(forTimeInterval: 0.1)
+        _ = try CLITests.waitFor(60) {
             let runs = try JSON.parse(try e.flowrun(["runs", "list", "--format", "json"]).stdout).arrayValue ?? []
             webhookRun =
                 runs.first { $0["trigger"] == "webhook" && $0["status"] != "running" && $0["flow"] == "user-sync" }
                 ?? nil
+            return !webhookRun.isNull
         }
         #expect(webhookRun["status"] == "completed", "\(banner)")
         #expect(webhookRun["counters"]["processed"] == 1)
 
         var scheduledRun: Value = nil
-        for _ in 0..<100 where scheduledRun.isNull {
+        _ = try CLITests.waitFor(60) {
             let runs = try JSON.parse(try e.flowrun(["runs", "list", "--format", "json"]).stdout).arrayValue ?? []
             scheduledRun = runs.first { $0["trigger"] == "scheduled" && $0["status"] != "running" } ?? nil
-            if scheduledRun.isNull { Thread.sleep(forTimeInterval: 0.1) }
+            return !scheduledRun.isNull
         }
         p.terminate()
         p.waitUntilExit()
