@@ -18,6 +18,10 @@ public final class FlowRuntime: @unchecked Sendable {
         public var clock: @Sendable () -> Int = Globals.systemClock
         /// Sees every message a node emits (node, port, message): test kits and tracing.
         public var observer: ((String, String, Value) -> Void)?
+        /// Lease timing for flows that do not set `run.lease` (`serve --lease-ttl/--lease-renewal`).
+        public var leaseTiming: LeaseTiming?
+        /// The cluster node this process is (`FLOWRUN_NODE_ID`); run records and leases name it.
+        public var node: String = ClusterNode.id
         /// Sees the run record every 1,024 deliveries and while the run waits for I/O (the CLI's progress line).
         public var progress: ((RunRecord) -> Void)?
         /// Sleeps for nanoseconds (retry backoff); injected so tests never sleep.
@@ -154,16 +158,17 @@ public final class FlowRuntime: @unchecked Sendable {
     ) throws(RunLock.Busy) -> [RunRecord] {
         let dryRun = dryRun ?? options.dryRun
         var id = Self.newRunID(at: options.clock())
-        var lock = try admit(start, runID: id)
+        let lock = try admit(start, runID: id, trigger: trigger)
         defer { lock?.release() }
         var records: [RunRecord] = []
         var record = runOnce(
-            start, trigger: trigger, parent: parent, attempt: 1, id: id, dryRun: dryRun, started: started)
+            start, trigger: trigger, parent: parent, attempt: 1, id: id, dryRun: dryRun, lease: lock,
+            started: started)
         records.append(record)
-        if trigger == .retry, let parent { linkRetry(parent, record.id) }
+        if trigger == .retry || trigger == .rescue, let parent { linkRetry(parent, record.id) }
         var delay = program.policy.retryDelayNanos
         while record.isRetryable, trigger != .replay, record.attempt <= program.policy.retries,
-            !cancellation.isCancelled
+            !cancellation.isCancelled, lock?.isLost != true
         {
             options.logger.log(
                 .info, "retrying in \(Durations.format(delay))", flow: program.name, node: nil, run: record.id)
@@ -174,7 +179,7 @@ public final class FlowRuntime: @unchecked Sendable {
             lock?.transfer(to: id)
             record = runOnce(
                 start, trigger: .retry, parent: record.id, attempt: record.attempt + 1, id: id, dryRun: dryRun,
-                started: started)
+                lease: lock, started: started)
             records.append(record)
             linkRetry(previous, record.id)
         }
@@ -190,19 +195,31 @@ public final class FlowRuntime: @unchecked Sendable {
 
     /// Takes the flow's run claim for a new run (none with `run.overlap: allow`): a live run holding it
     /// makes this start `Busy` (`skip`), or wait until it ends (`queue`).
-    func admit(_ start: Start, runID: String) throws(RunLock.Busy) -> RunLock? {
+    /// A rescue run waits for the lease like `queue` does. The lease's heartbeat starts at once.
+    func admit(_ start: Start, runID: String, trigger: RunRecord.Trigger = .manual) throws(RunLock.Busy) -> RunLock? {
         guard program.policy.overlap != .allow else { return nil }
         let key = concurrencyKey(for: start)
         while true {
             do {
-                return try RunLock.acquire(
+                let lock = try RunLock.acquire(
                     store: store, flow: program.name, concurrencyKey: key, runID: runID, owner: RunOwner.current,
-                    now: options.clock())
+                    now: options.clock(), node: options.node, timing: leaseTiming)
+                lock.startHeartbeat(clock: options.clock)
+                return lock
             } catch {
-                guard program.policy.overlap == .queue, !cancellation.isCancelled else { throw error }
+                guard program.policy.overlap == .queue || trigger == .rescue, !cancellation.isCancelled else {
+                    throw error
+                }
                 options.sleep(100_000_000)
             }
         }
+    }
+
+    /// The lease timing of this flow's runs: `run.lease`, else the service's setting, else the defaults.
+    public var leaseTiming: LeaseTiming {
+        let p = program.policy
+        if !p.leaseSet, let t = options.leaseTiming { return t }
+        return LeaseTiming(ttl: p.leaseTTLNanos, renewEvery: p.leaseRenewNanos)
     }
 
     /// `run.concurrencyKey` evaluated on the trigger message (empty: one key for the whole flow).
@@ -236,7 +253,7 @@ public final class FlowRuntime: @unchecked Sendable {
 
     func runOnce(
         _ start: Start, trigger: RunRecord.Trigger, parent: String?, attempt: Int, id: String, dryRun: Bool,
-        started: ((RunRecord) -> Void)? = nil
+        lease: RunLock? = nil, started: ((RunRecord) -> Void)? = nil
     ) -> RunRecord {
         let startedAt = options.clock()
         var record = RunRecord(id: id, flow: program.name, trigger: trigger, startedAt: startedAt)
@@ -244,6 +261,8 @@ public final class FlowRuntime: @unchecked Sendable {
         record.parentID = parent
         record.attempt = attempt
         record.owner = Self.owner
+        record.node = options.node
+        record.fence = lease?.fence.token
         record.flowFile = flowFile
         if case .input(let message, let node, let port) = start {
             record.input = message
@@ -252,14 +271,23 @@ public final class FlowRuntime: @unchecked Sendable {
         markAbandonedRuns()
         let globals = globals(run: [
             "id": .string(record.id), "startedAt": .int(startedAt), "trigger": .string(trigger.rawValue),
-            "dryRun": .bool(dryRun),
+            "dryRun": .bool(dryRun), "fence": lease.map { .int($0.fence.token) } ?? .null,
+            "node": .string(options.node),
         ])
         let flag = CancellationFlag(parent: cancellation)
+        let logger = options.logger
+        let flowName = program.name
+        lease?.setOnLost { reason in
+            logger.log(.error, reason, flow: flowName, node: nil, run: id)
+            flag.cancel()
+        }
+        defer { lease?.setOnLost(nil) }
         activeLock.withLock { active[record.id] = flag }
         defer { _ = activeLock.withLock { active.removeValue(forKey: record.id) } }
         let execution = RunExecution(
             program: program, record: record, globals: globals, secretValues: secretValues,
             logger: options.logger, store: store, cancellation: flag)
+        execution.lease = lease
         execution.observer = options.observer
         execution.progress = options.progress
         try? store.save(execution.record)
@@ -295,7 +323,14 @@ public final class FlowRuntime: @unchecked Sendable {
         }
         execution.finish()
         record = execution.record
-        try? store.save(record)
+        if !execution.saveFenced(record) {
+            // Another replica holds the lease now: nothing of this run was committed.
+            if !execution.fencedOut { Telemetry.sink?.cluster(.fencedCommit, flow: program.name) }
+            record.status = .abandoned
+            record.reason = "lease lost"
+            record.retryable = false
+            try? store.save(record)
+        }
         return record
     }
 
