@@ -190,7 +190,24 @@ public final class FlowRuntime: @unchecked Sendable {
             try? store.save(r)
             records[records.count - 1] = r
         }
+        if let last = records.last { recordHealth(last, lease: lock) }
         return records
+    }
+
+    /// The flow's shared health after the run's last attempt: written with the final record through the
+    /// run's fence (one transaction), or by compare-and-set without a lease.
+    func recordHealth(_ last: RunRecord, lease: RunLock?) {
+        let now = options.clock()
+        guard let lease, !lease.isLost, last.status != .abandoned else {
+            SharedHealth.record(last.status, flow: program.name, store: store, now: now)
+            return
+        }
+        let committed = try? store.commit(
+            flow: program.name, fence: lease.fence, keys: [SharedHealth.key], record: last
+        ) { current in
+            [SharedHealth.key: SharedHealth.next(current[SharedHealth.key], after: last.status, at: now)]
+        }
+        if committed != true { SharedHealth.record(last.status, flow: program.name, store: store, now: now) }
     }
 
     /// Takes the flow's run claim for a new run (none with `run.overlap: allow`): a live run holding it

@@ -117,8 +117,13 @@ public final class FlowService: @unchecked Sendable {
                 if disabledFlag == nil { disabledFlag = isDisabled }
                 return disabledFlag!
             }
+            var sharedRead = false
             for i in slots.indices {
                 guard let due = slots[i].next, due <= now, slots[i].remaining != 0 else { continue }
+                if !sharedRead {  // the health every replica shares, read once when a slot is due
+                    sharedRead = true
+                    if let shared = sharedFailures() { consecutiveFailures = shared }
+                }
                 let factor = health.factor(health.state(consecutiveFailures: consecutiveFailures))
                 slots[i].base = due
                 if disabled() {
@@ -204,6 +209,11 @@ public final class FlowService: @unchecked Sendable {
         }
     }
 
+    /// The consecutive failures stored for the flow (shared by every replica); nil when unknown.
+    func sharedFailures() -> Int? {
+        SharedHealth.consecutiveFailures((try? runtime.store.get(flow: name, key: SharedHealth.key)) ?? nil)
+    }
+
     /// Counts a run that is about to start outside the schedule (manual trigger, webhook).
     func began() { lock.withLock { running += 1 } }
 
@@ -216,7 +226,9 @@ public final class FlowService: @unchecked Sendable {
             running -= 1
             guard let last = records.last else { return nil }
             lastRun = last
-            if HealthPolicy.failed(last.status) {
+            if let shared = sharedFailures() {
+                consecutiveFailures = shared
+            } else if HealthPolicy.failed(last.status) {
                 consecutiveFailures += 1
             } else if last.status != .cancelled {
                 consecutiveFailures = 0

@@ -5,9 +5,7 @@ public typealias HealthPolicy = RunPolicy.Health
 
 extension RunPolicy.Health {
     /// Whether a run counts as a failure for health.
-    public static func failed(_ status: RunRecord.Status) -> Bool {
-        status == .failed || status == .timedOut || status == .abandoned
-    }
+    public static func failed(_ status: RunRecord.Status) -> Bool { SharedHealth.failed(status) == true }
 }
 
 /// When a scheduled trigger fires next: pure functions of the schedule, the clock and what the state

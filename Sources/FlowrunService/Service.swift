@@ -13,11 +13,18 @@ public final class Service: @unchecked Sendable {
         /// Run records and closed dead letters older than this (nanoseconds) are pruned at start-up and
         /// then once a day (`--retention`); nil keeps everything.
         public var retention: Int?
+        /// Lease timing for flows without `run.lease` (`--lease-ttl`, `--lease-renewal`); sets how often
+        /// this replica sweeps for expired leases.
+        public var leaseTiming = LeaseTiming.standard
+        /// This replica's node id (`FLOWRUN_NODE_ID`) and version, as the cluster registry shows them.
+        public var node = ClusterNode.id
+        public var version = "dev"
         public init() {}
     }
 
     public let store: any StateStore
     public let metrics = ServiceMetrics()
+    let cluster = ClusterClock()
     let options: Options
     private let lock = NSLock()
     private var services: [String: FlowService] = [:]
@@ -88,6 +95,8 @@ public final class Service: @unchecked Sendable {
             runtimeOptions.logger = options.logger
             runtimeOptions.clock = options.clock
             runtimeOptions.vars = options.vars
+            runtimeOptions.leaseTiming = options.leaseTiming
+            runtimeOptions.node = options.node
             do throws(NodeError) {
                 let runtime = try FlowRuntime(flow: flow, factories: .standard, store: store, options: runtimeOptions)
                 loaded.append(FlowService(file: file, runtime: runtime))
@@ -254,6 +263,7 @@ public final class Service: @unchecked Sendable {
         while !lock.withLock({ stopping }) {
             let now = options.clock()
             housekeepIfDue(now: now)
+            clusterDutiesIfDue(now: now)
             if untilIdle, flows.allSatisfy(\.isIdle) { return }
             var soonest = now + 1_000_000_000
             for service in flows {
@@ -299,6 +309,7 @@ public final class Service: @unchecked Sendable {
             for service in flows { service.runtime.cancellation.cancel() }
             runs.wait()
         }
+        unpublish()
     }
 
     /// Reloads the flow files given at start (SIGHUP).
