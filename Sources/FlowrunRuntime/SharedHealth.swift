@@ -26,7 +26,8 @@ public enum SharedHealth {
     /// Updates the count by compare-and-set (runs without a lease, replicas marking abandoned runs).
     public static func record(_ status: RunRecord.Status, flow: String, store: any StateStore, now: Int) {
         for _ in 0..<5 {
-            guard let current = try? store.get(flow: flow, key: key) else { return }
+            let current: Value?
+            do { current = try store.get(flow: flow, key: key) } catch { return }
             let new = next(current, after: status, at: now)
             if new == current { return }
             if (try? store.compareAndSet(flow: flow, key: key, expected: current, new: new)) == true { return }

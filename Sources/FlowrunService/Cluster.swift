@@ -28,7 +28,11 @@ public enum ClusterRegistry {
             o["expires"] = nil
             return .object(o)
         }
-        .sorted { ($0["alive"] == true ? 0 : 1, $0["node"].stringValue ?? "") < ($1["alive"] == true ? 0 : 1, $1["node"].stringValue ?? "") }
+        .sorted {
+            ($0["alive"] == true ? 0 : 1, $0["node"].stringValue ?? "") < (
+                $1["alive"] == true ? 0 : 1, $1["node"].stringValue ?? ""
+            )
+        }
     }
 }
 
@@ -89,6 +93,7 @@ extension Service {
                     (try? store.compareAndSet(flow: service.name, key: lease.key, expected: lease.held, new: nil))
                         == true
                 else { continue }
+                keepFence(lease, flow: service.name)
                 let reason = LeaseRules.abandonReason(lease.held)
                 options.logger.log(.warning, reason, flow: service.name, node: nil, run: lease.run)
                 guard var record = try? store.run(id: lease.run), record.status == .running else { continue }
@@ -111,6 +116,14 @@ extension Service {
             }
         }
         return marked
+    }
+
+    /// The fence counter stays above the swept lease's token, so the next holder's token is greater.
+    func keepFence(_ lease: LeaseSweep.Expired, flow: String) {
+        let key = LeaseRules.counterKey(lease.key)
+        let counter = (try? store.get(flow: flow, key: key)).flatMap { $0 }
+        let token = LeaseRules.nextFence(counter: counter, replacing: lease.held) - 1
+        if token > counter?.intValue ?? 0 { try? store.set(flow: flow, key: key, value: .int(token)) }
     }
 }
 
