@@ -76,7 +76,11 @@ public final class RunExecution {
     private let deadline: Int?
     /// The run's lease (nil with `run.overlap: allow`): its commits are fenced by its token, and a run
     /// whose lease is lost stops and ends `abandoned`.
-    var lease: RunLock?
+    var lease: RunLock? {
+        didSet { componentStore = lease.map { FencedStore(inner: store, lease: $0) } ?? store }
+    }
+    /// The store components write through: fenced by the run's lease when it has one.
+    private(set) var componentStore: any StateStore
     /// Set when a fenced commit was refused: the lease was taken over, nothing of this run was committed.
     private(set) var fencedOut = false
 
@@ -85,6 +89,7 @@ public final class RunExecution {
         store: any StateStore, cancellation: CancellationFlag
     ) {
         self.store = store
+        self.componentStore = store
         self.program = program
         self.record = record
         self.globals = globals

@@ -165,4 +165,28 @@ import Testing
         #expect(try store.get(flow: "fenced", key: "cursor") == nil)
         #expect(try store.run(id: record.id)?.status == .abandoned)
     }
+
+    /// Component writes (state `set`, dead letters) go through the fence too.
+    @Test func componentWritesOfARunThatLostItsLeaseAreRefused() throws {
+        let store = MemoryStore()
+        let fenced = FencedStore(
+            inner: store,
+            lease: try RunLock.acquire(
+                store: store, flow: "f", concurrencyKey: "", runID: "ra", owner: "1@a", now: Self.t0, node: "a",
+                timing: timing))
+        try fenced.set(flow: "f", key: "k", value: 1)
+        #expect(try fenced.compareAndSet(flow: "f", key: "k", expected: 1, new: 2))
+        #expect(try !fenced.compareAndSet(flow: "f", key: "k", expected: 1, new: 3))
+        #expect(try store.get(flow: "f", key: "k") == 2)
+        try store.set(flow: "f", key: "lock/", value: ["run": "rb", "fence": 2])  // taken over
+        #expect(throws: FencedStore.LeaseLost.self) { try fenced.set(flow: "f", key: "k", value: 9) }
+        #expect(throws: FencedStore.LeaseLost.self) { try fenced.delete(flow: "f", key: "k") }
+        #expect(throws: FencedStore.LeaseLost.self) {
+            try DeadLetterQueue(store: fenced).record(
+                flow: "f", key: "1", payload: ["id": 1], error: ["message": "x"], runID: "ra", entry: nil,
+                flowFile: nil, maxAttempts: 3, now: Self.t0)
+        }
+        #expect(try store.get(flow: "f", key: "k") == 2)
+        #expect(try store.entries(flow: "f", prefix: DeadLetterQueue.prefix).isEmpty)
+    }
 }
