@@ -68,13 +68,18 @@ import Testing
         }
 
         /// Starts the replicas at the same instant (each in its own UTS namespace as root).
+        /// The first replica serves the admin API here (token `s3cret`).
+        let adminPort = Int.random(in: 40_001...50_000)
+
         mutating func start(_ nodes: [String]) throws {
-            let processes = nodes.map { node -> Process in
+            let processes = nodes.enumerated().map { i, node -> Process in
                 let p = Process()
-                let serve = [
-                    ClusterTests.binary, "serve", dir.path, "--admin", "off", "--state", url, "--grace", "10",
-                    "--lease-ttl", "2s", "--lease-renewal", "500ms",
-                ]
+                let admin =
+                    i == 0 ? ["--admin", "127.0.0.1:\(adminPort)", "--admin-token", "s3cret"] : ["--admin", "off"]
+                let serve =
+                    [ClusterTests.binary, "serve", dir.path] + admin + [
+                        "--state", url, "--grace", "10", "--lease-ttl", "2s", "--lease-renewal", "500ms",
+                    ]
                 if getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") {
                     p.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
                     p.arguments = ["--uts", "sh", "-c", "hostname host-\(node) && exec \"$@\"", "sh"] + serve
@@ -148,6 +153,20 @@ import Testing
         defer { cluster.cleanUp() }
         try cluster.start(["node-a", "node-b", "node-c"])
         #expect(try CLITests.waitFor(20) { try cluster.slots().count >= 8 })
+        // Every replica is listed, by the admin API and by `flowrun cluster`.
+        let api = try CLITests.http(
+            "GET", "http://127.0.0.1:\(cluster.adminPort)/api/cluster", headers: ["Authorization": "Bearer s3cret"])
+        #expect(api.status == 200)
+        let listed = try JSON.parse(api.body)
+        #expect(listed["node"] == "node-a")
+        #expect(
+            listed["replicas"].arrayValue?.compactMap { $0["node"].stringValue }.sorted() == [
+                "node-a", "node-b", "node-c",
+            ])
+        #expect(listed["replicas"].arrayValue?.allSatisfy { $0["alive"] == true && $0["version"] == "0.1.0" } == true)
+        let cli = try CLITests.run(["cluster", "--state", cluster.url])
+        #expect(cli.status == 0)
+        #expect(cli.stdout.contains("node-b  alive  version 0.1.0"), "\(cli.stdout)")
         let statuses = cluster.stopAll()
         #expect(statuses == [0, 0, 0])
         let slots = try cluster.slots()
