@@ -56,13 +56,14 @@ import Testing
         let store: PostgresStore
         var replicas: [Replica] = []
 
-        init() throws {
+        /// `database`: a database URL of the test's own (default: a fresh one on the shared test server).
+        init(database: String? = nil) throws {
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-cluster-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             try ClusterTests.ticks.write(
                 to: dir.appendingPathComponent("ticks.yaml"), atomically: true, encoding: .utf8)
             try ClusterTests.slow.write(to: dir.appendingPathComponent("slow.yaml"), atomically: true, encoding: .utf8)
-            url = try PostgresTesting.freshDatabase(prefix: "cluster")
+            url = try database ?? PostgresTesting.freshDatabase(prefix: "cluster")
             _ = try PostgresTesting.query(url, "CREATE TABLE ticks (slot BIGINT NOT NULL, node TEXT, run TEXT)")
             store = try PostgresStore(url: url)
         }
@@ -251,5 +252,21 @@ import Testing
         #expect(!cursors.isEmpty)
         #expect(cluster.stopAll() == [0, 0, 0])
         Self.expectEverySlotOnce(try cluster.slots())
+    }
+
+    /// (d) PostgreSQL restarts under the cluster: the claims that meet a broken connection are not taken
+    /// for claims (retried on a new connection, or skipped), so no slot fires twice, and the schedule goes on.
+    @Test func aDatabaseRestartFiresNoSlotTwice() throws {
+        let server = try PrivateCluster()
+        var cluster = try Cluster(database: server.url)
+        defer { cluster.cleanUp() }
+        try cluster.start(["node-a", "node-b", "node-c"])
+        #expect(try CLITests.waitFor(20) { try cluster.slots().count >= 4 })
+        let before = try cluster.slots().keys.max() ?? 0
+        try server.restart()
+        #expect(try CLITests.waitFor(20) { ((try? cluster.slots()) ?? [:]).keys.filter { $0 > before + 1 }.count >= 5 })
+        #expect(cluster.stopAll() == [0, 0, 0])
+        let doubled = try cluster.slots().filter { $0.value > 1 }.keys.sorted()
+        #expect(doubled.isEmpty, "slots fired more than once: \(doubled)")
     }
 }
