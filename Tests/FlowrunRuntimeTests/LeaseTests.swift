@@ -189,4 +189,27 @@ import Testing
         #expect(try store.get(flow: "f", key: "k") == 2)
         #expect(try store.entries(flow: "f", prefix: DeadLetterQueue.prefix).isEmpty)
     }
+
+    /// `run.lease` is declared with the rest of the policy; `serve --lease-ttl` applies to flows without it.
+    @Test func leaseTimingComesFromThePolicyElseTheService() throws {
+        func runtime(_ run: String, service: LeaseTiming?) throws -> FlowRuntime {
+            let h = try FlowHarness(
+                """
+                flow: timed
+                run: \(run)
+                nodes:
+                  tick: {component: ticker, settings: {interval: 1h}}
+                """)
+            var options = FlowRuntime.Options()
+            options.leaseTiming = service
+            return try FlowRuntime(flow: h.flow, factories: .standard, store: MemoryStore(), options: options)
+        }
+        let short = LeaseTiming(ttl: 2 * Self.second, renewEvery: Self.second / 2)
+        #expect(try runtime("{}", service: nil).leaseTiming == .standard)
+        #expect(try runtime("{}", service: short).leaseTiming == short)
+        let own = try runtime("{lease: {ttl: 5s, renewEvery: 1s}}", service: short).leaseTiming
+        #expect(own == LeaseTiming(ttl: 5 * Self.second, renewEvery: Self.second))
+        #expect(try runtime("{onAbandoned: mark}", service: nil).program.policy.onAbandoned == .mark)
+        #expect(throws: FlowHarness.LoadError.self) { try runtime("{lease: {ttl: 100ms}}", service: nil) }
+    }
 }
