@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         .target(
@@ -22,13 +23,16 @@ let package = Package(
         ),
         .target(
             name: "FlowrunExpression",
-            dependencies: ["FlowrunValue", .product(name: "OrderedCollections", package: "swift-collections")]
+            dependencies: [
+                "FlowrunValue", .product(name: "OrderedCollections", package: "swift-collections"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .target(name: "FlowrunGraph", dependencies: ["FlowrunExpression", "Yams"]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(
             name: "FlowrunRuntime",
-            dependencies: ["FlowrunGraph", "CSQLite"],
+            dependencies: ["FlowrunGraph", "CSQLite", .product(name: "Logging", package: "swift-log")],
             // The run loop mutates the run's stack and record per delivery; dynamic exclusivity checks
             // cost 6% of a pure chain (bench/README.md). The executor is single-threaded per run.
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
@@ -40,7 +44,10 @@ let package = Package(
         .target(name: "FlowrunDatabase", dependencies: ["FlowrunRuntime", "CPostgres"]),
         .target(
             name: "Flowrun",
-            dependencies: ["FlowrunGraph", "FlowrunRuntime", "FlowrunComponents", "FlowrunHTTP", "FlowrunDatabase"]
+            dependencies: [
+                "FlowrunGraph", "FlowrunRuntime", "FlowrunComponents", "FlowrunHTTP", "FlowrunDatabase",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "FlowrunService",
@@ -72,7 +79,11 @@ let package = Package(
         ),
         .target(name: "FlowrunTesting", dependencies: ["Flowrun"]),
         .testTarget(
-            name: "FlowrunTests", dependencies: ["Flowrun", "FlowrunTesting", "FlowrunRuntime", "FlowrunDatabase"]),
+            name: "FlowrunTests",
+            dependencies: [
+                "Flowrun", "FlowrunTesting", "FlowrunRuntime", "FlowrunDatabase",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "FlowrunDatabaseTests", dependencies: ["FlowrunTesting", "FlowrunDatabase"]),
         .testTarget(
             name: "FlowrunHTTPTests",

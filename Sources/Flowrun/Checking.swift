@@ -12,7 +12,8 @@ public enum FlowFiles {
         public let description: String
     }
 
-    public static func read(_ path: String) throws(ReadError) -> [UInt8] {
+    /// The file's bytes; reading stops once more than `limit` bytes were read (callers report the size).
+    public static func read(_ path: String, limit: Int = YAMLLoader.maxBytes) throws(ReadError) -> [UInt8] {
         guard let file = fopen(path, "rb") else {
             throw ReadError(description: "cannot read \(path): \(String(cString: strerror(errno)))")
         }
@@ -28,7 +29,7 @@ public enum FlowFiles {
                 }
                 break
             }
-            if bytes.count > YAMLLoader.maxBytes { break }
+            if bytes.count > limit { break }
         }
         return bytes
     }

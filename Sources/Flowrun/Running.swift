@@ -78,36 +78,3 @@ public enum Running {
 
     public static func json(_ r: RunRecord) -> Value { r.json }
 }
-
-/// Log lines for people (text) or machines (JSON lines), on standard error.
-public struct ConsoleLogger: RunLogger {
-    public enum Format: String, Sendable { case text, json }
-    let format: Format
-    let minimum: LogLevel
-
-    public init(format: Format, minimum: LogLevel = .info) {
-        self.format = format
-        self.minimum = minimum
-    }
-
-    public func log(_ level: LogLevel, _ message: String, flow: String, node: String?, run: String?) {
-        guard level >= minimum else { return }
-        let time = Time.rfc3339(nanos: Globals.systemClock())
-        let line: String
-        switch format {
-        case .json:
-            var o: Value.Object = ["time": .string(time), "level": .string(level.rawValue), "flow": .string(flow)]
-            if let node { o["node"] = .string(node) }
-            if let run {
-                o["run"] = .string(run)
-                o["correlation_id"] = .string(run)  // also sent as X-Correlation-ID by http-client nodes
-            }
-            o["msg"] = .string(message)
-            line = JSON.serialize(.object(o))
-        case .text:
-            line =
-                "\(time) \(level.rawValue) \(flow)\(node.map { "/\($0)" } ?? "")\(run.map { " [\($0)]" } ?? ""): \(message)"
-        }
-        FileHandle.standardError.write(Data((line + "\n").utf8))
-    }
-}

@@ -8,7 +8,8 @@ public enum Log {
     public static let descriptor = ComponentDescriptor(
         name: "log",
         summary: "Prints each message as text or JSON, with secrets redacted.",
-        doc: "Writes each incoming message to the log at `level`. Any value of a declared secret is replaced by `***`.",
+        doc:
+            "Writes each incoming message to the log at `level`. Declared secrets (also lower/upper case, URL-encoded and in Base64) and credential headers (`Authorization`, `Cookie`, ...) are replaced by `***`.",
         settings: [
             SettingDescriptor(
                 "format", .enumeration(["text", "json"]), default: "text", doc: "Text or one JSON object per line.",
@@ -33,9 +34,10 @@ extension Log {
     final class Instance: Component {
         func receive(_ message: Value, on port: String, _ context: inout NodeContext) throws(NodeError) {
             let level = LogLevel(rawValue: context.setting("level").stringValue ?? "info") ?? .info
+            guard context.logs(level) else { return }
             let prefix = context.setting("message").stringValue.map { $0 + " " } ?? ""
-            let text = context.redacted(
-                context.setting("format").stringValue == "json" ? JSON.serialize(message) : Log.text(message))
+            let redacted = context.redactor.redact(message)
+            let text = context.setting("format").stringValue == "json" ? JSON.serialize(redacted) : Log.text(redacted)
             context.log(level, prefix + text)
         }
     }

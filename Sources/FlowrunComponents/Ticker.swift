@@ -110,9 +110,10 @@ public struct TickerSchedule: Sendable {
     /// The first firing when the flow starts at `now`.
     public func first(now: Int) -> Int? { emitOnStart ? now : next(after: now) }
 
-    /// The firing after the one at `previous`. Interval slots lie on a grid anchored at the Unix epoch
-    /// (`every 1s` fires on whole seconds, `every 1h` on the hour), so replicas that start at different
-    /// instants agree on every slot time; cron slots are exact times already.
+    /// The firing after the one at `previous`; nil when there is none (an interval of centuries that
+    /// would pass the end of int nanoseconds, in 2262). Interval slots lie on a grid anchored at the Unix
+    /// epoch (`every 1s` fires on whole seconds, `every 1h` on the hour), so replicas that start at
+    /// different instants agree on every slot time; cron slots are exact times already.
     public func next(after previous: Int) -> Int? {
         switch kind {
         case .interval(let n): return Self.gridPoint(after: previous, interval: n)
@@ -122,9 +123,10 @@ public struct TickerSchedule: Sendable {
 
     /// The first multiple of `interval` strictly after `time` (floor division, so times before the epoch
     /// step the same way).
-    public static func gridPoint(after time: Int, interval: Int) -> Int {
+    public static func gridPoint(after time: Int, interval: Int) -> Int? {
         let (q, r) = time.quotientAndRemainder(dividingBy: interval)
-        return (r < 0 ? q : q + 1) * interval
+        let (point, overflow) = (r < 0 ? q : q + 1).multipliedReportingOverflow(by: interval)
+        return overflow ? nil : point
     }
 }
 

@@ -9,7 +9,7 @@ import Foundation
 /// always bound (prepared statements, cached per connection), never spliced.
 final class PostgresDriver: @unchecked Sendable {
     private let url: String
-    private let connections: [Connection]
+    let connections: [Connection]
     private let lock = NSLock()
     private var busy: [Int]
 
@@ -54,9 +54,27 @@ final class PostgresDriver: @unchecked Sendable {
 
         deinit { PQfinish(conn) }
 
-        /// An open connection, reconnecting when the previous one broke (nothing was sent on it yet).
+        /// Whether the current session is still usable (false after it broke or the server ended it).
+        var isOpen: Bool {
+            guard let conn, !needsReset else { return false }
+            return PQstatus(conn) == CONNECTION_OK && !Self.endedByServer(conn)
+        }
+
+        /// Set by an error that says the session is over (`isConnectionLevel`): the next use starts a new one.
+        private var needsReset = false
+
+        /// SQLSTATEs that end the session rather than the statement: class 08 (connection exception) and
+        /// 57P01-57P03 (administrator shutdown, crash shutdown, cannot connect now).
+        static func isConnectionLevel(_ state: String) -> Bool {
+            state.hasPrefix("08") || state == "57P01" || state == "57P02" || state == "57P03"
+        }
+
+        /// An open connection. A session the server ended while it sat idle in the pool (a restart, an
+        /// administrator's `pg_terminate_backend`: SQLSTATE 57P01) is found here, before anything is sent on
+        /// it, and replaced by a new one; so is one libpq already knows is broken.
         func connection() throws(NodeError) -> OpaquePointer {
-            if let conn, PQstatus(conn) == CONNECTION_OK { return conn }
+            if let conn, !needsReset, PQstatus(conn) == CONNECTION_OK, !Self.endedByServer(conn) { return conn }
+            needsReset = false
             prepared.removeAll()
             if let conn {
                 PQreset(conn)
@@ -78,21 +96,54 @@ final class PostgresDriver: @unchecked Sendable {
             return c
         }
 
-        /// Runs the request; a read or an upsert that failed because the connection broke (server restart,
-        /// killed backend) is retried once on a new connection: both are safe to repeat (an upsert writes
-        /// the same rows again). Other writes are not retried: they may have happened.
+        /// Whether the server closed this idle session. An idle session has nothing to read unless the server
+        /// sent something unasked: a notice, or, when it ended the session, its FATAL error followed by the
+        /// end of the stream. Reading what is there lets libpq see the end (the session turns
+        /// CONNECTION_BAD); a notice stays buffered for the next statement. One `poll` without waiting, so
+        /// the check costs a system call per statement.
+        static func endedByServer(_ c: OpaquePointer) -> Bool {
+            let fd = PQsocket(c)
+            guard fd >= 0 else { return true }
+            // A FATAL message and the end of the stream may arrive in separate reads.
+            for _ in 0..<4 {
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                guard poll(&p, 1, 0) > 0, p.revents != 0 else { return false }
+                if PQconsumeInput(c) == 0 || PQstatus(c) != CONNECTION_OK { return true }
+            }
+            return PQstatus(c) != CONNECTION_OK
+        }
+
+        /// Runs the request, retrying once on a new connection when the connection broke under it (server
+        /// restart, killed backend) and running it again cannot apply it twice:
+        /// - a read, or an upsert (it writes the same rows again);
+        /// - a request whose transaction had not been asked to commit (`transaction: true` failing before its
+        ///   COMMIT was sent, or a failure before anything was sent): the server rolls back the transaction
+        ///   of a session that ends.
+        /// A plain statement, a batch (its pipeline sync commits) or a COMMIT that failed with the connection
+        /// is not retried here: the server may have committed it before the session ended, and only the
+        /// error reached us. (A session that the server ended while idle is replaced before sending, in
+        /// `connection()`, so that common case never fails at all.)
         func run(_ request: DatabaseRequest, dryRun: Bool) throws(NodeError) -> DatabaseResult {
+            commitRequested = false
             do {
                 return try runOnce(request, dryRun: dryRun)
             } catch {
-                guard request.operation == .query || request.operation == .upsert, let conn,
-                    PQstatus(conn) != CONNECTION_OK
+                // The server's FATAL error can be read before the end of the stream: libpq may still say
+                // CONNECTION_OK, so `isOpen` reads what is left.
+                guard conn != nil, !isOpen,
+                    request.operation == .query || request.operation == .upsert || !commitRequested
                 else { throw error }
                 return try runOnce(request, dryRun: dryRun)
             }
         }
 
+        /// Set when a statement that may commit a write was sent during the current request (an
+        /// autocommitted write, a pipeline sync, a COMMIT): from then on a broken connection leaves the outcome
+        /// unknown.
+        private var commitRequested = false
+
         func runOnce(_ request: DatabaseRequest, dryRun: Bool) throws(NodeError) -> DatabaseResult {
+            try PostgresText.checkNoNUL(request)
             let c = try connection()
             switch request.operation {
             case .query:
@@ -100,14 +151,17 @@ final class PostgresDriver: @unchecked Sendable {
             case .execute:
                 if dryRun { return DatabaseResult(dryRun: true) }
                 if request.parameters.isEmpty {
+                    commitRequested = true
                     return DatabaseResult(rowsAffected: try simple(c, request.query))
                 }
                 guard request.transaction else {
+                    commitRequested = true
                     return DatabaseResult(rowsAffected: try execute(c, request.query, request.parameters).affected)
                 }
                 _ = try simple(c, "BEGIN")
                 do {
                     let affected = try execute(c, request.query, request.parameters).affected
+                    commitRequested = true
                     _ = try simple(c, "COMMIT")
                     return DatabaseResult(rowsAffected: affected)
                 } catch {
@@ -116,6 +170,7 @@ final class PostgresDriver: @unchecked Sendable {
                 }
             case .batch:
                 if dryRun { return DatabaseResult(dryRun: true) }
+                commitRequested = true
                 return DatabaseResult(rowsAffected: try pipelined(c, request.query, request.batch))
             case .upsert:
                 return dryRun ? try compare(c, request) : try upsert(c, request)
@@ -338,7 +393,9 @@ final class PostgresDriver: @unchecked Sendable {
         static func value(_ text: String, type: Oid) -> Value {
             switch type {
             case 20, 21, 23, 26: return Int(text).map { .int($0) } ?? .string(text)
-            case 700, 701, 1700: return Double(text).map { .double($0) } ?? .string(text)
+            case 700, 701: return Double(text).map { .double($0) } ?? .string(text)
+            // numeric: an integer stays exact (beyond 64 bits as a bigInt), a fraction is a double.
+            case 1700: return Value.integer(text) ?? Double(text).map { .double($0) } ?? .string(text)
             case 16: return .bool(text == "t")
             case 114, 3802: return (try? JSON.parse(text)) ?? .string(text)
             default: return .string(text)
@@ -352,6 +409,7 @@ final class PostgresDriver: @unchecked Sendable {
             let message =
                 PQresultErrorField(res, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
                 ?? String(cString: PQerrorMessage(c))
+            if Self.isConnectionLevel(state) || PQstatus(c) != CONNECTION_OK { needsReset = true }
             // Connection loss, serialization failures, deadlocks and resource shortages are worth retrying;
             // constraint and syntax errors are not.
             let retryable =
@@ -362,7 +420,8 @@ final class PostgresDriver: @unchecked Sendable {
         }
 
         func lost(_ c: OpaquePointer) -> NodeError {
-            NodeError(
+            needsReset = true
+            return NodeError(
                 "postgres: \(String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines))",
                 code: "connection", retryable: true)
         }

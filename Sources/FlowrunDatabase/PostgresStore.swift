@@ -55,10 +55,20 @@ public final class PostgresStore: StateStore, @unchecked Sendable {
         }
     }
 
-    func query(_ sql: String, _ parameters: [Value]) throws -> [[Value]] {
+    /// Runs one statement. A session the server ended while idle is replaced before the statement is sent
+    /// (`Connection.connection()`). When the connection breaks after sending, a statement that is
+    /// `repeatable` (a read, an upsert of the same values, a delete by key) is run once more on a new
+    /// connection; a compare-and-set or a claim is not: it may have committed, and running it again would
+    /// report a lost race for a write that was ours.
+    func query(_ sql: String, _ parameters: [Value], repeatable: Bool = true) throws -> [[Value]] {
         try lock.withLock {
-            let c = try connection.connection()
-            return try connection.execute(c, sql, parameters).rows
+            do {
+                let c = try connection.connection()
+                return try connection.execute(c, sql, parameters).rows
+            } catch let error as NodeError where repeatable && error.retryable && !connection.isOpen {
+                let c = try connection.connection()
+                return try connection.execute(c, sql, parameters).rows
+            }
         }
     }
 
@@ -94,18 +104,18 @@ public final class PostgresStore: StateStore, @unchecked Sendable {
             return try !query(
                 "INSERT INTO flowrun_state (flow, key, value) VALUES ($1, $2, $3) "
                     + "ON CONFLICT (flow, key) DO NOTHING RETURNING 1",
-                names + [.string(JSON.serialize(new))]
+                names + [.string(JSON.serialize(new))], repeatable: false
             ).isEmpty
         case (let expected?, nil):
             return try !query(
                 "DELETE FROM flowrun_state WHERE flow = $1 AND key = $2 AND value = $3 RETURNING 1",
-                names + [.string(JSON.serialize(expected))]
+                names + [.string(JSON.serialize(expected))], repeatable: false
             ).isEmpty
         case (let expected?, let new?):
             return try !query(
                 "UPDATE flowrun_state SET value = $3, updated_at = now() WHERE flow = $1 AND key = $2 AND value = $4 "
                     + "RETURNING 1",
-                names + [.string(JSON.serialize(new)), .string(JSON.serialize(expected))]
+                names + [.string(JSON.serialize(new)), .string(JSON.serialize(expected))], repeatable: false
             ).isEmpty
         }
     }
@@ -115,7 +125,7 @@ public final class PostgresStore: StateStore, @unchecked Sendable {
             "INSERT INTO flowrun_state (flow, key, value) VALUES ($1, $2, $3) "
                 + "ON CONFLICT (flow, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now() "
                 + "WHERE flowrun_state.value::bigint < EXCLUDED.value::bigint RETURNING 1",
-            [.string(flow), .string(key), .string(String(due))])
+            [.string(flow), .string(key), .string(String(due))], repeatable: false)
         return !rows.isEmpty
     }
 

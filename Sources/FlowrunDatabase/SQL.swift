@@ -23,11 +23,13 @@ enum SQL {
         return quoted.joined(separator: ".")
     }
 
-    /// The value as it is bound and as the database hands it back: bools as 1/0 (SQLite), arrays and
-    /// objects as JSON text.
+    /// The value as it is bound and as the database hands it back: bools as 1/0 and integers beyond
+    /// 64 bits as their exact text (SQLite, whose integers are 64-bit), arrays and objects as JSON text.
+    /// (PostgreSQL gets a big integer as its decimal text too, typed by the column: exact in `numeric`.)
     static func normalize(_ v: Value, boolsAsInts: Bool) -> Value {
         switch v {
         case .bool(let b): return boolsAsInts ? .int(b ? 1 : 0) : v
+        case .bigInt(let digits): return boolsAsInts ? .string(digits) : v
         case .array, .object: return .string(JSON.serialize(v))
         default: return v
         }

@@ -82,6 +82,42 @@ final class SQLiteDriver: @unchecked Sendable {
         }
     }
 
+    /// SQLite turns an integer literal beyond 64 bits (a big id, bound as its exact text) into a rounded
+    /// REAL in a column of INTEGER, REAL or NUMERIC affinity, so distinct ids would merge into one row:
+    /// such a write fails instead. TEXT and untyped columns store the digits exactly. The table's
+    /// declared types are read only when a row holds such a value.
+    static func refuseRoundedIntegers(_ db: SQLiteConnection, table: String, _ group: UpsertPlan.Group)
+        throws(SQLiteConnection.SQLiteError)
+    {
+        func isBig(_ v: Value) -> Bool {
+            guard case .string(let s) = v, s.utf8.count > 18, let first = s.utf8.first,
+                first == UInt8(ascii: "-") || (first >= 48 && first <= 57)
+            else { return false }
+            if case .bigInt = Value.integer(s) { return true }
+            return false
+        }
+        let suspects = group.columns.indices.filter { c in group.rows.contains { isBig($0[c]) } }
+        guard !suspects.isEmpty else { return }
+        let parts = table.split(separator: ".").map(String.init)
+        let info =
+            parts.count == 2
+            ? try db.query("SELECT name, type FROM pragma_table_info(?, ?)", [.string(parts[1]), .string(parts[0])])
+            : try db.query("SELECT name, type FROM pragma_table_info(?)", [.string(table)])
+        var declared: [String: String] = [:]
+        for row in info.rows { declared[row[0].stringValue ?? ""] = (row[1].stringValue ?? "").uppercased() }
+        for c in suspects {
+            let type = declared[group.columns[c]] ?? ""
+            let textual =
+                type.isEmpty || type.contains("BLOB")
+                || (!type.contains("INT") && (type.contains("CHAR") || type.contains("CLOB") || type.contains("TEXT")))
+            guard !textual else { continue }
+            throw SQLiteConnection.SQLiteError(
+                description:
+                    "column \"\(group.columns[c])\" (\(type)) would round an integer beyond 64 bits to a float; declare it TEXT to store it exactly",
+                code: 20)  // SQLITE_MISMATCH
+        }
+    }
+
     /// Compares the rows with what the table holds, then writes only new and changed rows in one
     /// transaction with `INSERT ... ON CONFLICT DO UPDATE`; reports created, updated and unchanged.
     func upsert(_ db: SQLiteConnection, _ request: DatabaseRequest, dryRun: Bool) throws(SQLiteConnection.SQLiteError)
@@ -92,6 +128,7 @@ final class SQLiteDriver: @unchecked Sendable {
         var result = DatabaseResult()
         if !dryRun { try db.exec("BEGIN IMMEDIATE") }
         for group in plan.plan.groups {
+            try Self.refuseRoundedIntegers(db, table: plan.plan.table, group)
             let columns = group.columns.map { "\"\($0)\"" }
             let keyIndexes = plan.plan.keys.map { group.columns.firstIndex(of: $0)! }
             // Current rows, in slices that stay under SQLite's parameter limit.

@@ -17,9 +17,18 @@ public indirect enum ExprKind: Sendable {
     case method(Expr, String, [Expr], optional: Bool)
     case unary(UnaryOp, Expr)
     case binary(BinaryOp, Expr, Expr)
+    /// Two or more binary operators folded from the left, `a + b - c * d == e` at one precedence level
+    /// or across levels: `((first op0 rhs0) op1 rhs1) ...`. Kept flat so that a chain of 100,000 terms
+    /// is checked, compiled, evaluated and released without one stack frame per term.
+    case chain(Expr, [Link])
     case conditional(Expr, Expr, Expr)
+    /// `c1 ? t1 : c2 ? t2 : ... : otherwise` with two or more conditions, kept flat like `chain`.
+    case conditionals([Branch], otherwise: Expr)
     case array([Element])
     case object([Entry])
+    /// A long run of postfix operations, `base.a[0].b(x)...`, kept flat (see `Parser.nestedPostfixLimit`):
+    /// a chain of any length is checked, compiled, evaluated and released without a frame per link.
+    case access(Expr, [Access])
     /// `x => body` or `(acc, x) => body`; only valid as a method argument.
     case arrow([String], Expr)
 
@@ -31,6 +40,37 @@ public indirect enum ExprKind: Sendable {
     public enum Entry: Sendable {
         case pair(String, Expr)
         case spread(Expr)
+    }
+
+    /// One postfix operation of an `access` chain, with the span from the start of the chain to its end.
+    public struct Access: Sendable {
+        public enum Kind: Sendable {
+            case member(String, optional: Bool)
+            case index(Expr, optional: Bool)
+            case method(String, [Expr], optional: Bool)
+        }
+        public let kind: Kind
+        public let span: Span
+
+        public var optional: Bool {
+            switch kind {
+            case .member(_, let o), .index(_, let o), .method(_, _, let o): o
+            }
+        }
+    }
+
+    /// One `condition ? then :` of a `conditionals` chain.
+    public struct Branch: Sendable {
+        public let condition: Expr
+        public let then: Expr
+    }
+
+    /// One step of a `chain`: the operator, its right operand, and the span from the start of the chain
+    /// to the end of this operand (the span a nested `binary` would have).
+    public struct Link: Sendable {
+        public let op: BinaryOp
+        public let rhs: Expr
+        public let span: Span
     }
 }
 

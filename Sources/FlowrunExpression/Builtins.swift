@@ -10,7 +10,10 @@ public struct BuiltinFailure: Error, Sendable {
         self.message = message
     }
     static func type(_ fn: String, _ expected: String, _ got: Value) -> BuiltinFailure {
-        BuiltinFailure(.typeError, "\(fn) expects \(expected), got \(got.typeName)")
+        if case .bigInt(let digits) = got {
+            return BuiltinFailure(.overflow, "\(fn): \(digits) is beyond the 64-bit int range")
+        }
+        return BuiltinFailure(.typeError, "\(fn) expects \(expected), got \(got.typeName)")
     }
 }
 
@@ -40,24 +43,25 @@ public enum Builtins {
         },
         fn(
             "RFC3339", "RFC3339(t: int | string) -> string",
-            "Formats Unix nanoseconds (or re-formats a time string) as RFC 3339 in UTC with millisecond precision.",
+            "Formats Unix nanoseconds (or re-formats a time string, years 0000-9999) as RFC 3339 in UTC with millisecond precision.",
             1...1,
             [
                 ("RFC3339(0)", "\"1970-01-01T00:00:00.000Z\""),
                 ("RFC3339('2024-03-01T12:00:00+02:00')", "\"2024-03-01T10:00:00.000Z\""),
+                ("RFC3339('9999-12-31T23:59:59Z')", "\"9999-12-31T23:59:59.000Z\""),
             ], { _ in .string }
         ) { a, _ throws(BuiltinFailure) in
-            .string(Time.rfc3339(nanos: try nanos(a[0], "RFC3339")))
+            try rfc3339(a[0])
         },
         fn(
-            "parseTime", "parseTime(s: string) -> int", "Parses an RFC 3339 time (or a bare date) to Unix nanoseconds.",
+            "parseTime", "parseTime(s: string) -> int",
+            "Parses an RFC 3339 time (or a bare date) to Unix nanoseconds; a time outside 1677-09-21 .. 2262-04-11 (an int's range) is an error.",
             1...1,
             [("parseTime('1970-01-01T00:00:01Z')", "1000000000"), ("parseTime('1970-01-02')", "86400000000000")],
             { _ in .int }
         ) { a, _ throws(BuiltinFailure) in
             guard case .string(let s) = a[0] else { throw .type("parseTime", "a string", a[0]) }
-            guard let t = Time.parse(s) else { throw BuiltinFailure("parseTime: '\(s)' is not an RFC 3339 time") }
-            return .int(t)
+            return .int(try timeNanos(s, "parseTime"))
         },
         fn(
             "int", "int(x) -> int",
@@ -77,6 +81,7 @@ public enum Builtins {
         ) { a, _ throws(BuiltinFailure) in
             switch a[0] {
             case .int(let i): return .double(Double(i))
+            case .bigInt(let t): return .double(Double(t)!)
             case .double: return a[0]
             case .bool(let b): return .double(b ? 1 : 0)
             case .string(let s):
@@ -133,6 +138,7 @@ public enum Builtins {
             "Rounds half away from zero to an int, or to `digits` decimal places.", 1...2,
             [("round(2.5)", "3"), ("round(3.14159, 2)", "3.14")], { a in a.count > 1 ? .number : .int }
         ) { a, _ throws(BuiltinFailure) in
+            if case .bigInt = a[0] { return a[0] }
             guard let x = a[0].doubleValue else { throw .type("round", "a number", a[0]) }
             if a.count == 1 {
                 if case .int = a[0] { return a[0] }
@@ -153,6 +159,7 @@ public enum Builtins {
             case .int(let i):
                 guard i != Int.min else { throw BuiltinFailure(.overflow, "abs overflows") }
                 return .int(Swift.abs(i))
+            case .bigInt(let t): return .bigInt(t.hasPrefix("-") ? String(t.dropFirst()) : t)
             case .double(let d): return .double(Swift.abs(d))
             default: throw .type("abs", "a number", a[0])
             }
@@ -174,8 +181,11 @@ public enum Builtins {
                 throw .type("range", "ints", a.count > 1 && a[1].intValue == nil ? a[1] : a[0])
             }
             let (lo, hi) = a.count == 1 ? (0, first) : (first, a[1].intValue!)
-            guard hi - lo <= 1_000_000 else { throw BuiltinFailure("range: at most 1,000,000 ints") }
-            return .array(lo < hi ? (lo..<hi).map { .int($0) } : [])
+            guard lo < hi else { return .array([]) }
+            // The width of range(-2, Int.max) does not fit in an int: an overflow is a range that is too long.
+            let (width, overflow) = hi.subtractingReportingOverflow(lo)
+            guard !overflow, width <= 1_000_000 else { throw BuiltinFailure("range: at most 1,000,000 ints") }
+            return .array((lo..<hi).map { .int($0) })
         },
         fn(
             "keys", "keys(o: object) -> array<string>", "An object's keys, in order.", 1...1,
@@ -196,6 +206,7 @@ public enum Builtins {
             [("entries({a: 1})", "[[\"a\",1]]")], { _ in .array(.array(.any)) }
         ) { a, _ throws(BuiltinFailure) in
             guard case .object(let o) = a[0] else { throw .type("entries", "an object", a[0]) }
+            for v in o.values { try Nesting.check(v, levels: 2) }
             return .array(o.map { .array([.string($0.key), $0.value]) })
         },
         fn(
@@ -266,7 +277,7 @@ public enum Builtins {
 
     /// One-argument fast paths for builtins used per item in mappings.
     static let unaryFastPaths: [String: @Sendable (Value) throws(BuiltinFailure) -> Value] = [
-        "RFC3339": { x throws(BuiltinFailure) in .string(Time.rfc3339(nanos: try nanos(x, "RFC3339"))) },
+        "RFC3339": { x throws(BuiltinFailure) in try rfc3339(x) },
         "int": { x throws(BuiltinFailure) in try toInt(x) },
         "string": { x in .string(x.interpolated) },
         "JSON.stringify": { x in .string(JSON.serialize(x)) },
@@ -307,7 +318,7 @@ public enum Builtins {
     ) -> FunctionSpec {
         let unary: @Sendable (Value) throws(BuiltinFailure) -> Value = { x throws(BuiltinFailure) in
             switch x {
-            case .int: return x
+            case .int, .bigInt: return x
             case .double(let d): return try integral(f(d), name)
             default: throw .type(name, "a number", x)
             }
@@ -352,33 +363,46 @@ public enum Builtins {
     }
 
     static func integral(_ d: Double, _ fn: String) throws(BuiltinFailure) -> Value {
-        guard d.isFinite, Swift.abs(d) < 9.2e18 else {
+        // -2^63 ..< 2^63 are exactly the doubles that convert to an Int without trapping.
+        guard d >= -0x1p63, d < 0x1p63 else {
             throw BuiltinFailure(.overflow, "\(fn): \(d) does not fit in an int")
         }
         return .int(Int(d))
     }
 
-    static func nanos(_ v: Value, _ fn: String) throws(BuiltinFailure) -> Int {
+    /// `RFC3339(x)`: ints (and integral floats) are Unix nanoseconds; strings are re-formatted without
+    /// going through nanoseconds, so every year 0000-9999 works.
+    static func rfc3339(_ v: Value) throws(BuiltinFailure) -> Value {
         switch v {
-        case .int(let i): return i
-        case .double(let d): return Int(try integral(d, fn).intValue!)
+        case .int(let i): return .string(Time.rfc3339(nanos: i))
+        case .double(let d): return .string(Time.rfc3339(nanos: try integral(d, "RFC3339").intValue!))
         case .string(let s):
-            guard let t = Time.parse(s) else { throw BuiltinFailure("\(fn): '\(s)' is not an RFC 3339 time") }
-            return t
-        default: throw .type(fn, "nanoseconds or a time string", v)
+            guard let t = Time.instant(s) else { throw BuiltinFailure("RFC3339: '\(s)' is not an RFC 3339 time") }
+            return .string(Time.rfc3339(t))
+        default: throw .type("RFC3339", "nanoseconds or a time string", v)
         }
+    }
+
+    /// A time string as Unix nanoseconds: not a time, and a time outside an int's range, are distinct errors.
+    static func timeNanos(_ s: String, _ fn: String) throws(BuiltinFailure) -> Int {
+        guard let t = Time.instant(s) else { throw BuiltinFailure("\(fn): '\(s)' is not an RFC 3339 time") }
+        guard let n = t.unixNanos else {
+            throw BuiltinFailure(
+                .overflow, "\(fn): '\(s)' is outside the range of int nanoseconds (\(Time.nanosRange))")
+        }
+        return n
     }
 
     static func toInt(_ v: Value) throws(BuiltinFailure) -> Value {
         switch v {
-        case .int: return v
+        case .int, .bigInt: return v
         case .double(let d): return try integral(d.rounded(.towardZero), "int")
         case .bool(let b): return .int(b ? 1 : 0)
         case .string(let s):
             let t = s.trimmingSpaces()
-            if let i = Int(t) { return .int(i) }
+            if let i = Value.integer(t) { return i }
             if let d = Double(t), d.isFinite { return try integral(d.rounded(.towardZero), "int") }
-            if let time = Time.parse(t) { return .int(time) }
+            if Time.instant(t) != nil { return .int(try timeNanos(t, "int")) }
             throw BuiltinFailure("int: '\(s)' is not a number or an RFC 3339 time")
         default: throw .type("int", "a number, string or bool", v)
         }
@@ -389,6 +413,9 @@ public enum Builtins {
         switch (a, b) {
         case (.int(let x), .int(let y)): return x < y ? -1 : x > y ? 1 : 0
         case (.string(let x), .string(let y)): return x < y ? -1 : x > y ? 1 : 0
+        case (.bigInt, .int), (.int, .bigInt), (.bigInt, .bigInt): return Value.compareIntegers(a, b)
+        case (.bigInt(let x), .double(let y)): return compare(.double(Double(x)!), .double(y))
+        case (.double(let x), .bigInt(let y)): return compare(.double(x), .double(Double(y)!))
         default:
             guard let x = a.doubleValue, let y = b.doubleValue else { return nil }
             return x < y ? -1 : x > y ? 1 : 0

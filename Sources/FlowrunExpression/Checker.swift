@@ -90,23 +90,28 @@ public struct Checker {
         case .member(let base, let name, let optional):
             if case .input = base.kind, name == "secrets" { return context.secrets }
             let b = check(base, probing: probing)
-            return access(b, name, lenient: probing || optional || Compiler.nullSafe(expr), base: base, span: span)
+            return access(b, name, lenient: probing || optional || Compiler.nullSafe(expr), base: base.span, span: span)
         case .index(let base, let index, let optional):
             let b = check(base, probing: probing)
-            let i = check(index, probing: false)
-            if case .literal(.string(let key)) = index.kind, b.kind == "object" || b == .any {
-                return access(b, key, lenient: probing || optional, base: base, span: span)
-            }
-            if b.kind == "array" || b.kind == "string" {
-                if let k = i.kind, k != "number" {
-                    report(.operandType, "an index into \(b.kind!) must be an int, not \(i)", index.span)
+            return self.index(b, index, lenient: probing || optional, base: base.span, span: span)
+        case .access(let base, let links):
+            // The nested nodes' rules, link by link, with the shape so far as the base.
+            var shape = check(base, probing: probing)
+            var safe = Compiler.nullSafe(base)
+            var baseSpan = base.span
+            for link in links {
+                safe = safe || link.optional
+                switch link.kind {
+                case .member(let name, let optional):
+                    shape = access(shape, name, lenient: probing || optional || safe, base: baseSpan, span: link.span)
+                case .index(let index, let optional):
+                    shape = self.index(shape, index, lenient: probing || optional, base: baseSpan, span: link.span)
+                case .method(let name, let args, let optional):
+                    shape = method(shape, name, args, optional: optional, probing: probing, span: link.span)
                 }
-                return Shape.optional(b.element)
+                baseSpan = link.span
             }
-            if let k = b.kind, k != "object", k != "null" {
-                report(.operandType, "cannot index \(b)", span)
-            }
-            return .any
+            return shape
         case .call(let name, let args):
             let shapes = args.map { checkArgument($0) }
             guard let spec = Builtins.byName[name] else {
@@ -125,52 +130,7 @@ public struct Checker {
             return spec.result(shapes)
         case .method(let receiver, let name, let args, let optional):
             let r = check(receiver, probing: probing)
-            guard let spec = Methods.byName[name] else {
-                for a in args { _ = checkIgnoringArrow(a) }
-                let help =
-                    didYouMean(name, Methods.byName.keys)
-                    ?? (Builtins.byName[name] != nil ? "\(name) is a function: write \(name)(x)" : nil)
-                report(.unknownMethod, "unknown method '.\(name)'", span, help: help)
-                return .any
-            }
-            if let kind = r.kind, kind != "null" || !(optional || probing), !spec.receivers.contains(kind) {
-                report(
-                    .methodOnType,
-                    "\(kind) has no method .\(name) (it is a method of \(spec.receivers.joined(separator: " and ")))",
-                    span,
-                    help: kind == "object" ? "use keys(), values() or entries() to turn an object into an array" : nil)
-            }
-            if !spec.arity.contains(args.count) {
-                report(
-                    .arity, ".\(name) takes \(Compiler.describe(spec.arity)), got \(args.count)", span,
-                    help: "usage: \(spec.signature)")
-                for a in args { _ = checkIgnoringArrow(a) }
-                return .any
-            }
-            var shapes: [Shape] = []
-            if let allowed = spec.lambdaParams {
-                guard case .arrow(let params, let body) = args[0].kind else {
-                    report(.misplacedArrow, ".\(name) expects an arrow function such as x => ...", args[0].span)
-                    return .any
-                }
-                if params.count > allowed.upperBound {
-                    report(
-                        .arity, "the function passed to .\(name) takes at most \(allowed.upperBound) parameters",
-                        args[0].span)
-                }
-                let rest = args.dropFirst().map { checkArgument($0) }
-                let element = r.element
-                let paramShapes: [Shape] =
-                    name == "reduce"
-                    ? [rest.first.map { Shape.join($0, element) } ?? element, element, .int] : [element, .int]
-                for (p, s) in zip(params, paramShapes) { scope.append((p, s)) }
-                let bodyShape = check(body, probing: false)
-                scope.removeLast(min(params.count, paramShapes.count))
-                shapes = [bodyShape] + rest
-            } else {
-                shapes = args.map { checkArgument($0) }
-            }
-            return spec.result(r, shapes)
+            return method(r, name, args, optional: optional, probing: probing, span: span)
         case .unary(let op, let operand):
             let o = check(operand, probing: op == .not || probing)
             if op == .not { return .bool }
@@ -179,10 +139,32 @@ public struct Checker {
             }
             return o.kind == "number" ? o : .number
         case .binary(let op, let lhs, let rhs):
-            return binary(op, lhs, rhs, probing: probing, span: span)
+            let l = check(lhs, probing: Self.lhsProbing(op, probing))
+            return binary(op, l, lhs.span, rhs, probing: probing, span: span)
+        case .chain(let first, let links):
+            // The chain is the left-deep tree ((first op0 rhs0) op1 rhs1) ...: each link's left operand
+            // probes as its parent operator says, so the flags are found from the top down first.
+            var probings = [Bool](repeating: probing, count: links.count)
+            for k in stride(from: links.count - 1, to: 0, by: -1) {
+                probings[k - 1] = Self.lhsProbing(links[k].op, probings[k])
+            }
+            var shape = check(first, probing: Self.lhsProbing(links[0].op, probings[0]))
+            var lhsSpan = first.span
+            for (k, link) in links.enumerated() {
+                shape = binary(link.op, shape, lhsSpan, link.rhs, probing: probings[k], span: link.span)
+                lhsSpan = link.span
+            }
+            return shape
         case .conditional(let c, let t, let f):
             _ = check(c, probing: true)
             return Shape.join(check(t, probing: probing), check(f, probing: probing))
+        case .conditionals(let branches, let otherwise):
+            var shape = Shape.never
+            for branch in branches {
+                _ = check(branch.condition, probing: true)
+                shape = Shape.join(shape, check(branch.then, probing: probing))
+            }
+            return Shape.join(shape, check(otherwise, probing: probing))
         case .array(let elements):
             var element = Shape.never
             for e in elements {
@@ -221,6 +203,76 @@ public struct Checker {
         }
     }
 
+    /// The shape of `index` applied to a base of shape `b`.
+    private mutating func index(_ b: Shape, _ index: Expr, lenient: Bool, base: Span, span: Span) -> Shape {
+        let i = check(index, probing: false)
+        if case .literal(.string(let key)) = index.kind, b.kind == "object" || b == .any {
+            return access(b, key, lenient: lenient, base: base, span: span)
+        }
+        if b.kind == "array" || b.kind == "string" {
+            if let k = i.kind, k != "number" {
+                report(.operandType, "an index into \(b.kind!) must be an int, not \(i)", index.span)
+            }
+            return Shape.optional(b.element)
+        }
+        if let k = b.kind, k != "object", k != "null" {
+            report(.operandType, "cannot index \(b)", span)
+        }
+        return .any
+    }
+
+    /// The shape of the method call `.name(args)` on a receiver of shape `r`.
+    private mutating func method(_ r: Shape, _ name: String, _ args: [Expr], optional: Bool, probing: Bool, span: Span)
+        -> Shape
+    {
+        guard let spec = Methods.byName[name] else {
+            for a in args { _ = checkIgnoringArrow(a) }
+            let help =
+                didYouMean(name, Methods.byName.keys)
+                ?? (Builtins.byName[name] != nil ? "\(name) is a function: write \(name)(x)" : nil)
+            report(.unknownMethod, "unknown method '.\(name)'", span, help: help)
+            return .any
+        }
+        if let kind = r.kind, kind != "null" || !(optional || probing), !spec.receivers.contains(kind) {
+            report(
+                .methodOnType,
+                "\(kind) has no method .\(name) (it is a method of \(spec.receivers.joined(separator: " and ")))",
+                span,
+                help: kind == "object" ? "use keys(), values() or entries() to turn an object into an array" : nil)
+        }
+        if !spec.arity.contains(args.count) {
+            report(
+                .arity, ".\(name) takes \(Compiler.describe(spec.arity)), got \(args.count)", span,
+                help: "usage: \(spec.signature)")
+            for a in args { _ = checkIgnoringArrow(a) }
+            return .any
+        }
+        var shapes: [Shape] = []
+        if let allowed = spec.lambdaParams {
+            guard case .arrow(let params, let body) = args[0].kind else {
+                report(.misplacedArrow, ".\(name) expects an arrow function such as x => ...", args[0].span)
+                return .any
+            }
+            if params.count > allowed.upperBound {
+                report(
+                    .arity, "the function passed to .\(name) takes at most \(allowed.upperBound) parameters",
+                    args[0].span)
+            }
+            let rest = args.dropFirst().map { checkArgument($0) }
+            let element = r.element
+            let paramShapes: [Shape] =
+                name == "reduce"
+                ? [rest.first.map { Shape.join($0, element) } ?? element, element, .int] : [element, .int]
+            for (p, s) in zip(params, paramShapes) { scope.append((p, s)) }
+            let bodyShape = check(body, probing: false)
+            scope.removeLast(min(params.count, paramShapes.count))
+            shapes = [bodyShape] + rest
+        } else {
+            shapes = args.map { checkArgument($0) }
+        }
+        return spec.result(r, shapes)
+    }
+
     /// Checks an argument of a call that is already reported as wrong, without a second report for an arrow.
     private mutating func checkIgnoringArrow(_ e: Expr) -> Shape {
         if case .arrow = e.kind { return .any }
@@ -235,7 +287,7 @@ public struct Checker {
         return check(e, probing: false)
     }
 
-    private mutating func access(_ b: Shape, _ name: String, lenient: Bool, base: Expr, span: Span) -> Shape {
+    private mutating func access(_ b: Shape, _ name: String, lenient: Bool, base: Span, span: Span) -> Shape {
         if let s = b.field(name) { return s }
         if lenient { return .null }
         var help: String?
@@ -250,8 +302,11 @@ public struct Checker {
         return .any
     }
 
-    private func describe(_ e: Expr) -> String {
-        let text = e.span.source.slice(e.span.start, e.span.end)
+    private func describe(_ e: Expr) -> String { describe(e.span) }
+
+    private func describe(_ span: Span) -> String {
+        guard span.end - span.start <= 160 else { return "this value" }
+        let text = span.source.slice(span.start, span.end)
         return text.count <= 40 && !text.contains("\n") ? "`\(text)`" : "this value"
     }
 
@@ -262,10 +317,21 @@ public struct Checker {
         return members.allSatisfy { m in m.kind.map { !allowed.contains($0) } ?? false }
     }
 
-    private mutating func binary(_ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, probing: Bool, span: Span) -> Shape {
+    /// Whether the left operand of `op` may probe for missing fields.
+    private static func lhsProbing(_ op: BinaryOp, _ probing: Bool) -> Bool {
+        switch op {
+        case .coalesce, .or, .and, .equal, .notEqual: true
+        default: probing
+        }
+    }
+
+    /// The shape of `lhs op rhs`, given the shape `l` of the left operand (checked by the caller with
+    /// `lhsProbing`) and the span of that operand.
+    private mutating func binary(_ op: BinaryOp, _ l: Shape, _ lhsSpan: Span, _ rhs: Expr, probing: Bool, span: Span)
+        -> Shape
+    {
         switch op {
         case .coalesce, .or, .and:
-            let l = check(lhs, probing: true)
             let r = check(rhs, probing: probing || op == .and)
             if op == .coalesce {
                 let nonNull = l.members.filter { $0 != .null }
@@ -274,18 +340,17 @@ public struct Checker {
             }
             return Shape.join(l, r)
         case .equal, .notEqual:
-            _ = check(lhs, probing: true)
             _ = check(rhs, probing: true)
             return .bool
         case .less, .lessEqual, .greater, .greaterEqual:
-            let l = check(lhs, probing: probing), r = check(rhs, probing: probing)
+            let r = check(rhs, probing: probing)
             if let a = l.kind, let b = r.kind, a != b || !["number", "string"].contains(a) {
                 report(.operandType, "cannot compare \(l) with \(r) using \(op.rawValue)", span)
             }
             return .bool
         case .add:
             // A null operand is a runtime error, so the result's shape is inferred from the other members.
-            let l = check(lhs, probing: probing).nonNull, r = check(rhs, probing: probing).nonNull
+            let l = l.nonNull, r = check(rhs, probing: probing).nonNull
             if l.isNever || r.isNever { return .never }
             let lk = l.kind, rk = r.kind
             if lk == "string" || rk == "string" {
@@ -304,10 +369,10 @@ public struct Checker {
             if l == .int, r == .int { return .int }
             return lk == "number" && rk == "number" ? .number : .any
         case .subtract, .multiply, .divide, .remainder:
-            let l = check(lhs, probing: probing).nonNull, r = check(rhs, probing: probing).nonNull
+            let l = l.nonNull, r = check(rhs, probing: probing).nonNull
             if l.isNever || r.isNever { return .never }
-            for (s, e) in [(l, lhs), (r, rhs)] where definitelyNot(s, ["number"]) {
-                report(.operandType, "\(op.rawValue) needs numbers, but \(describe(e)) is \(s)", e.span)
+            for (s, e) in [(l, lhsSpan), (r, rhs.span)] where definitelyNot(s, ["number"]) {
+                report(.operandType, "\(op.rawValue) needs numbers, but \(describe(e)) is \(s)", e)
             }
             if l == .int, r == .int, op != .divide { return .int }
             return .number

@@ -87,7 +87,11 @@ struct Compiler {
         case .call(let name, let args):
             return try call(name, args, span)
         case .method(let receiver, let name, let args, _):
-            return try method(receiver, name, args, Self.nullSafe(expr), span)
+            let recv = try compile(receiver)
+            let apply = try method(name, args, Self.nullSafe(expr), span)
+            return { env throws(EvalError) in try apply(try recv(env), env) }
+        case .access(let base, let links):
+            return try access(base, links)
         case .unary(let op, let operand):
             let o = try compile(operand)
             switch op {
@@ -100,16 +104,30 @@ struct Compiler {
                         if negate, i == Int.min { throw EvalError(.overflow, "integer overflow in negation", at: span) }
                         return .int(negate ? -i : i)
                     case .double(let d): return .double(negate ? -d : d)
+                    case .bigInt(let t):
+                        guard negate else { return .bigInt(t) }
+                        return Value.integer(t.hasPrefix("-") ? String(t.dropFirst()) : "-" + t)!
                     case let v:
                         throw EvalError(.typeError, "unary \(op.rawValue) needs a number, got \(v.typeName)", at: span)
                     }
                 }
             }
         case .binary(let op, let lhs, let rhs):
-            return try binary(op, lhs, rhs, span)
+            return try binary(op, try compile(lhs), rhs, span)
+        case .chain(let first, let links):
+            return try chain(first, links)
         case .conditional(let c, let t, let f):
             let cc = try compile(c), tt = try compile(t), ff = try compile(f)
             return { env throws(EvalError) in try cc(env).isTruthy ? try tt(env) : try ff(env) }
+        case .conditionals(let branches, let otherwise):
+            let compiled = try branches.map { (b: ExprKind.Branch) throws(Diagnostic) -> (Step, Step) in
+                (Step(try compile(b.condition)), Step(try compile(b.then)))
+            }
+            let ff = try compile(otherwise)
+            return { env throws(EvalError) in
+                for (c, t) in compiled where try c.run(env).isTruthy { return try t.run(env) }
+                return try ff(env)
+            }
         case .array(let elements):
             var parts: [(Step, spread: Bool, Span)] = []
             for element in elements {
@@ -124,7 +142,11 @@ struct Compiler {
                 out.reserveCapacity(items.count)
                 for (c, spread, s) in items {
                     let v = try c.run(env)
-                    if !spread { out.append(v); continue }
+                    if !spread {
+                        try Nesting.check(v, at: span)
+                        out.append(v)
+                        continue
+                    }
                     guard case .array(let a) = v else {
                         throw EvalError(.typeError, "cannot spread \(v.typeName) into an array", at: s)
                     }
@@ -149,7 +171,11 @@ struct Compiler {
                 return { env throws(EvalError) in
                     var out = ContiguousArray<Value>()
                     out.reserveCapacity(values.count)
-                    for c in values { out.append(try c.run(env)) }
+                    for c in values {
+                        let v = try c.run(env)
+                        try Nesting.check(v, at: span)
+                        out.append(v)
+                    }
                     return .object(Value.Object(uncheckedUniqueKeys: keySet, values: out))
                 }
             }
@@ -157,7 +183,11 @@ struct Compiler {
                 var out = Value.Object(minimumCapacity: items.count)
                 for (key, c, s) in items {
                     let v = try c.run(env)
-                    if let key { out[key] = v; continue }
+                    if let key {
+                        try Nesting.check(v, at: span)
+                        out[key] = v
+                        continue
+                    }
                     switch v {
                     case .object(let o): for (k, x) in o { out[k] = x }
                     case .null: continue
@@ -176,6 +206,8 @@ struct Compiler {
         switch expr.kind {
         case .member(let b, _, let optional), .index(let b, _, let optional), .method(let b, _, _, let optional):
             return optional || nullSafe(b)
+        case .access(let b, let links):
+            return links.contains { $0.optional } || nullSafe(b)
         default: return false
         }
     }
@@ -194,6 +226,7 @@ struct Compiler {
 
     static func index(_ v: Value, _ i: Value, _ safe: Bool, _ span: Span) throws(EvalError) -> Value {
         switch (v, i) {
+        case (.array, .bigInt), (.string, .bigInt): return .null  // beyond any index
         case (.array(let a), _):
             guard let n = i.intValue else {
                 throw EvalError(.typeError, "an array index must be an int, got \(i.typeName)", at: span)
@@ -263,8 +296,42 @@ struct Compiler {
         return "\(arity.lowerBound) to \(noun(arity.upperBound))"
     }
 
-    private mutating func method(_ receiver: Expr, _ name: String, _ args: [Expr], _ safe: Bool, _ span: Span)
-        throws(Diagnostic) -> Compiled
+    /// A long postfix chain: one loop over the links, each applied to the value so far (the rules of
+    /// the nested `member`, `index` and `method` nodes).
+    private mutating func access(_ base: Expr, _ links: [ExprKind.Access]) throws(Diagnostic) -> Compiled {
+        let start = try compile(base)
+        var safe = Self.nullSafe(base)
+        var steps: [ChainStep] = []
+        steps.reserveCapacity(links.count)
+        for link in links {
+            safe = safe || link.optional
+            let linkSafe = safe, span = link.span
+            switch link.kind {
+            case .member(let name, _):
+                let cache = FieldCache()
+                steps.append(
+                    ChainStep { v, _ throws(EvalError) in
+                        if case .object(let o) = v { return cache.read(o, name) }
+                        return try Self.member(v, name, linkSafe, span)
+                    })
+            case .index(let index, _):
+                let i = try compile(index)
+                steps.append(ChainStep { v, env throws(EvalError) in try Self.index(v, try i(env), linkSafe, span) })
+            case .method(let name, let args, _):
+                steps.append(ChainStep(try method(name, args, linkSafe, span)))
+            }
+        }
+        let all = steps
+        return { env throws(EvalError) in
+            var value = try start(env)
+            for step in all { value = try step.apply(value, env) }
+            return value
+        }
+    }
+
+    /// The method call `.name(args)` applied to an evaluated receiver.
+    private mutating func method(_ name: String, _ args: [Expr], _ safe: Bool, _ span: Span)
+        throws(Diagnostic) -> ChainStep.Apply
     {
         guard let spec = Methods.byName[name] else {
             throw .error(.unknownMethod, "unknown method '\(name)'", at: span)
@@ -272,7 +339,6 @@ struct Compiler {
         guard spec.arity.contains(args.count) else {
             throw .error(.arity, ".\(name) takes \(Self.describe(spec.arity)), got \(args.count)", at: span)
         }
-        let recv = try compile(receiver)
         let receivers = spec.receivers
         let onArray = receivers.contains("array"), onString = receivers.contains("string")
         @Sendable func checkReceiver(_ v: Value) throws(EvalError) {
@@ -292,8 +358,7 @@ struct Compiler {
         switch spec.impl {
         case .plain(let impl):
             let compiled = try args.map { (a: Expr) throws(Diagnostic) -> Step in Step(try compile(a)) }
-            return { env throws(EvalError) in
-                let r = try recv(env)
+            return { r, env throws(EvalError) in
                 if safe, r.isNull { return .null }
                 try checkReceiver(r)
                 var values: [Value] = []
@@ -319,8 +384,7 @@ struct Compiler {
             scope.removeLast(params.count)
             let lambda = Lambda(body: compiledBody, slots: slots)
             let rest = try args.dropFirst().map { (a: Expr) throws(Diagnostic) -> Step in Step(try compile(a)) }
-            return { env throws(EvalError) in
-                let r = try recv(env)
+            return { r, env throws(EvalError) in
                 if safe, r.isNull { return .null }
                 try checkReceiver(r)
                 var values: [Value] = []
@@ -332,9 +396,67 @@ struct Compiler {
         }
     }
 
-    private mutating func binary(_ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, _ span: Span) throws(Diagnostic) -> Compiled
+    /// Chains up to this many links compile to nested closures, as separate `binary` nodes would (the
+    /// fastest form); longer ones to one loop over steps, so evaluation depth does not grow with length.
+    static let nestedChainLimit = 16
+
+    private mutating func chain(_ first: Expr, _ links: [ExprKind.Link]) throws(Diagnostic) -> Compiled {
+        var compiled = try compile(first)
+        if links.count <= Self.nestedChainLimit {
+            for link in links { compiled = try binary(link.op, compiled, link.rhs, link.span) }
+            return compiled
+        }
+        let start = compiled
+        let steps = try links.map { (link: ExprKind.Link) throws(Diagnostic) -> ChainStep in
+            ChainStep(try binaryStep(link.op, try compile(link.rhs), link.span))
+        }
+        return { env throws(EvalError) in
+            var value = try start(env)
+            for step in steps { value = try step.apply(value, env) }
+            return value
+        }
+    }
+
+    /// `value op rhs` for one link of a long chain; the semantics of `binary` below, with the left
+    /// operand already evaluated.
+    private func binaryStep(_ op: BinaryOp, _ r: @escaping Compiled, _ span: Span) -> ChainStep.Apply {
+        switch op {
+        case .and: return { a, env throws(EvalError) in a.isTruthy ? try r(env) : a }
+        case .or: return { a, env throws(EvalError) in a.isTruthy ? a : try r(env) }
+        case .coalesce: return { a, env throws(EvalError) in a.isNull ? try r(env) : a }
+        case .equal: return { a, env throws(EvalError) in .bool(a == (try r(env))) }
+        case .notEqual: return { a, env throws(EvalError) in .bool(a != (try r(env))) }
+        case .less, .lessEqual, .greater, .greaterEqual:
+            return { a, env throws(EvalError) in try Self.compare(op, a, try r(env), span) }
+        case .add:
+            return { a, env throws(EvalError) in
+                let b = try r(env)
+                if case .string(let x) = a, case .string(let y) = b { return .string(x + y) }
+                return try Arithmetic.add(a, b, span)
+            }
+        case .subtract, .multiply, .divide, .remainder:
+            return { a, env throws(EvalError) in try Arithmetic.apply(op, a, try r(env), span) }
+        }
+    }
+
+    @inline(__always)
+    static func compare(_ op: BinaryOp, _ a: Value, _ b: Value, _ span: Span) throws(EvalError) -> Value {
+        guard let order = Builtins.compare(a, b) else {
+            throw EvalError(
+                .typeError, "cannot compare \(a.typeName) with \(b.typeName) using \(op.rawValue)", at: span)
+        }
+        switch op {
+        case .less: return .bool(order < 0)
+        case .lessEqual: return .bool(order <= 0)
+        case .greater: return .bool(order > 0)
+        default: return .bool(order >= 0)
+        }
+    }
+
+    private mutating func binary(_ op: BinaryOp, _ l: @escaping Compiled, _ rhs: Expr, _ span: Span)
+        throws(Diagnostic) -> Compiled
     {
-        let l = try compile(lhs), r = try compile(rhs)
+        let r = try compile(rhs)
         switch op {
         case .and:
             return { env throws(EvalError) in
@@ -351,19 +473,7 @@ struct Compiler {
         case .equal: return { env throws(EvalError) in .bool(try l(env) == (try r(env))) }
         case .notEqual: return { env throws(EvalError) in .bool(try l(env) != (try r(env))) }
         case .less, .lessEqual, .greater, .greaterEqual:
-            return { env throws(EvalError) in
-                let a = try l(env), b = try r(env)
-                guard let order = Builtins.compare(a, b) else {
-                    throw EvalError(
-                        .typeError, "cannot compare \(a.typeName) with \(b.typeName) using \(op.rawValue)", at: span)
-                }
-                switch op {
-                case .less: return .bool(order < 0)
-                case .lessEqual: return .bool(order <= 0)
-                case .greater: return .bool(order > 0)
-                default: return .bool(order >= 0)
-                }
-            }
+            return { env throws(EvalError) in try Self.compare(op, try l(env), try r(env), span) }
         case .add:
             if case .literal(.int(let k)) = rhs.kind {
                 return { env throws(EvalError) in
@@ -397,13 +507,13 @@ enum Arithmetic {
             if o { throw EvalError(.overflow, "integer overflow in +", at: span) }
             return .int(s)
         case (.string(let x), .string(let y)): return .string(x + y)
-        case (.string(let x), .int), (.string(let x), .double), (.string(let x), .bool):
+        case (.string(let x), .int), (.string(let x), .bigInt), (.string(let x), .double), (.string(let x), .bool):
             return .string(x + b.interpolated)
-        case (.int, .string(let y)), (.double, .string(let y)), (.bool, .string(let y)):
+        case (.int, .string(let y)), (.bigInt, .string(let y)), (.double, .string(let y)), (.bool, .string(let y)):
             return .string(a.interpolated + y)
         default:
             if let x = a.doubleValue, let y = b.doubleValue { return try finite(x + y, span) }
-            throw mismatch("+", a, b, span)
+            throw inexact("+", a, b, span) ?? mismatch("+", a, b, span)
         }
     }
 
@@ -428,7 +538,9 @@ enum Arithmetic {
                 return .int(x % y)
             }
         }
-        guard let x = a.doubleValue, let y = b.doubleValue else { throw mismatch(op.rawValue, a, b, span) }
+        guard let x = a.doubleValue, let y = b.doubleValue else {
+            throw inexact(op.rawValue, a, b, span) ?? mismatch(op.rawValue, a, b, span)
+        }
         switch op {
         case .subtract: return try finite(x - y, span)
         case .multiply: return try finite(x * y, span)
@@ -444,6 +556,18 @@ enum Arithmetic {
     static func finite(_ d: Double, _ span: Span) throws(EvalError) -> Value {
         guard d.isFinite else { throw EvalError(.overflow, "arithmetic result is not a finite number", at: span) }
         return .double(d)
+    }
+
+    /// Arithmetic with an integer beyond 64 bits would round it: an error, never a silent rounding.
+    static func inexact(_ op: String, _ a: Value, _ b: Value, _ span: Span) -> EvalError? {
+        let big: String
+        switch (a, b) {
+        case (.bigInt(let t), .int), (.bigInt(let t), .bigInt), (.bigInt(let t), .double), (.int, .bigInt(let t)),
+            (.double, .bigInt(let t)):
+            big = t
+        default: return nil
+        }
+        return EvalError(.overflow, "integer overflow in \(op): \(big) is beyond the 64-bit int range", at: span)
     }
 
     static func mismatch(_ op: String, _ a: Value, _ b: Value, _ span: Span) -> EvalError {

@@ -43,14 +43,46 @@ public struct Diagnostic: Error, Sendable {
         }
         let (line, column) = span.location
         out = "\(span.source.path):\(line):\(column): \(severity.rawValue)[\(code.rawValue)]: \(message)\n"
-        let text = span.source.lineText(line)
+        let source = span.source
+        let length = source.lineLength(line)
         let gutter = String(line)
         let pad = String(repeating: " ", count: gutter.count)
-        out += "\(pad) |\n\(gutter) | \(text.replacingTabs())\n"
-        let (endLine, endColumn) = span.source.location(of: span.end)
-        let width = endLine == line ? max(1, endColumn - column) : max(1, text.unicodeScalars.count - column + 1)
-        out += "\(pad) | " + String(repeating: " ", count: column - 1) + String(repeating: "^", count: width)
+        let (endLine, endColumn) = source.location(of: span.end)
+        var width = endLine == line ? max(1, endColumn - column) : max(1, length - column + 1)
+        // A long line is shown as a window around the caret, so that output stays small however long
+        // the line (a one-line template of 100,000 characters), and costs the window, not the line.
+        var first = 0
+        if length > Self.lineWindow {
+            first = max(0, min(column - 1 - Self.lineWindow / 3, length - Self.lineWindow))
+        }
+        let (window, more) = source.lineSlice(line, fromColumn: first + 1, limit: Self.lineWindow)
+        let shown = String(String.UnicodeScalarView(window.map { $0 == "\t" ? " " : $0 }))
+        let before = first > 0 ? "..." : "", after = more ? "..." : ""
+        let caretStart = before.count + column - 1 - first
+        width = min(width, before.count + window.count - caretStart)
+        out += "\(pad) |\n\(gutter) | \(before)\(shown)\(after)\n"
+        out += "\(pad) | " + String(repeating: " ", count: caretStart) + String(repeating: "^", count: max(1, width))
         if let help { out += "\n\(pad) = help: \(help)" }
+        return out
+    }
+
+    /// How many characters of a source line `render` shows at most.
+    public static let lineWindow = 120
+
+    /// How many diagnostics of one file are rendered at most; `renderAll` says how many more there are.
+    public static let renderLimit = 100
+
+    /// Renders the first `limit` diagnostics, each followed by `separator`, then `and N more` when
+    /// there are more: one file with thousands of problems prints a screenful, not megabytes.
+    public static func renderAll(_ diagnostics: [Diagnostic], limit: Int = renderLimit, separator: String = "\n")
+        -> String
+    {
+        var out = ""
+        for d in diagnostics.prefix(limit) { out += d.render() + separator }
+        if diagnostics.count > limit {
+            let more = diagnostics.count - limit
+            out += "and \(more) more diagnostic\(more == 1 ? "" : "s")" + separator
+        }
         return out
     }
 
@@ -62,12 +94,6 @@ public struct Diagnostic: Error, Sendable {
             ("file", span?.source.path), ("line", location.map { String($0.line) }),
             ("column", location.map { String($0.column) }), ("help", help),
         ]
-    }
-}
-
-extension String {
-    fileprivate func replacingTabs() -> String {
-        String(unicodeScalars.map { $0 == "\t" ? " " : Character($0) })
     }
 }
 

@@ -42,7 +42,10 @@ public struct DiagnosticCode: Sendable, Hashable, CustomStringConvertible {
         "E108", "operator applied to the wrong type",
         "An operand's type is known to be one the operator rejects, e.g. `'a' - 1` or `null * 2`.")
     public static let tooDeep = DiagnosticCode(
-        "E109", "expression too deeply nested", "Expressions may nest at most 100 levels deep.")
+        "E109", "expression too deeply nested",
+        "Parentheses, array and object literals, calls, unary operators, arrow functions and conditionals may "
+            + "nest at most 100 levels deep. Chains of binary operators (`1 + 1 + ...`) and of postfix operations "
+            + "(`a.b[0].c()...`) are kept flat and may be of any length.")
     public static let numberRange = DiagnosticCode(
         "E110", "number out of range", "An integer literal does not fit in 64 bits, or a number is not finite.")
     public static let misplacedArrow = DiagnosticCode(
@@ -57,7 +60,13 @@ public struct DiagnosticCode: Sendable, Hashable, CustomStringConvertible {
         "E122", "invalid argument",
         "A builtin rejected its argument, e.g. `JSON.parse` of text that is not JSON or `parseTime` of a bad time.")
     public static let overflow = DiagnosticCode(
-        "E123", "integer overflow", "Integer arithmetic overflowed 64 bits.")
+        "E123", "integer overflow",
+        "An int result does not fit in 64 bits: arithmetic, a float or time converted to an int, or arithmetic on an integer beyond 64 bits."
+    )
+    public static let valueTooDeep = DiagnosticCode(
+        "E124", "value nested too deeply",
+        "A value would nest more than 512 arrays and objects inside each other, e.g. a `reduce` that wraps its "
+            + "accumulator in a new array on every step. JSON input stops at the same depth.")
 
     // MARK: Flow file structure (E2xx)
     public static let yamlSyntax = DiagnosticCode(
@@ -129,7 +138,8 @@ public struct DiagnosticCode: Sendable, Hashable, CustomStringConvertible {
     public static let all: [DiagnosticCode] = [
         .syntax, .unterminatedTemplate, .unknownIdentifier, .unknownFunction, .arity, .unknownMethod, .methodOnType,
         .noSuchField, .operandType, .tooDeep, .numberRange, .misplacedArrow, .typeError, .divisionByZero,
-        .badArgument, .overflow, .yamlSyntax, .invalidUTF8, .duplicateKey, .nestingTooDeep, .tabIndent, .aliasBomb,
+        .badArgument, .overflow, .valueTooDeep, .yamlSyntax, .invalidUTF8, .duplicateKey, .nestingTooDeep, .tabIndent,
+        .aliasBomb,
         .structure, .unknownKey, .invalidName, .missingKey, .invalidValue, .unknownComponent, .unknownSetting,
         .missingSetting, .settingType, .unknownNode, .unknownPort, .portDirection, .missingField, .unknownField,
         .fieldType, .endpoint, .unreachable, .unhandledError, .endlessCycle,

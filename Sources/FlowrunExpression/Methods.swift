@@ -46,7 +46,11 @@ public enum Methods {
             let items = recv.arrayValue!
             var out: [Value] = []
             out.reserveCapacity(items.count)
-            for (i, item) in items.enumerated() { out.append(try f.call(env, item, .int(i))) }
+            for (i, item) in items.enumerated() {
+                let v = try f.call(env, item, .int(i))
+                try Nesting.check(v, at: nil)
+                out.append(v)
+            }
             return .array(out)
         },
         higher(
@@ -134,10 +138,15 @@ public enum Methods {
             { r, a in
                 .array(a.reduce(r.element) { Shape.join($0, $1.kind == "array" ? $1.element : $1) })
             }
-        ) { recv, args in
+        ) { recv, args throws(BuiltinFailure) in
             var out = recv.arrayValue!
             for a in args {
-                if case .array(let x) = a { out.append(contentsOf: x) } else { out.append(a) }
+                if case .array(let x) = a {
+                    out.append(contentsOf: x)
+                } else {
+                    try Nesting.check(a)
+                    out.append(a)
+                }
             }
             return .array(out)
         },

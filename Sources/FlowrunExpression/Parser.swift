@@ -116,14 +116,35 @@ public struct Parser {
     }
 
     /// conditional := coalesce ('?' expression ':' expression)?
+    ///
+    /// A conditional in the `:` branch (`a ? x : b ? y : z`) is parsed by the same loop: the chain is
+    /// one flat `conditionals` node, however many branches it has.
     private mutating func conditional() throws(Diagnostic) -> Expr {
-        let condition = try binary(level: 0)
+        var condition = try binary(level: 0)
         guard isPunct("?") else { return condition }
-        advance()
-        let then = try expression()
-        _ = try expect(":", "in a conditional expression")
-        let otherwise = try expression()
-        return Expr(.conditional(condition, then, otherwise), condition.span.to(otherwise.span))
+        let start = condition.span
+        var branches: [ExprKind.Branch] = []
+        var otherwise: Expr
+        while true {
+            advance()  // ?
+            let then = try expression()
+            _ = try expect(":", "in a conditional expression")
+            branches.append(ExprKind.Branch(condition: condition, then: then))
+            if let arrow = try arrow() {
+                otherwise = arrow
+                break
+            }
+            let next = try binary(level: 0)
+            guard isPunct("?") else {
+                otherwise = next
+                break
+            }
+            condition = next
+        }
+        if branches.count == 1 {
+            return Expr(.conditional(branches[0].condition, branches[0].then, otherwise), start.to(otherwise.span))
+        }
+        return Expr(.conditionals(branches, otherwise: otherwise), start.to(otherwise.span))
     }
 
     /// Binary operator levels, loosest first.
@@ -137,16 +158,32 @@ public struct Parser {
         ["*": .multiply, "/": .divide, "%": .remainder],
     ]
 
-    /// binary(n) := binary(n+1) (OP(n) binary(n+1))*
+    /// Each operator with its level in `levels`.
+    private static let operators: [String: (op: BinaryOp, level: Int)] = {
+        var all: [String: (op: BinaryOp, level: Int)] = [:]
+        for (level, ops) in levels.enumerated() { for (text, op) in ops { all[text] = (op, level) } }
+        return all
+    }()
+
+    /// binary(n) := unary (OP(m) binary(m+1))*   for operators of level m >= n, all left-associative
+    ///
+    /// Precedence climbing: one loop per call, and a nested call only where the precedence rises
+    /// (`a + b * c`), so an operand costs one stack frame, not one per level. The loop folds from the
+    /// left: one operator gives a `binary` node, more give one flat `chain`, so that long chains such
+    /// as `1 + 1 + ...` cost no recursion in the checker, the compiler or at run time either.
     private mutating func binary(level: Int) throws(Diagnostic) -> Expr {
-        guard level < Self.levels.count else { return try unary() }
-        var lhs = try binary(level: level + 1)
-        while case .punct(let p) = peek.kind, let op = Self.levels[level][p] {
+        let first = try unary()
+        var links: [ExprKind.Link] = []
+        while case .punct(let p) = peek.kind, let (op, opLevel) = Self.operators[p], opLevel >= level {
             advance()
-            let rhs = try binary(level: level + 1)
-            lhs = Expr(.binary(op, lhs, rhs), lhs.span.to(rhs.span))
+            let rhs = try binary(level: opLevel + 1)
+            links.append(ExprKind.Link(op: op, rhs: rhs, span: first.span.to(rhs.span)))
         }
-        return lhs
+        switch links.count {
+        case 0: return first
+        case 1: return Expr(.binary(links[0].op, first, links[0].rhs), links[0].span)
+        default: return Expr(.chain(first, links), links[links.count - 1].span)
+        }
     }
 
     /// unary := ('!' | '-' | '+') unary | postfix
@@ -165,14 +202,25 @@ public struct Parser {
         return Expr(.unary(op, operand), span(from: start))
     }
 
+    /// Postfix chains up to this many links become nested nodes (`member`, `index`, `method`), which
+    /// the compiler turns into its fastest closures; longer ones one flat `access` node.
+    static let nestedPostfixLimit = 8
+
     /// postfix := primary ( '.' IDENT | '?.' IDENT | '[' expression ']' | '?.[' expression ']' | '(' args ')' )*
+    ///
+    /// A loop; only the first `nestedPostfixLimit` links count towards the nesting depth, as only they
+    /// nest in the syntax tree.
     private mutating func postfix() throws(Diagnostic) -> Expr {
-        var expr = try primary()
-        var links = 0
-        defer { depth -= links }
+        var base = try primary()
+        let start = base.span.start
+        var links: [ExprKind.Access] = []
+        var counted = 0
+        defer { depth -= counted }
         while true {
-            links += 1
-            try nest()
+            if links.count < Self.nestedPostfixLimit, isPunct(".") || isPunct("?.") || isPunct("[") || isPunct("(") {
+                counted += 1
+                try nest()
+            }
             if isPunct(".") || isPunct("?.") {
                 let optional = isPunct("?.")
                 advance()
@@ -180,7 +228,7 @@ public struct Parser {
                     advance()
                     let index = try expression()
                     _ = try expect("]", "to close the index")
-                    expr = Expr(.index(expr, index, optional: true), expr.span.to(span(from: index.span.start)))
+                    links.append(ExprKind.Access(kind: .index(index, optional: true), span: span(from: start)))
                     continue
                 }
                 guard case .identifier(let name) = peek.kind else {
@@ -189,28 +237,55 @@ public struct Parser {
                 advance()
                 if isPunct("(") {
                     let args = try arguments()
-                    if case .name("JSON") = expr.kind {
-                        expr = Expr(.call("JSON." + name, args), span(from: expr.span.start))
+                    if links.isEmpty, case .name("JSON") = base.kind {
+                        base = Expr(.call("JSON." + name, args), span(from: start))
                     } else {
-                        expr = Expr(.method(expr, name, args, optional: optional), span(from: expr.span.start))
+                        let kind = ExprKind.Access.Kind.method(name, args, optional: optional)
+                        links.append(ExprKind.Access(kind: kind, span: span(from: start)))
                     }
                 } else {
-                    expr = Expr(.member(expr, name, optional: optional), span(from: expr.span.start))
+                    links.append(ExprKind.Access(kind: .member(name, optional: optional), span: span(from: start)))
                 }
             } else if isPunct("[") {
                 advance()
                 let index = try expression()
                 _ = try expect("]", "to close the index")
-                expr = Expr(.index(expr, index, optional: false), span(from: expr.span.start))
+                links.append(ExprKind.Access(kind: .index(index, optional: false), span: span(from: start)))
             } else if isPunct("(") {
-                guard case .name(let fn) = expr.kind else {
+                guard links.isEmpty, case .name(let fn) = base.kind else {
                     throw .error(.syntax, "only named functions and methods can be called", at: span(peek))
                 }
                 let args = try arguments()
-                expr = Expr(.call(fn, args), span(from: expr.span.start))
+                base = Expr(.call(fn, args), span(from: start))
             } else {
-                return expr
+                break
             }
+        }
+        if links.count > Self.nestedPostfixLimit {
+            // `$.field` and `item.field` keep their fast paths as the start of the chain.
+            if case .member = links[0].kind, Self.isNameOrInput(base) {
+                base = Self.nest(base, links[0])
+                links.removeFirst()
+            }
+            return Expr(.access(base, links), links[links.count - 1].span)
+        }
+        for link in links { base = Self.nest(base, link) }
+        return base
+    }
+
+    private static func isNameOrInput(_ e: Expr) -> Bool {
+        switch e.kind {
+        case .name, .input: true
+        default: false
+        }
+    }
+
+    /// The nested node for one postfix link applied to `base`.
+    private static func nest(_ base: Expr, _ link: ExprKind.Access) -> Expr {
+        switch link.kind {
+        case .member(let name, let optional): Expr(.member(base, name, optional: optional), link.span)
+        case .index(let index, let optional): Expr(.index(base, index, optional: optional), link.span)
+        case .method(let name, let args, let optional): Expr(.method(base, name, args, optional: optional), link.span)
         }
     }
 

@@ -101,6 +101,13 @@ struct Step {
     init(_ run: @escaping Compiled) { self.run = run }
 }
 
+/// One link of a long operator chain: applies `op rhs` to the value so far.
+struct ChainStep {
+    typealias Apply = @Sendable (Value, Env) throws(EvalError) -> Value
+    let apply: Apply
+    init(_ apply: @escaping Apply) { self.apply = apply }
+}
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)

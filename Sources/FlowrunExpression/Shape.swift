@@ -40,7 +40,7 @@ public indirect enum Shape: Sendable, Equatable {
         switch value {
         case .null: self = .null
         case .bool: self = .bool
-        case .int: self = .int
+        case .int, .bigInt: self = .int
         case .double: self = .number
         case .string: self = .string
         case .array(let a):

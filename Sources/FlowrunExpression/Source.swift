@@ -6,14 +6,28 @@ public final class SourceFile: Sendable {
     /// The text's UTF-8 bytes; every `Span` indexes into these.
     public let bytes: [UInt8]
     private let lineStarts: [Int]
+    /// Whether each line is ASCII, where a column is a byte distance: locating a diagnostic on a long
+    /// line then costs no scan, so thousands of them on one line stay linear.
+    private let asciiLines: [Bool]
 
     public init(path: String, text: String) {
         self.path = path
         self.text = text
         self.bytes = Array(text.utf8)
         var starts = [0]
-        for (i, b) in bytes.enumerated() where b == 0x0A { starts.append(i + 1) }
+        var ascii: [Bool] = []
+        var lineIsASCII = true
+        for (i, b) in bytes.enumerated() {
+            if b >= 0x80 { lineIsASCII = false }
+            if b == 0x0A {
+                starts.append(i + 1)
+                ascii.append(lineIsASCII)
+                lineIsASCII = true
+            }
+        }
+        ascii.append(lineIsASCII)
         self.lineStarts = starts
+        self.asciiLines = ascii
     }
 
     /// 1-based line and column (in Unicode scalars) of a byte offset.
@@ -25,6 +39,7 @@ public final class SourceFile: Sendable {
             let mid = (lo + hi + 1) / 2
             if lineStarts[mid] <= offset { lo = mid } else { hi = mid - 1 }
         }
+        if asciiLines[lo] { return (lo + 1, offset - lineStarts[lo] + 1) }
         var column = 1
         var i = lineStarts[lo]
         while i < offset {
@@ -47,6 +62,33 @@ public final class SourceFile: Sendable {
             col += 1
         }
         return i
+    }
+
+    /// The part of the 1-based line from `column` (1-based, in Unicode scalars) on, at most `limit`
+    /// scalars, and whether the line goes on after it. On an ASCII line this costs `limit`, not the
+    /// length of the line.
+    public func lineSlice(_ line: Int, fromColumn column: Int, limit: Int) -> (text: [Unicode.Scalar], more: Bool) {
+        guard line >= 1, line <= lineStarts.count else { return ([], false) }
+        let start = lineStarts[line - 1]
+        var end = line < lineStarts.count ? lineStarts[line] - 1 : bytes.count
+        if end > start, bytes[end - 1] == 0x0D { end -= 1 }
+        if asciiLines[line - 1] {
+            let from = min(end, start + max(0, column - 1)), to = min(end, from + limit)
+            return (bytes[from..<to].map { Unicode.Scalar($0) }, to < end)
+        }
+        let scalars = Array(String(decoding: bytes[start..<end], as: UTF8.self).unicodeScalars)
+        let from = min(scalars.count, max(0, column - 1)), to = min(scalars.count, from + limit)
+        return (Array(scalars[from..<to]), to < scalars.count)
+    }
+
+    /// The length of the 1-based line in Unicode scalars.
+    public func lineLength(_ line: Int) -> Int {
+        guard line >= 1, line <= lineStarts.count else { return 0 }
+        let start = lineStarts[line - 1]
+        var end = line < lineStarts.count ? lineStarts[line] - 1 : bytes.count
+        if end > start, bytes[end - 1] == 0x0D { end -= 1 }
+        if asciiLines[line - 1] { return end - start }
+        return bytes[start..<end].reduce(0) { $0 + ($1 & 0xC0 != 0x80 ? 1 : 0) }
     }
 
     /// The text of the 1-based line, without its newline.

@@ -1,11 +1,57 @@
 /// RFC 3339 times and Go-style durations, without Foundation: both run per message in mappings.
+///
+/// A time parsed from text is an `Instant` (seconds and nanoseconds since 1970), so every year from
+/// 0000 to 9999 parses and formats; only the conversion to an int of Unix nanoseconds (`unixNanos`)
+/// is limited to that int's range, 1677-09-21 .. 2262-04-11, and reports when a time is outside it.
 public enum Time {
+    /// A point in time: whole seconds since 1970-01-01T00:00:00Z and the nanoseconds within that second.
+    public struct Instant: Sendable, Equatable, Comparable {
+        public var seconds: Int
+        /// `0..<1_000_000_000`.
+        public var nanos: Int
+
+        public init(seconds: Int, nanos: Int) {
+            self.seconds = seconds
+            self.nanos = nanos
+        }
+
+        /// The instant of Unix nanoseconds; any int is one (floor division, so negative times work).
+        public init(unixNanos: Int) {
+            var (q, r) = unixNanos.quotientAndRemainder(dividingBy: 1_000_000_000)
+            if r < 0 {
+                q -= 1
+                r += 1_000_000_000
+            }
+            self.init(seconds: q, nanos: r)
+        }
+
+        /// Unix nanoseconds, or nil when the instant is outside an int's range (before 1677-09-21T00:12:43Z
+        /// or after 2262-04-11T23:47:16Z).
+        public var unixNanos: Int? {
+            // Borrow a second when negative, so that Int.min (-9223372037 s + 145224192 ns) is reachable.
+            let (s, n) = seconds < 0 && nanos > 0 ? (seconds + 1, nanos - 1_000_000_000) : (seconds, nanos)
+            let (scaled, o1) = s.multipliedReportingOverflow(by: 1_000_000_000)
+            let (total, o2) = scaled.addingReportingOverflow(n)
+            return o1 || o2 ? nil : total
+        }
+
+        public static func < (a: Instant, b: Instant) -> Bool {
+            a.seconds != b.seconds ? a.seconds < b.seconds : a.nanos < b.nanos
+        }
+    }
+
+    /// The range of times that are an int of Unix nanoseconds, as users read it in errors.
+    public static let nanosRange = "1677-09-21T00:12:43Z .. 2262-04-11T23:47:16Z"
+
     /// Formats Unix nanoseconds as RFC 3339 in UTC with millisecond precision: `2024-01-31T12:00:00.000Z`.
+    /// Every int is a time in 1677 .. 2262, so this never fails.
+    public static func rfc3339(nanos: Int) -> String { rfc3339(Instant(unixNanos: nanos)) }
+
+    /// Formats an instant as RFC 3339 in UTC with millisecond precision (years 0000-9999 as four digits).
     /// Writes the 24 bytes directly: this runs per item in mappings.
-    public static func rfc3339(nanos: Int) -> String {
-        let millis = nanos >= 0 ? nanos / 1_000_000 : (nanos - 999_999) / 1_000_000
-        var seconds = millis >= 0 ? millis / 1000 : (millis - 999) / 1000
-        let ms = millis - seconds * 1000
+    public static func rfc3339(_ instant: Instant) -> String {
+        let ms = instant.nanos / 1_000_000
+        var seconds = instant.seconds
         let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
         seconds -= days * 86400
         let (y, m, d) = civil(fromDays: days)
@@ -28,13 +74,17 @@ public enum Time {
     }
 
     /// Parses RFC 3339 (`2024-01-31T12:00:00Z`, fractional seconds, `+02:00` offsets, a space for `T`,
-    /// or a bare date) to Unix nanoseconds; nil when the text is not such a time.
-    public static func parse(_ text: String) -> Int? {
+    /// or a bare date) to Unix nanoseconds; nil when the text is not such a time or the time is outside
+    /// an int's range (`instant(_:)` tells the two apart).
+    public static func parse(_ text: String) -> Int? { instant(text)?.unixNanos }
+
+    /// Parses RFC 3339 text (years 0000-9999) to an instant; nil when the text is not such a time.
+    public static func instant(_ text: String) -> Instant? {
         var text = text
-        return text.withUTF8 { parse(bytes: $0) }
+        return text.withUTF8 { instant(bytes: $0) }
     }
 
-    static func parse(bytes b: UnsafeBufferPointer<UInt8>) -> Int? {
+    static func instant(bytes b: UnsafeBufferPointer<UInt8>) -> Instant? {
         var i = 0
         func digits(_ n: Int) -> Int? {
             guard i + n <= b.count else { return nil }
@@ -55,12 +105,14 @@ public enum Time {
         let dash = UInt8(ascii: "-"), colon = UInt8(ascii: ":")
         guard let y = digits(4), take(dash), let mo = digits(2), take(dash), let d = digits(2) else { return nil }
         guard (1...12).contains(mo), (1...daysIn(month: mo, year: y)).contains(d) else { return nil }
-        var nanos = days(fromYear: y, month: mo, day: d) * 86_400 * 1_000_000_000
-        if i == b.count { return nanos }
+        // Four-digit years keep every sum below about 3.2e11 seconds: no overflow is possible.
+        var seconds = days(fromYear: y, month: mo, day: d) * 86_400
+        var nanos = 0
+        if i == b.count { return Instant(seconds: seconds, nanos: 0) }
         guard take(UInt8(ascii: "T")) || take(UInt8(ascii: "t")) || take(UInt8(ascii: " ")) else { return nil }
         guard let h = digits(2), take(colon), let mi = digits(2), take(colon), let s = digits(2) else { return nil }
         guard h < 24, mi < 60, s < 61 else { return nil }
-        nanos += ((h * 60 + mi) * 60 + s) * 1_000_000_000
+        seconds += (h * 60 + mi) * 60 + s
         if take(UInt8(ascii: ".")) {
             var scale = 100_000_000
             var any = false
@@ -72,11 +124,13 @@ public enum Time {
             }
             guard any else { return nil }
         }
-        if take(UInt8(ascii: "Z")) || take(UInt8(ascii: "z")) { return i == b.count ? nanos : nil }
+        if take(UInt8(ascii: "Z")) || take(UInt8(ascii: "z")) {
+            return i == b.count ? Instant(seconds: seconds, nanos: nanos) : nil
+        }
         let sign: Int
         if take(UInt8(ascii: "+")) { sign = 1 } else if take(dash) { sign = -1 } else { return nil }
         guard let oh = digits(2), take(colon), let om = digits(2), i == b.count, oh < 24, om < 60 else { return nil }
-        return nanos - sign * (oh * 60 + om) * 60 * 1_000_000_000
+        return Instant(seconds: seconds - sign * (oh * 60 + om) * 60, nanos: nanos)
     }
 
     static func daysIn(month: Int, year: Int) -> Int {
@@ -140,7 +194,7 @@ public enum Durations {
     /// `1h30m0s`-style text for nanoseconds, shortest exact form (`90s` -> `1m30s`).
     public static func format(_ nanos: Int) -> String {
         if nanos == 0 { return "0s" }
-        var n = abs(nanos)
+        var n = nanos.magnitude
         var out = nanos < 0 ? "-" : ""
         if n % 1_000_000_000 != 0 { return out + (n % 1_000_000 == 0 ? "\(n / 1_000_000)ms" : "\(n)ns") }
         n /= 1_000_000_000

@@ -56,13 +56,42 @@ public indirect enum ValueTemplate: Sendable {
         case .array(let items):
             var out: [Value] = []
             out.reserveCapacity(items.count)
-            for item in items { out.append(try item.evaluate(input, globals)) }
+            for item in items {
+                let v = try item.evaluate(input, globals)
+                try Self.checkNesting(v, item)
+                out.append(v)
+            }
             return .array(out)
         case .object(let template):
             var values = ContiguousArray<Value>()
             values.reserveCapacity(template.values.count)
-            for v in template.values { values.append(try v.evaluate(input, globals)) }
+            for item in template.values {
+                let v = try item.evaluate(input, globals)
+                try Self.checkNesting(v, item)
+                values.append(v)
+            }
             return .object(Value.Object(uncheckedUniqueKeys: template.keys, values: values))
+        }
+    }
+
+    /// A template's value placed in a YAML array or object must leave room for that level.
+    @inline(__always)
+    private static func checkNesting(_ value: Value, _ item: ValueTemplate) throws(EvalError) {
+        if case .constant = item { return }
+        do throws(EvalError) { try Nesting.check(value, at: nil) } catch {
+            throw Nesting.tooDeep(at: item.firstSpan)
+        }
+    }
+
+    /// The location of the first expression inside, for errors about the value as a whole.
+    var firstSpan: Span? {
+        switch self {
+        case .constant: return nil
+        case .template(let t):
+            for case .expression(let e) in t.parts { return e.span }
+            return nil
+        case .array(let items): return items.lazy.compactMap(\.firstSpan).first
+        case .object(let o): return o.values.lazy.compactMap(\.firstSpan).first
         }
     }
 }

@@ -128,12 +128,13 @@ extension HTTPClient {
             {
                 limiter.configure(requests: n, perNanos: window)
             }
-            attempt(1, request, message, policy, origin: (context.flowName, context.nodeName), done)
+            attempt(1, request, message, policy, origin: (context.flowName, context.nodeName, context.redactor), done)
         }
 
         func attempt(
             _ n: Int, _ request: HTTPRequest, _ message: Value, _ policy: RetryPolicy,
-            origin: (flow: String, node: String), _ finish: @escaping @Sendable (AsyncResult) -> Void
+            origin: (flow: String, node: String, redactor: Redactor),
+            _ finish: @escaping @Sendable (AsyncResult) -> Void
         ) {
             // The final outcome carries the number of requests sent, retries included.
             let done: @Sendable (AsyncResult) -> Void = { result in
@@ -160,7 +161,10 @@ extension HTTPClient {
                             }
                             return
                         }
-                        let text = String(decoding: response.body.prefix(200), as: UTF8.self)
+                        // Redacted before it is cut, so that the cut cannot leave half a secret behind.
+                        let text = String(
+                            origin.redactor.redact(String(decoding: response.body.prefix(4096), as: UTF8.self)).prefix(
+                                200))
                         done(
                             .failure(
                                 NodeError(
@@ -323,13 +327,19 @@ struct RetryPolicy: Sendable {
 
     func delay(attempt: Int, retryAfter: String?, now: Date = Date()) -> Int {
         if let header = retryAfter?.trimmingCharacters(in: .whitespaces) {
-            if let seconds = Int(header), seconds >= 0 { return min(seconds * 1_000_000_000, maxRetryAfterNanos) }
+            if let seconds = Int(header), seconds >= 0 {
+                // A server's huge Retry-After overflows in nanoseconds: it is just "longer than the cap".
+                let (nanos, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+                return overflow ? maxRetryAfterNanos : min(nanos, maxRetryAfterNanos)
+            }
             let formatter = DateFormatter()
             formatter.locale = Locale(identifier: "en_US_POSIX")
             formatter.timeZone = TimeZone(identifier: "GMT")
             formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
             if let date = formatter.date(from: header) {
-                return min(max(0, Int(date.timeIntervalSince(now) * 1e9)), maxRetryAfterNanos)
+                // Clamped as a double first: a date in year 9999 is more nanoseconds than an int holds.
+                let wait = min(max(0, date.timeIntervalSince(now) * 1e9), Double(maxRetryAfterNanos))
+                return Int(wait)
             }
         }
         let cap = baseNanos.multipliedReportingOverflow(by: 1 << min(attempt - 1, 20))

@@ -26,8 +26,8 @@ extension HTTPServer {
             guard let hmacSecret else { return nil }
             var given = Substring(request.head.header(hmacHeader) ?? "")
             if given.hasPrefix("sha256=") { given.removeFirst(7) }
-            let expected = Digest.hex(Digest.hmacSHA256(key: Array(hmacSecret.utf8), message: request.body))
-            return Digest.constantTimeEqual(Array(given.lowercased().utf8), Array(expected.utf8))
+            let mac = Digest.unhex(String(given)) ?? []
+            return Digest.isValidHMACSHA256(mac, key: Array(hmacSecret.utf8), message: request.body)
                 ? nil : .error(401, "missing or wrong \(hmacHeader) signature")
         }
     }

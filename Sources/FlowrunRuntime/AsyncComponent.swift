@@ -25,7 +25,8 @@ public struct AsyncContext: Sendable {
     public let settings: [String: Value]
     public let globals: Globals
     public let isDryRun: Bool
-    public let secretValues: [String]
+    /// Takes the run's secrets out of texts the component keeps or reports.
+    public let redactor: Redactor
 
     public func setting(_ name: String) -> Value { settings[name] ?? .null }
 }

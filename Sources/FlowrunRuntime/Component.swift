@@ -168,25 +168,18 @@ public struct NodeContext {
         run.record.total = total
     }
 
-    /// Writes a log line attributed to this node and run.
-    public func log(_ level: LogLevel, _ message: String) {
-        run.logger.log(level, message, flow: run.program.name, node: nodeName, run: runID)
+    /// Writes a log line attributed to this node and run; the message is not built when the level is off.
+    public func log(_ level: LogLevel, _ message: @autoclosure () -> String) {
+        guard run.logger.enabled(level) else { return }
+        run.logger.log(level, message(), flow: run.program.name, node: nodeName, run: runID)
     }
 
-    /// Declared secret values, for components that must redact them.
-    public var secretValues: [String] { run.secretValues }
+    /// The run's redactor, for components that must keep secrets out of what they write.
+    public var redactor: Redactor { run.redactor }
 
-    /// `text` with every declared secret value replaced by `***`.
-    public func redacted(_ text: String) -> String { Redaction.redact(text, run.secretValues) }
-}
+    /// Whether lines of `level` go anywhere (a component skips preparing what would be dropped).
+    public func logs(_ level: LogLevel) -> Bool { run.logger.enabled(level) }
 
-/// Keeps secret values out of logs and run records.
-public enum Redaction {
-    public static func redact(_ text: String, _ secrets: [String]) -> String {
-        var text = text
-        for secret in secrets where !secret.isEmpty {
-            text = text.split(separator: secret, omittingEmptySubsequences: false).joined(separator: "***")
-        }
-        return text
-    }
+    /// `text` with every declared secret (in its common encodings) replaced by `***`.
+    public func redacted(_ text: String) -> String { run.redactor.redact(text) }
 }

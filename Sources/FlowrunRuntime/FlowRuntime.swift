@@ -29,6 +29,10 @@ public final class FlowRuntime: @unchecked Sendable {
             var ts = timespec(tv_sec: nanos / 1_000_000_000, tv_nsec: nanos % 1_000_000_000)
             _ = nanosleep(&ts, nil)
         }
+        /// Where final run records wait while the store is unreachable (default: memory).
+        public var recordSpool: (any RecordSpool)?
+        /// Tries of a run record save that fails (backoff paused with `sleep`).
+        public var saveRetry = SaveRetry()
         public init() {}
     }
 
@@ -48,10 +52,15 @@ public final class FlowRuntime: @unchecked Sendable {
 
     public let program: FlowProgram
     public let store: any StateStore
+    /// Saves run records: retried, kept in `options.recordSpool` while the store is unreachable.
+    public let records: RunRecordKeeper
     public let cancellation = CancellationFlag()
+    /// The options as given, with the logger wrapped in the runtime's redactor.
     public let options: Options
     let secrets: Value
-    let secretValues: [String]
+    /// Takes the flow's secrets out of everything that leaves a run: the store and the logger are wrapped
+    /// in it, and every record the runtime hands out has passed through it.
+    public let redactor: Redactor
     let secretProblems: [String]
     /// The flow's vars with `options.vars` applied.
     let vars: Value
@@ -62,8 +71,6 @@ public final class FlowRuntime: @unchecked Sendable {
         throws(NodeError)
     {
         self.program = try FlowProgram(flow, factories: factories)
-        self.store = store
-        self.options = options
         var resolved = Value.Object()
         var problems: [String] = []
         for secret in flow.document.secrets {
@@ -78,7 +85,16 @@ public final class FlowRuntime: @unchecked Sendable {
             }
         }
         self.secrets = .object(resolved)
-        self.secretValues = resolved.values.compactMap(\.stringValue).filter { $0.count >= 3 }
+        let redactor = Redactor(secrets: resolved.values.compactMap(\.stringValue))
+        self.redactor = redactor
+        self.store = RedactingStore(store, redactor: redactor)
+        var options = options
+        options.logger = RedactingLogger(options.logger, redactor: redactor)
+        if let progress = options.progress { options.progress = { progress(redactor.redact($0)) } }
+        self.options = options
+        self.records = RunRecordKeeper(
+            store: self.store, spool: options.recordSpool ?? MemorySpool(), logger: options.logger,
+            retry: options.saveRetry, sleep: options.sleep)
         self.secretProblems = problems
         self.vars = .object(flow.document.vars.merging(options.vars) { _, new in new })
         let path = flow.document.source.path
@@ -117,7 +133,11 @@ public final class FlowRuntime: @unchecked Sendable {
         var values: [String: Value] = [:]
         for (key, template) in node.checked.settings {
             if case .perMessage = node.checked.descriptor.setting(key)?.evaluation { continue }
-            do { values[key] = try template.evaluate(.null, globals) } catch { throw NodeError(error) }
+            do { values[key] = try template.evaluate(.null, globals) } catch {
+                // Outside a run, so not through the run's logger: redacted here.
+                let e = NodeError(error)
+                throw NodeError(redactor.redact(e.message), code: e.code, retryable: e.retryable, location: e.location)
+            }
         }
         return values
     }
@@ -187,15 +207,15 @@ public final class FlowRuntime: @unchecked Sendable {
             var r = last
             r.retryNote =
                 (r.retryNote ?? "retryable") + "; not retried: run.retries (\(program.policy.retries)) used up"
-            try? store.save(r)
+            self.records.save(r)
             records[records.count - 1] = r
         }
         if let last = records.last { recordHealth(last, lease: lock) }
         return records
     }
 
-    /// The flow's shared health after the run's last attempt: written with the final record through the
-    /// run's fence (one transaction), or by compare-and-set without a lease.
+    /// The flow's shared health after the run's last attempt: written through the run's fence as the run
+    /// ends, or by compare-and-set without a lease.
     func recordHealth(_ last: RunRecord, lease: RunLock?) {
         let now = options.clock()
         guard let lease, !lease.isLost, last.status != .abandoned else {
@@ -203,7 +223,7 @@ public final class FlowRuntime: @unchecked Sendable {
             return
         }
         let committed = try? store.commit(
-            flow: program.name, fence: lease.fence, keys: [SharedHealth.key], record: last
+            flow: program.name, fence: lease.fence, keys: [SharedHealth.key], record: nil
         ) { current in
             [SharedHealth.key: SharedHealth.next(current[SharedHealth.key], after: last.status, at: now)]
         }
@@ -252,9 +272,9 @@ public final class FlowRuntime: @unchecked Sendable {
 
     /// Notes on `parent` that `child` retried it (the chain is visible from both ends).
     public func linkRetry(_ parent: String, _ child: String) {
-        guard var p = try? store.run(id: parent) else { return }
+        guard var p = try? records.record(id: parent) else { return }
         p.retriedBy.append(child)
-        try? store.save(p)
+        records.save(p)
     }
 
     /// Runs in progress by id, with their cancellation flags.
@@ -302,13 +322,14 @@ public final class FlowRuntime: @unchecked Sendable {
         activeLock.withLock { active[record.id] = flag }
         defer { _ = activeLock.withLock { active.removeValue(forKey: record.id) } }
         let execution = RunExecution(
-            program: program, record: record, globals: globals, secretValues: secretValues,
+            program: program, record: record, globals: globals, redactor: redactor,
             logger: options.logger, store: store, cancellation: flag)
         execution.lease = lease
         execution.observer = options.observer
         execution.progress = options.progress
-        try? store.save(execution.record)
-        started?(execution.record)
+        execution.records = records
+        records.save(execution.record, keep: false)
+        started?(redactor.redact(execution.record))
         if let problem = secretProblems.first {
             execution.fail(problem)
         } else if execution.prepareSettings() {
@@ -339,14 +360,20 @@ public final class FlowRuntime: @unchecked Sendable {
             execution.drain()
         }
         execution.finish()
-        record = execution.record
-        if !execution.saveFenced(record) {
+        record = redactor.redact(execution.record)
+        if let lease = execution.lease, !execution.fencedOut {
+            if records.save(record, fence: lease.fence) == nil {
+                execution.loseLease("lease lost: the final record was refused by its fencing token")
+            }
+        } else if execution.lease == nil {
+            records.save(record)
+        }
+        if execution.fencedOut {
             // Another replica holds the lease now: nothing of this run was committed.
-            if !execution.fencedOut { Telemetry.sink?.cluster(.fencedCommit, flow: program.name) }
             record.status = .abandoned
             record.reason = "lease lost"
             record.retryable = false
-            try? store.save(record)
+            records.save(record)
         }
         return record
     }
@@ -394,13 +421,17 @@ public final class FlowRuntime: @unchecked Sendable {
     /// Records left `running` by a process of this host that no longer exists (SIGKILL, power loss)
     /// are marked `abandoned`; their checkpoints were never committed, so the next run resumes from the
     /// last committed cursor.
+    /// Final records kept while the store was unreachable are written first; one still waiting is not
+    /// abandoned, whatever the store says.
     public func markAbandonedRuns() {
+        records.flush()
         guard let recent = try? store.runs(flow: program.name, limit: 100) else { return }
-        for var r in recent where r.status == .running {
+        let kept = records.pendingIDs
+        for var r in recent where r.status == .running && !kept.contains(r.id) {
             guard let owner = r.owner, RunOwner.isGone(owner) else { continue }
             r.status = .abandoned
             r.reason = "the process that ran it (\(owner)) ended without finishing it"
-            try? store.save(r)
+            records.save(r)
             options.logger.log(
                 .warning, "run \(r.id) was abandoned by \(owner)", flow: program.name, node: nil, run: r.id)
         }

@@ -20,8 +20,10 @@ public final class RunExecution {
     let program: FlowProgram
     let globals: Globals
     let logger: any RunLogger
-    let secretValues: [String]
+    let redactor: Redactor
     let store: any StateStore
+    /// Saves the record while the run goes on (the runtime shares its own keeper).
+    var records: RunRecordKeeper
     var settings: [[String: Value]] = []
     /// Checkpoint values offered during the run, reduced per key; committed only if the run completes.
     var checkpoints: [String: (value: Value, reduce: CheckpointReduce)] = [:]
@@ -85,15 +87,16 @@ public final class RunExecution {
     private(set) var fencedOut = false
 
     init(
-        program: FlowProgram, record: RunRecord, globals: Globals, secretValues: [String], logger: any RunLogger,
+        program: FlowProgram, record: RunRecord, globals: Globals, redactor: Redactor, logger: any RunLogger,
         store: any StateStore, cancellation: CancellationFlag
     ) {
         self.store = store
         self.componentStore = store
+        self.records = RunRecordKeeper(store: store, logger: logger, sleep: { _ in })
         self.program = program
         self.record = record
         self.globals = globals
-        self.secretValues = secretValues
+        self.redactor = redactor
         self.logger = logger
         self.cancellation = cancellation
         self.deadline = program.policy.timeoutNanos.map { record.startedAt + $0 }
@@ -167,9 +170,11 @@ public final class RunExecution {
         }
         if !errorEdges.isEmpty {
             record.counters[.handled, default: 0] += 1
+            // Error messages leave the run through whatever the flow connects (a database, a webhook):
+            // redacted like the error log.
             var err: Value.Object = [
-                "message": .string(error.message), "code": .string(error.code), "retryable": .bool(error.retryable),
-                "node": .string(n.name), "port": .string(port), "id": .int(id),
+                "message": .string(redactor.redact(error.message)), "code": .string(error.code),
+                "retryable": .bool(error.retryable), "node": .string(n.name), "port": .string(port), "id": .int(id),
             ]
             if let location = error.location { err["location"] = .string(location) }
             emit(node: node, port: "error", ["error": .object(err), "input": input, "context": input["context"]])
@@ -229,10 +234,7 @@ public final class RunExecution {
         }
     }
 
-    func redactedPreview(_ value: Value) -> String {
-        let text = Redaction.redact(JSON.serialize(value), secretValues)
-        return text.count > 1000 ? String(text.prefix(1000)) + "..." : text
-    }
+    func redactedPreview(_ value: Value) -> String { redactor.preview(value) }
 
     /// Ends the run as failed with a reason (fatal: the rest of its work is dropped). `retryable` says
     /// whether `run.retries` may try it again.
@@ -337,9 +339,13 @@ public final class RunExecution {
         lastSaved = now
         var snapshot = record
         snapshot.countWrittenAsProcessed()
-        if !saveFenced(snapshot) {
-            loseLease("lease lost: the progress save was refused by its fencing token")
-            stack.removeAll()
+        if lease != nil {
+            if !saveFenced(snapshot) {
+                loseLease("lease lost: the progress save was refused by its fencing token")
+                stack.removeAll()
+            }
+        } else {
+            records.saveProgress(snapshot)
         }
     }
 
@@ -388,7 +394,7 @@ public final class RunExecution {
         state.inputs[seq] = (port, message)
         var context = AsyncContext(
             nodeName: program.nodes[node].name, runID: record.id, settings: settings[node], globals: globals,
-            isDryRun: record.dryRun, secretValues: secretValues)
+            isDryRun: record.dryRun, redactor: redactor)
         context.flowName = program.name
         let inbox = self.inbox
         io.start(message, on: port, context) { result in inbox.post(node, seq, result) }
@@ -551,11 +557,9 @@ public final class RunExecution {
     }
 
     /// Saves the record through the run's fence (when it has a lease); false when the fence refused it.
+    /// A store error counts as saved: progress saves get one try (the next one carries the same facts).
     func saveFenced(_ snapshot: RunRecord) -> Bool {
-        guard let lease else {
-            try? store.save(snapshot)
-            return true
-        }
+        guard let lease else { return true }
         let fence = lease.fence
         return
             (try? store.commit(flow: program.name, fence: fence, keys: [], record: snapshot) { _ in [:] }) != false
@@ -612,7 +616,7 @@ public final class RunExecution {
         }
         for node in ends {
             let name = program.nodes[node].outputs.first ?? "out"
-            emit(node: node, port: name, settled.json)
+            emit(node: node, port: name, redactor.redact(settled).json)
         }
         drain()
         let endErrors = record.errors.filter(\.afterEnd)

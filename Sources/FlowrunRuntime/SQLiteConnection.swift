@@ -8,6 +8,10 @@ public final class SQLiteConnection: @unchecked Sendable {
         public let description: String
         /// The SQLite result code (SQLITE_BUSY, SQLITE_CONSTRAINT, ...).
         public let code: Int32
+        public init(description: String, code: Int32) {
+            self.description = description
+            self.code = code
+        }
         public var isBusy: Bool { code & 0xFF == SQLITE_BUSY || code & 0xFF == SQLITE_LOCKED }
         public var isConstraint: Bool { code & 0xFF == SQLITE_CONSTRAINT }
     }
@@ -87,7 +91,12 @@ public final class SQLiteConnection: @unchecked Sendable {
                 case SQLITE_FLOAT: row.append(.double(sqlite3_column_double(stmt, c)))
                 case SQLITE_NULL: row.append(.null)
                 default:
-                    let text = sqlite3_column_text(stmt, c).map { String(cString: $0) } ?? ""
+                    // By length, not up to the first NUL: text holding NUL bytes reads back whole.
+                    let bytes = sqlite3_column_text(stmt, c)
+                    let length = Int(sqlite3_column_bytes(stmt, c))
+                    let text =
+                        bytes.map { String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self) }
+                        ?? ""
                     row.append(.string(text))
                 }
             }

@@ -4,6 +4,8 @@ public protocol TelemetrySink: Sendable {
     func databaseStatement(flow: String, node: String, operation: String, ok: Bool)
     /// A cluster event of a flow: a lease renewed, a run rescued, a commit refused by its fence.
     func cluster(_ event: ClusterEvent, flow: String)
+    /// A run record could not be saved to the state store (each failed try).
+    func runRecordSaveFailed(flow: String)
 }
 
 public enum ClusterEvent: String, Sendable, CaseIterable {
@@ -14,6 +16,7 @@ public enum ClusterEvent: String, Sendable, CaseIterable {
 
 extension TelemetrySink {
     public func cluster(_ event: ClusterEvent, flow: String) {}
+    public func runRecordSaveFailed(flow: String) {}
 }
 
 public enum Telemetry {

@@ -83,7 +83,7 @@ public final class AdminServer: @unchecked Sendable {
             do {
                 let records = try service.store.runs(flow: query["flow"], limit: status == nil ? limit : 1000)
                     .filter { status == nil || $0.status.rawValue == status }.prefix(limit)
-                return Self.json(200, .array(records.map(Running.json)))
+                return Self.json(200, .array(records.map { Running.json(service.redacted($0)) }))
             } catch {
                 return Self.json(503, ["error": .string("state store: \(error)")])
             }
@@ -91,7 +91,7 @@ public final class AdminServer: @unchecked Sendable {
             guard let record = try? service.store.run(id: p[2]) else {
                 return Self.json(404, ["error": .string("no run \(p[2])")])
             }
-            return Self.json(200, Running.json(record))
+            return Self.json(200, Running.json(service.redacted(record)))
         case ("POST", let p) where p.count == 4 && p[0] == "api" && p[1] == "flows" && p[3] == "runs":
             // The body is the run's input, or {input?, dryRun?}.
             var input: Value?

@@ -82,6 +82,15 @@ public final class ServiceMetrics: TelemetrySink, @unchecked Sendable {
         ).increment()
     }
 
+    public func runRecordSaveFailed(flow: String) {
+        registry.makeCounter(
+            descriptor: Self.name(
+                "run_record_save_failures", "total",
+                "Tries to save a run record to the state store that failed (retried, or kept until it is back)."),
+            labels: [("flow", flow)]
+        ).increment()
+    }
+
     public func databaseStatement(flow: String, node: String, operation: String, ok: Bool) {
         registry.makeCounter(
             descriptor: Self.name(

@@ -25,6 +25,9 @@ public final class Service: @unchecked Sendable {
     public let store: any StateStore
     public let metrics = ServiceMetrics()
     let cluster = ClusterClock()
+    /// Final run records waiting while the store is unreachable, shared by every flow (and kept across
+    /// reloads): the next save of any run writes them.
+    public let recordSpool = MemorySpool()
     let options: Options
     private let lock = NSLock()
     private var services: [String: FlowService] = [:]
@@ -88,7 +91,7 @@ public final class Service: @unchecked Sendable {
                 continue
             }
             guard let flow = report.flow else {
-                failures[file] = report.diagnostics.map { $0.render() }.joined(separator: "\n")
+                failures[file] = Diagnostic.renderAll(report.diagnostics)
                 continue
             }
             var runtimeOptions = FlowRuntime.Options()
@@ -97,6 +100,7 @@ public final class Service: @unchecked Sendable {
             runtimeOptions.vars = options.vars
             runtimeOptions.leaseTiming = options.leaseTiming
             runtimeOptions.node = options.node
+            runtimeOptions.recordSpool = recordSpool
             do throws(NodeError) {
                 let runtime = try FlowRuntime(flow: flow, factories: .standard, store: store, options: runtimeOptions)
                 loaded.append(FlowService(file: file, runtime: runtime))

@@ -33,7 +33,7 @@ public final class FlowHarness {
     ) throws {
         let report = FlowChecker.check(path: "test.yaml", text: yaml, registry: registry)
         guard let flow = report.flow else {
-            throw LoadError(description: report.diagnostics.map { $0.render() }.joined(separator: "\n"))
+            throw LoadError(description: Diagnostic.renderAll(report.diagnostics))
         }
         self.flow = flow
         self.store = store

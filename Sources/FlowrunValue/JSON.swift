@@ -48,15 +48,21 @@ public enum JSON {
         return out.string()
     }
 
+    /// Parsing and serialization recurse directly (fastest) for the first levels; deeper values go on
+    /// with an explicit stack (`parseDeep`, `writeDeep`), so no value costs more than this many frames.
+    static let recursiveLevels = 32
+
     static func write(_ value: Value, to out: inout ByteWriter, indent: Int?, level: Int) {
         switch value {
         case .null: out.append("null")
         case .bool(let b): out.append(b ? "true" : "false")
         case .int(let i): out.append(text: String(i))
+        case .bigInt(let digits): out.append(text: digits)
         case .double(let d): out.append(text: Value.canonical(d))
         case .string(let s): writeString(s, to: &out)
         case .array(let a):
             if a.isEmpty { out.append("[]"); return }
+            if level >= JSON.recursiveLevels { return writeDeep(value, to: &out, indent: indent, level: level) }
             out.append(UInt8(ascii: "["))
             for (i, element) in a.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
@@ -67,6 +73,7 @@ public enum JSON {
             out.append(UInt8(ascii: "]"))
         case .object(let o):
             if o.isEmpty { out.append("{}"); return }
+            if level >= JSON.recursiveLevels { return writeDeep(value, to: &out, indent: indent, level: level) }
             out.append(UInt8(ascii: "{"))
             var first = true
             for (k, v) in o {
@@ -80,6 +87,61 @@ public enum JSON {
             }
             newline(&out, indent, level)
             out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// `write` without recursion: the open arrays and objects and the position in each are kept on
+    /// a stack of their own, so a value as deep as `Value.maxDepth` needs no deep thread stack.
+    private static func writeDeep(_ value: Value, to out: inout ByteWriter, indent: Int?, level: Int) {
+        enum Open {
+            case array([Value], next: Int)
+            case object(Value.Object, next: Int)
+        }
+        var stack: [Open] = []
+        var pending: Value? = value
+        while true {
+            if let v = pending {
+                pending = nil
+                switch v {
+                case .array(let a) where !a.isEmpty:
+                    out.append(UInt8(ascii: "["))
+                    stack.append(.array(a, next: 0))
+                case .object(let o) where !o.isEmpty:
+                    out.append(UInt8(ascii: "{"))
+                    stack.append(.object(o, next: 0))
+                default:
+                    write(v, to: &out, indent: indent, level: level + stack.count)
+                }
+            }
+            guard let top = stack.last else { return }
+            let depth = level + stack.count
+            switch top {
+            case .array(let a, let i):
+                if i == a.count {
+                    stack.removeLast()
+                    newline(&out, indent, depth - 1)
+                    out.append(UInt8(ascii: "]"))
+                    continue
+                }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                newline(&out, indent, depth)
+                stack[stack.count - 1] = .array(a, next: i + 1)
+                pending = a[i]
+            case .object(let o, let i):
+                if i == o.count {
+                    stack.removeLast()
+                    newline(&out, indent, depth - 1)
+                    out.append(UInt8(ascii: "}"))
+                    continue
+                }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                newline(&out, indent, depth)
+                writeString(o.keys[i], to: &out)
+                out.append(UInt8(ascii: ":"))
+                if indent != nil { out.append(UInt8(ascii: " ")) }
+                stack[stack.count - 1] = .object(o, next: i + 1)
+                pending = o.values[i]
+            }
         }
     }
 
@@ -201,8 +263,12 @@ private struct Parser {
         guard depth < JSON.maxDepth else { throw error("nesting deeper than \(JSON.maxDepth) levels") }
         guard pos < bytes.count else { throw error("unexpected end of input") }
         switch bytes[pos] {
-        case UInt8(ascii: "{"): return try parseObject(depth: depth)
-        case UInt8(ascii: "["): return try parseArray(depth: depth)
+        case UInt8(ascii: "{"):
+            if depth >= JSON.recursiveLevels { return try parseDeep(depth: depth) }
+            return try parseObject(depth: depth)
+        case UInt8(ascii: "["):
+            if depth >= JSON.recursiveLevels { return try parseDeep(depth: depth) }
+            return try parseArray(depth: depth)
         case UInt8(ascii: "\""): return .string(try parseString())
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
@@ -210,6 +276,91 @@ private struct Parser {
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
         default: throw error("unexpected character '\(Unicode.Scalar(bytes[pos]))'")
         }
+    }
+
+    /// `parseValue` for an array or object below the first `JSON.recursiveLevels` levels, without
+    /// recursion: the open arrays and objects are kept on a stack of their own, so nesting up to
+    /// `JSON.maxDepth` needs no deep thread stack.
+    mutating func parseDeep(depth: Int) throws(JSON.ParseError) -> Value {
+        enum Open {
+            case array([Value])
+            case object(Value.Object, key: String)
+        }
+        var stack: [Open] = []
+        nextValue: while true {
+            guard depth + stack.count < JSON.maxDepth else {
+                throw error("nesting deeper than \(JSON.maxDepth) levels")
+            }
+            guard pos < bytes.count else { throw error("unexpected end of input") }
+            var complete: Value
+            switch bytes[pos] {
+            case UInt8(ascii: "["):
+                pos += 1
+                skipWhitespace()
+                if pos < bytes.count, bytes[pos] == UInt8(ascii: "]") {
+                    pos += 1
+                    complete = .array([])
+                } else {
+                    stack.append(.array([]))
+                    continue nextValue
+                }
+            case UInt8(ascii: "{"):
+                pos += 1
+                skipWhitespace()
+                if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") {
+                    pos += 1
+                    complete = .object(Value.Object())
+                } else {
+                    stack.append(.object(Value.Object(), key: try parseKey()))
+                    continue nextValue
+                }
+            default:
+                // A scalar: parseValue does not recurse for it.
+                complete = try parseValue(depth: depth + stack.count)
+            }
+            // Attach the finished value to the innermost open container, closing containers as they end.
+            while let top = stack.popLast() {
+                skipWhitespace()
+                switch top {
+                case .array(var array):
+                    array.append(complete)
+                    guard pos < bytes.count else { throw error("unexpected end of input in array") }
+                    if bytes[pos] == UInt8(ascii: ",") {
+                        pos += 1
+                        skipWhitespace()
+                        stack.append(.array(array))
+                        continue nextValue
+                    }
+                    guard bytes[pos] == UInt8(ascii: "]") else { throw error("expected ',' or ']'") }
+                    pos += 1
+                    complete = .array(array)
+                case .object(var object, let key):
+                    object[key] = complete
+                    guard pos < bytes.count else { throw error("unexpected end of input in object") }
+                    if bytes[pos] == UInt8(ascii: ",") {
+                        pos += 1
+                        stack.append(.object(object, key: try parseKey()))
+                        continue nextValue
+                    }
+                    guard bytes[pos] == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
+                    pos += 1
+                    complete = .object(object)
+                }
+            }
+            return complete
+        }
+    }
+
+    /// `"key":` inside an object, with the whitespace around it.
+    private mutating func parseKey() throws(JSON.ParseError) -> String {
+        skipWhitespace()
+        guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { throw error("expected a string key") }
+        let key = try parseString()
+        skipWhitespace()
+        guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else { throw error("expected ':'") }
+        pos += 1
+        skipWhitespace()
+        return key
     }
 
     mutating func literal(_ word: StaticString) throws(JSON.ParseError) {
@@ -282,7 +433,11 @@ private struct Parser {
             if pos == expStart { throw error("expected exponent digits") }
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self)
-        if !isDouble, let i = Int(text) { return .int(i) }
+        if !isDouble {
+            if let i = Int(text) { return .int(i) }
+            // Beyond 64 bits: kept exact as its text (JSON allows no leading zeros, so it is canonical).
+            return .bigInt(text)
+        }
         guard let d = Double(text), d.isFinite else {
             throw JSON.ParseError(message: "number out of range", offset: start)
         }

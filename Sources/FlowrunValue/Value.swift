@@ -5,10 +5,19 @@ import OrderedCollections
 /// Objects keep their keys in insertion order, so JSON round-trips keep the order a user wrote and
 /// an API returned. Ints and doubles stay distinct (`3` and `3.0` are different values that compare
 /// equal numerically).
+///
+/// An integer beyond the 64-bit range (an id such as `18446744073709551615` in JSON) is a `bigInt`
+/// holding its exact decimal text, never a rounded double: it round-trips through JSON unchanged,
+/// compares exactly (equality, ordering, hashing), is bound to databases as that text (PostgreSQL
+/// reads it as `numeric` in a numeric column), and its type is `int`. Arithmetic on it is an error,
+/// never a silent rounding. Make one with `Value.integer(_:)`, which keeps the invariant that a
+/// `bigInt` never holds a number that fits in `Int`.
 public enum Value: Sendable {
     case null
     case bool(Bool)
     case int(Int)
+    /// The canonical decimal text (`-?[1-9][0-9]*`) of an integer outside `Int.min...Int.max`.
+    case bigInt(String)
     case double(Double)
     case string(String)
     case array([Value])
@@ -21,7 +30,7 @@ public enum Value: Sendable {
         switch self {
         case .null: "null"
         case .bool: "bool"
-        case .int: "int"
+        case .int, .bigInt: "int"
         case .double: "number"
         case .string: "string"
         case .array: "array"
@@ -40,6 +49,7 @@ public enum Value: Sendable {
         case .null: false
         case .bool(let b): b
         case .int(let i): i != 0
+        case .bigInt: true
         case .double(let d): d != 0 && !d.isNaN
         case .string(let s): !s.isEmpty
         case .array, .object: true
@@ -111,9 +121,40 @@ public enum Value: Sendable {
         case .string(let s): s
         case .bool(let b): b ? "true" : "false"
         case .int(let i): String(i)
+        case .bigInt(let digits): digits
         case .double(let d): Value.canonical(d)
         case .array, .object: JSON.serialize(self)
         }
+    }
+
+    /// An integer from its decimal text (`-?[0-9]+`, leading zeros allowed): `.int` when it fits in 64
+    /// bits, `.bigInt` with the canonical text otherwise; nil for anything else.
+    public static func integer(_ text: some StringProtocol) -> Value? {
+        if let i = Int(text) { return .int(i) }
+        var digits = Substring(text)
+        let negative = digits.first == "-"
+        if negative { digits = digits.dropFirst() }
+        guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+        let significant = digits.drop { $0 == "0" }
+        return .bigInt((negative ? "-" : "") + significant)
+    }
+
+    /// Ordering of two integers where at least one is beyond 64 bits: by sign, then length, then digits.
+    public static func compareIntegers(_ a: Value, _ b: Value) -> Int? {
+        func parts(_ v: Value) -> (negative: Bool, digits: Substring)? {
+            switch v {
+            case .int(let i): let t = String(i); return t.hasPrefix("-") ? (true, t.dropFirst()) : (false, Substring(t))
+            case .bigInt(let t): return t.hasPrefix("-") ? (true, t.dropFirst()) : (false, Substring(t))
+            default: return nil
+            }
+        }
+        guard let x = parts(a), let y = parts(b) else { return nil }
+        if x.negative != y.negative { return x.negative ? -1 : 1 }
+        var order =
+            x.digits.count != y.digits.count
+            ? (x.digits.count < y.digits.count ? -1 : 1) : (x.digits < y.digits ? -1 : x.digits > y.digits ? 1 : 0)
+        if x.negative { order = -order }
+        return order
     }
 
     /// Shortest round-tripping text for a finite double, always recognisable as a double (`3.0`, `0.1`, `1e+20`).
@@ -125,44 +166,13 @@ public enum Value: Sendable {
 
 extension Value: Equatable {
     /// Deep equality; ints and doubles compare numerically (`1 == 1.0`), everything else by type and content.
-    public static func == (lhs: Value, rhs: Value) -> Bool {
-        switch (lhs, rhs) {
-        case (.null, .null): return true
-        case (.bool(let a), .bool(let b)): return a == b
-        case (.int(let a), .int(let b)): return a == b
-        case (.double(let a), .double(let b)): return a == b
-        case (.int(let a), .double(let b)): return Double(a) == b
-        case (.double(let a), .int(let b)): return a == Double(b)
-        case (.string(let a), .string(let b)): return a == b
-        case (.array(let a), .array(let b)): return a == b
-        case (.object(let a), .object(let b)):
-            guard a.count == b.count else { return false }
-            for (k, v) in a {
-                guard let w = b[k], w == v else { return false }
-            }
-            return true
-        default: return false
-        }
-    }
+    /// Recursive for the first `JSON.recursiveLevels` levels, then with an explicit stack (Nesting.swift).
+    public static func == (lhs: Value, rhs: Value) -> Bool { equal(lhs, rhs, depth: 0) }
 }
 
 extension Value: Hashable {
-    public func hash(into hasher: inout Hasher) {
-        switch self {
-        case .null: hasher.combine(0)
-        case .bool(let b): hasher.combine(b)
-        case .int(let i): hasher.combine(Double(i))
-        case .double(let d): hasher.combine(d)
-        case .string(let s): hasher.combine(s)
-        case .array(let a): hasher.combine(a)
-        case .object(let o):
-            hasher.combine(o.count)
-            for (k, v) in o.sorted(by: { $0.key < $1.key }) {
-                hasher.combine(k)
-                hasher.combine(v)
-            }
-        }
-    }
+    /// Consistent with `==`: ints hash as the equal double, objects independently of key order.
+    public func hash(into hasher: inout Hasher) { hash(into: &hasher, depth: 0) }
 }
 
 extension Value: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,

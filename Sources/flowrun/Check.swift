@@ -26,7 +26,7 @@ struct Check: ParsableCommand {
             case .json:
                 if case .array(let items) = FlowFiles.json(report.diagnostics) { all += items }
             case .text:
-                for d in report.diagnostics { print(d.render() + "\n") }
+                print(Diagnostic.renderAll(report.diagnostics, separator: "\n\n"), terminator: "")
                 if shapes, let flow = report.flow {
                     for node in flow.nodes {
                         print("\(node.name) (\(node.descriptor.name))")

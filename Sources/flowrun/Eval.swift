@@ -21,17 +21,7 @@ struct Eval: ParsableCommand {
     @Flag(help: "Pretty-print the result.") var pretty = false
 
     func json(_ option: String?, _ name: String) throws -> Value? {
-        guard var text = option else { return nil }
-        if text.hasPrefix("@") {
-            do throws(FlowFiles.ReadError) {
-                text = String(decoding: try FlowFiles.read(String(text.dropFirst())), as: UTF8.self)
-            } catch {
-                throw UsageError(error.description)
-            }
-        }
-        do throws(JSON.ParseError) { return try JSON.parse(text) } catch {
-            throw UsageError("--\(name): \(error.description)")
-        }
+        try option.map { try InputArgument.parse($0, option: "--\(name)") }
     }
 
     func run() throws {
@@ -43,7 +33,7 @@ struct Eval: ParsableCommand {
             secrets: secretsValue == [:] ? .anyObject : Shape(of: secretsValue))
         let (template, _, diagnostics) = ExpressionCompiler.compileTemplate(
             expression, path: "<eval>", context: context)
-        for d in diagnostics { FileHandleOutput.stderr(d.render()) }
+        if !diagnostics.isEmpty { FileHandleOutput.stderr(Diagnostic.renderAll(diagnostics)) }
         guard let template else { throw ExitCode(1) }
         let globals = Globals(
             vars: varsValue, secrets: secretsValue, env: Globals.processEnvironment(),

@@ -10,7 +10,9 @@ enum FlowLoading {
         do throws(FlowFiles.ReadError) { report = try FlowFiles.check(path) } catch {
             throw UsageError(error.description)
         }
-        for d in report.diagnostics { FileHandleOutput.stderr(d.render() + "\n") }
+        if !report.diagnostics.isEmpty {
+            FileHandleOutput.stderr(Diagnostic.renderAll(report.diagnostics, separator: "\n\n"))
+        }
         guard let flow = report.flow else { throw ExitCode(2) }
         return flow
     }

@@ -16,7 +16,8 @@ struct Graph: ParsableCommand {
             throw UsageError(error.description)
         }
         guard let flow = report.flow else {
-            for d in report.diagnostics where d.severity == .error { FileHandleOutput.stderr(d.render() + "\n") }
+            let errors = report.diagnostics.filter { $0.severity == .error }
+            FileHandleOutput.stderr(Diagnostic.renderAll(errors, separator: "\n\n"))
             throw ExitCode(1)
         }
         print(format == .dot ? GraphRenderer.dot(flow) : GraphRenderer.mermaid(flow), terminator: "")

@@ -45,19 +45,7 @@ struct Run: ParsableCommand {
             throw UsageError("--log-format is text or json")
         }
         let vars = try parseVars()
-        var message: Value?
-        if var text = input {
-            if text.hasPrefix("@") {
-                do throws(FlowFiles.ReadError) {
-                    text = String(decoding: try FlowFiles.read(String(text.dropFirst())), as: UTF8.self)
-                } catch {
-                    throw UsageError(error.description)
-                }
-            }
-            do throws(JSON.ParseError) { message = try JSON.parse(text) } catch {
-                throw UsageError("--input: \(error.description)")
-            }
-        }
+        let message = try input.map { try InputArgument.parse($0) }
         var worst: Int32 = 0
         for file in files {
             let flow = try FlowLoading.checked(file)
@@ -70,6 +58,7 @@ struct Run: ParsableCommand {
             options.vars = vars
             options.dryRun = dryRun
             options.logger = ConsoleLogger(format: format)
+            options.recordSpool = FileSpool.beside(flowFile: file)
             if isatty(2) != 0, format == .text, flow.policy.overlap != .allow {
                 options.progress = ProgressLine.shared.update
             }

@@ -3,6 +3,7 @@ import Dispatch
 import Flowrun
 import FlowrunService
 import Foundation
+import Logging
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -55,7 +56,9 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         var options = Service.Options()
-        options.logger = ConsoleLogger(format: format)
+        // A replica's lines carry its node id (FLOWRUN_NODE_ID) as `node_id` metadata.
+        let nodeID = ProcessInfo.processInfo.environment["FLOWRUN_NODE_ID"].flatMap { $0.isEmpty ? nil : $0 }
+        options.logger = ConsoleLogger(format: format, metadata: nodeID.map { ["node_id": .string($0)] } ?? [:])
         options.retention = retentionNanos
         guard let ttl = Durations.parse(leaseTtl), ttl >= 1_000_000_000 else {
             throw UsageError("--lease-ttl takes a duration of at least 1s, such as 30s, not '\(leaseTtl)'")

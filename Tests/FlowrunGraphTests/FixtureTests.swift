@@ -60,7 +60,9 @@ import Testing
     /// E12x are runtime codes: produced by evaluating compiled edge data.
     static func runtimeCodes() -> String {
         var out = ""
-        for expr in ["$.x + 1", "$.n / $.z", "$.big + $.big", "JSON.parse($.s)"] {
+        for expr in [
+            "$.x + 1", "$.n / $.z", "$.big + $.big", "JSON.parse($.s)", "range(600).reduce((acc, x) => [acc], [])",
+        ] {
             let (t, _, _) = ExpressionCompiler.compileTemplate("<<\(expr)>>")
             let input: Value = ["x": nil, "n": 1, "z": 0, "big": .int(Int.max), "s": "{"]
             do { _ = try t?.evaluate(input, Globals()) } catch { out += error.diagnostic.render() }

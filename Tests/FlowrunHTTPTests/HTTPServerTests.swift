@@ -7,7 +7,7 @@ import Testing
 
 /// The http-server component: a real listening socket, requests sent with libcurl.
 @Suite(.serialized) struct HTTPServerTests {
-    let port = Int.random(in: 20_000...40_000)
+    let port = freePort()
 
     /// Loads `yaml`, starts serving its `api` node, and returns a way to send requests; stops at the end.
     func serve(_ yaml: String, _ body: (_ send: (HTTPRequest) throws -> HTTPResponse) throws -> Void) throws {

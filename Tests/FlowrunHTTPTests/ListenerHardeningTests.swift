@@ -8,7 +8,7 @@ import Testing
 /// Hostile input against a real http-server node listener: oversized lines, heads and bodies, slow and
 /// malformed requests, too many connections (issue 13 items 5-7). Sent byte for byte with `RawConnection`.
 @Suite(.serialized) struct ListenerHardeningTests {
-    let port = Int.random(in: 20_000...40_000)
+    let port = freePort()
 
     static let flow = """
         flow: hardened

@@ -41,7 +41,7 @@ import Testing
     /// arrives: the process exits 0 within a few seconds.
     @Test func sigtermStopsAServeThatIsSentHugeHeaders() throws {
         try withFlowDirectory { dir in
-            let port = Int.random(in: 50_001...55_000)
+            let port = freePort()
             try Self.flow(port: port).write(
                 to: dir.appendingPathComponent("hook.yaml"), atomically: true, encoding: .utf8)
             let p = try Self.serve([
@@ -94,7 +94,7 @@ import Testing
         throws
     {
         try withFlowDirectory { dir in
-            let port = Int.random(in: 50_001...55_000)
+            let port = freePort()
             try Self.flow(port: port + 1).write(
                 to: dir.appendingPathComponent("hook.yaml"), atomically: true, encoding: .utf8)
             let p = try Self.serve([

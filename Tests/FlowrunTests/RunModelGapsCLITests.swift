@@ -1,5 +1,6 @@
 import Flowrun
 import Foundation
+import FlowrunTesting
 import Testing
 
 /// Issue 12's remaining gaps seen from outside: `flowrun dlq replay --flow`, the progress line and
@@ -130,7 +131,7 @@ import Testing
           - {from: start.out, to: each.in, data: {array: [1, 2, 3, 4], sourceTotal: 40}}
           - {from: each.item, to: wait.in}
         """.write(to: dir.appendingPathComponent("slow.yaml"), atomically: true, encoding: .utf8)
-        let port = Int.random(in: 40_001...50_000)
+        let port = freePort()
         let p = try ServeTests.serve(dir, port: port, state: dir.appendingPathComponent("state.db").path)
         defer { if p.isRunning { p.terminate() } }
         let metrics = "http://127.0.0.1:\(port)/metrics"

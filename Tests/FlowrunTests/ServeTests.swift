@@ -1,5 +1,6 @@
 import Flowrun
 import Foundation
+import FlowrunTesting
 import Testing
 
 /// `flowrun serve` as a process: readiness, a manual trigger through the admin API, metrics, a reload
@@ -54,7 +55,7 @@ import Testing
         let loopFile = dir.appendingPathComponent("loop.yaml")
         try Self.loop.write(to: loopFile, atomically: true, encoding: .utf8)
         try Self.slow.write(to: dir.appendingPathComponent("slow.yaml"), atomically: true, encoding: .utf8)
-        let port = Int.random(in: 40_001...50_000)
+        let port = freePort()
         let admin = "http://127.0.0.1:\(port)"
         let auth = ["Authorization": "Bearer s3cret"]
         let state = dir.appendingPathComponent("state.db").path
@@ -132,7 +133,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         try Self.loop.replacingOccurrences(of: "pagination-loop", with: "user-sync").write(
             to: dir.appendingPathComponent("loop.yaml"), atomically: true, encoding: .utf8)
-        let port = Int.random(in: 40_001...50_000)
+        let port = freePort()
         let admin = "http://127.0.0.1:\(port)"
         let auth = ["Authorization": "Bearer s3cret"]
         let state = dir.appendingPathComponent("state.db").path

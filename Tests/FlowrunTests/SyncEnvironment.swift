@@ -7,7 +7,7 @@ import Testing
 /// user-sync job against it as a real process, into SQLite or PostgreSQL.
 final class SyncEnvironment {
     let dir: URL
-    let port = Int.random(in: 20_000...40_000)
+    let port = freePort()
     var env: [String: String]
     let databaseURL: String?
     private var mock: Process?

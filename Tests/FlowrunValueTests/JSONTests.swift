@@ -27,7 +27,7 @@ import Testing
         #expect(try JSON.parse("3") == .int(3))
         if case .double(let d) = try JSON.parse("3.0") { #expect(d == 3) } else { Issue.record("3.0 is not a double") }
         #expect(try JSON.parse("1E2") == .double(100))
-        #expect(try JSON.parse("99999999999999999999") == .double(1e20))
+        #expect(try JSON.parse("99999999999999999999") == .bigInt("99999999999999999999"))
     }
 
     @Test func decodesEscapesAndSurrogatePairs() throws {
