@@ -23,8 +23,8 @@ import Testing
             to: db.request
             data:
               operation: execute
-              query: INSERT INTO ticks (slot, node, run) VALUES ($1::bigint / 1000000000, $2, $3)
-              parameters: <<[run.startedAt, run.node, run.id]>>
+              query: INSERT INTO ticks (slot, node, run, trigger) VALUES ($1::bigint / 1000000000, $2, $3, $4)
+              parameters: <<[run.startedAt, run.node, run.id, run.trigger]>>
           - {from: db.error, to: failed.in}
         """
 
@@ -64,7 +64,8 @@ import Testing
                 to: dir.appendingPathComponent("ticks.yaml"), atomically: true, encoding: .utf8)
             try ClusterTests.slow.write(to: dir.appendingPathComponent("slow.yaml"), atomically: true, encoding: .utf8)
             url = try database ?? PostgresTesting.freshDatabase(prefix: "cluster")
-            _ = try PostgresTesting.query(url, "CREATE TABLE ticks (slot BIGINT NOT NULL, node TEXT, run TEXT)")
+            _ = try PostgresTesting.query(
+                url, "CREATE TABLE ticks (slot BIGINT NOT NULL, node TEXT, run TEXT, trigger TEXT)")
             store = try PostgresStore(url: url)
         }
 
@@ -103,10 +104,12 @@ import Testing
 
         func replica(_ node: String?) -> Replica? { replicas.first { $0.node == node } }
 
-        /// Runs per slot second, from the ticker's table.
+        /// Scheduled runs per slot second, from the ticker's table (a rescue run re-runs a killed slot's run
+        /// at a later second: at least once, not a second firing of a slot).
         func slots() throws -> [Int: Int] {
             var out: [Int: Int] = [:]
-            for row in try PostgresTesting.query(url, "SELECT slot, count(*) FROM ticks GROUP BY slot") {
+            let sql = "SELECT slot, count(*) FROM ticks WHERE trigger = 'scheduled' GROUP BY slot"
+            for row in try PostgresTesting.query(url, sql) {
                 out[row[0].intValue ?? 0] = row[1].intValue ?? 0
             }
             return out
@@ -136,15 +139,19 @@ import Testing
 
     static var binary: String { CLITests.binary.path }
 
-    /// No slot ran twice and none was lost between the first and the last one seen.
-    static func expectEverySlotOnce(_ slots: [Int: Int], sourceLocation: SourceLocation = #_sourceLocation) {
+    /// No slot ran twice and none was lost between the first and the last one seen, except in `busy`: the
+    /// seconds after a replica died or froze, when it may have held the ticker flow's lease in the middle of
+    /// a run (the flow stays busy until the lease expires and is swept; those slots are skipped as overlapping).
+    static func expectEverySlotOnce(
+        _ slots: [Int: Int], busy: ClosedRange<Int>? = nil, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let doubled = slots.filter { $0.value > 1 }.keys.sorted()
         #expect(doubled.isEmpty, "slots fired more than once: \(doubled)", sourceLocation: sourceLocation)
         guard let first = slots.keys.min(), let last = slots.keys.max() else {
             Issue.record("no slot fired", sourceLocation: sourceLocation)
             return
         }
-        let lost = (first...last).filter { slots[$0] == nil }
+        let lost = (first...last).filter { slots[$0] == nil && busy?.contains($0) != true }
         #expect(lost.isEmpty, "slots lost: \(lost)", sourceLocation: sourceLocation)
     }
 
@@ -198,6 +205,7 @@ import Testing
         kill(replica.pid, SIGKILL)
         replica.process.waitUntilExit()
         let killedAt = Date()
+        let killSecond = Int(killedAt.timeIntervalSince1970)
         #expect(try CLITests.waitFor(10) { try cluster.store.run(id: victim.id)?.status == .abandoned })
         // TTL (2 s) + one sweep (0.5 s), with slack for a loaded machine.
         #expect(Date().timeIntervalSince(killedAt) < 2 + 0.5 + 2.5)
@@ -211,7 +219,8 @@ import Testing
             })
         #expect(rescue?.node != replica.node)
         #expect(cluster.stopAll() == [0, 0])
-        Self.expectEverySlotOnce(try cluster.slots())
+        // TTL 2 s + one sweep (0.5 s) + slack.
+        Self.expectEverySlotOnce(try cluster.slots(), busy: (killSecond - 1)...(killSecond + 4))
     }
 
     /// (c) SIGSTOP of the replica holding a slow run for 2 x TTL, then SIGCONT: the zombie's commit is
@@ -229,6 +238,7 @@ import Testing
         let zombie = try #require(held)
         let replica = try #require(cluster.replica(zombie.node))
         kill(replica.pid, SIGSTOP)
+        let stopSecond = Int(Date().timeIntervalSince1970)
         var cursors: Set<String> = []
         let frozenUntil = Date().addingTimeInterval(4)
         while Date() < frozenUntil {
@@ -251,7 +261,7 @@ import Testing
         #expect(!cursors.contains(zombie.id))
         #expect(!cursors.isEmpty)
         #expect(cluster.stopAll() == [0, 0, 0])
-        Self.expectEverySlotOnce(try cluster.slots())
+        Self.expectEverySlotOnce(try cluster.slots(), busy: (stopSecond - 1)...(stopSecond + 4))
     }
 
     /// (d) PostgreSQL restarts under the cluster: the claims that meet a broken connection are not taken
