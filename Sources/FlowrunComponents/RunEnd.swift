@@ -16,6 +16,7 @@ public enum RunEnd {
         Field("durationMs", .number), Field("counters", .object(Counter.allCases.map { Field($0.rawValue, .int) })),
         Field("pages", .int), Field("requests", .int), Field("total", .oneOf([.int, .null])), Field("messages", .int),
         Field("dryRun", .bool), Field("changedColumns", .anyObject), Field("owner", .oneOf([.string, .null])),
+        Field("node", .oneOf([.string, .null])), Field("fence", .oneOf([.int, .null])),
         Field("parentId", .oneOf([.string, .null]), doc: "the run this one retried or replayed from"),
         Field("attempt", .int), Field("retryable", .bool), Field("retryNote", .oneOf([.string, .null])),
         Field("retriedBy", .array(.string)),

@@ -11,7 +11,9 @@ public enum Ticker {
         summary: "Emits a payload on an interval or a cron schedule; each emission starts a run.",
         doc: """
             Set either `interval` (a duration) or `cron` (5 fields: minute hour day-of-month month day-of-week,
-            evaluated in `timezone`). `emitOnStart` emits once as soon as the flow starts. `maxEmissions`
+            evaluated in `timezone`). Interval slots lie on a grid anchored at the Unix epoch (`1s` fires on whole
+            seconds, `1h` on the hour), so `serve` replicas sharing a store agree on each slot and fire it once.
+            `emitOnStart` emits once as soon as the flow starts. `maxEmissions`
             stops after that many emissions (0 = unlimited). With `autoStart: false` the ticker waits for a
             `{start: true}` message on `control`; `{start: false}` pauses it.
             """,
@@ -109,14 +111,22 @@ public struct TickerSchedule: Sendable {
     public func first(now: Int) -> Int? { emitOnStart ? now : next(after: now) }
 
     /// The firing after the one at `previous`; nil when there is none (an interval of centuries that
-    /// would pass the end of int nanoseconds, in 2262).
+    /// would pass the end of int nanoseconds, in 2262). Interval slots lie on a grid anchored at the Unix
+    /// epoch (`every 1s` fires on whole seconds, `every 1h` on the hour), so replicas that start at
+    /// different instants agree on every slot time; cron slots are exact times already.
     public func next(after previous: Int) -> Int? {
         switch kind {
-        case .interval(let n):
-            let (next, overflow) = previous.addingReportingOverflow(n)
-            return overflow ? nil : next
+        case .interval(let n): return Self.gridPoint(after: previous, interval: n)
         case .cron(let cron, let zone): return cron.next(after: previous, in: zone)
         }
+    }
+
+    /// The first multiple of `interval` strictly after `time` (floor division, so times before the epoch
+    /// step the same way).
+    public static func gridPoint(after time: Int, interval: Int) -> Int? {
+        let (q, r) = time.quotientAndRemainder(dividingBy: interval)
+        let (point, overflow) = (r < 0 ? q : q + 1).multipliedReportingOverflow(by: interval)
+        return overflow ? nil : point
     }
 }
 

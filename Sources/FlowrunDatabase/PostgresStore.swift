@@ -138,21 +138,19 @@ public final class PostgresStore: StateStore, @unchecked Sendable {
         }
     }
 
-    public func save(_ r: RunRecord) throws {
-        _ = try query(
-            """
-            INSERT INTO flowrun_runs (id, flow, trigger, status, reason, started_at, completed_at, processed, created,
-                updated, unchanged, skipped, failed, messages, dry_run, parent_id, attempt, errors, requests,
-                diagnostics, owner)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
-            ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason,
-                completed_at = EXCLUDED.completed_at, processed = EXCLUDED.processed, created = EXCLUDED.created,
-                updated = EXCLUDED.updated, unchanged = EXCLUDED.unchanged, skipped = EXCLUDED.skipped,
-                failed = EXCLUDED.failed, messages = EXCLUDED.messages, errors = EXCLUDED.errors,
-                requests = EXCLUDED.requests, diagnostics = EXCLUDED.diagnostics
-            """,
-            r.storageValues)
-    }
+    public func save(_ r: RunRecord) throws { _ = try query(Self.saveSQL, r.storageValues) }
+
+    static let saveSQL = """
+        INSERT INTO flowrun_runs (id, flow, trigger, status, reason, started_at, completed_at, processed, created,
+            updated, unchanged, skipped, failed, messages, dry_run, parent_id, attempt, errors, requests,
+            diagnostics, owner)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+        ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason,
+            completed_at = EXCLUDED.completed_at, processed = EXCLUDED.processed, created = EXCLUDED.created,
+            updated = EXCLUDED.updated, unchanged = EXCLUDED.unchanged, skipped = EXCLUDED.skipped,
+            failed = EXCLUDED.failed, messages = EXCLUDED.messages, errors = EXCLUDED.errors,
+            requests = EXCLUDED.requests, diagnostics = EXCLUDED.diagnostics
+        """
 
     static let columns = """
         id, flow, trigger, status, reason, started_at, completed_at, processed, created, updated, unchanged, skipped,
@@ -178,5 +176,49 @@ public final class PostgresStore: StateStore, @unchecked Sendable {
         try query(
             "DELETE FROM flowrun_runs WHERE started_at < $1 AND status <> 'running' RETURNING 1", [.int(olderThan)]
         ).count
+    }
+
+    /// One transaction: the lease row is locked (`FOR UPDATE`) before it is checked, so a takeover of the
+    /// lease waits for the commit, and a commit after a takeover sees the new lease and writes nothing.
+    public func commit(
+        flow: String, fence: Fence, keys: [String], record: RunRecord?,
+        update: ([String: Value]) -> [String: Value?]
+    ) throws -> Bool {
+        try lock.withLock {
+            let c = try connection.connection()
+            _ = try connection.simple(c, "BEGIN")
+            do {
+                func value(_ key: String, lock: Bool = false) throws -> Value? {
+                    try connection.execute(
+                        c, "SELECT value FROM flowrun_state WHERE flow = $1 AND key = $2" + (lock ? " FOR UPDATE" : ""),
+                        [.string(flow), .string(key)]
+                    ).rows.first?.first?.stringValue.map { try JSON.parse($0) }
+                }
+                guard fence.holds(try value(fence.key, lock: true)) else {
+                    _ = try connection.simple(c, "ROLLBACK")
+                    return false
+                }
+                var current: [String: Value] = [:]
+                for key in keys { current[key] = try value(key) }
+                for (key, new) in update(current) {
+                    if let new {
+                        _ = try connection.execute(
+                            c,
+                            "INSERT INTO flowrun_state (flow, key, value) VALUES ($1, $2, $3) "
+                                + "ON CONFLICT (flow, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+                            [.string(flow), .string(key), .string(JSON.serialize(new))])
+                    } else {
+                        _ = try connection.execute(
+                            c, "DELETE FROM flowrun_state WHERE flow = $1 AND key = $2", [.string(flow), .string(key)])
+                    }
+                }
+                if let record { _ = try connection.execute(c, Self.saveSQL, record.storageValues) }
+                _ = try connection.simple(c, "COMMIT")
+                return true
+            } catch {
+                _ = try? connection.simple(c, "ROLLBACK")
+                throw error
+            }
+        }
     }
 }

@@ -21,8 +21,14 @@ public struct CheckContext: Sendable {
         self.env = .object(ObjectShape([], open: true))
         self.run = .object([
             Field("id", .string, doc: "the run's id"), Field("startedAt", .int, doc: "Unix nanoseconds"),
-            Field("trigger", .string, doc: "manual, scheduled, webhook, retry or replay"),
+            Field("trigger", .string, doc: "manual, scheduled, webhook, retry, replay or rescue"),
             Field("dryRun", .bool, doc: "whether writes are skipped"),
+            Field(
+                "fence", .oneOf([.int, .null]),
+                doc:
+                    "the fencing token of the run's lease (grows with every run that takes the flow's lease; null with run.overlap: allow): guard a destination write with it so a run that lost its lease cannot overwrite a newer one"
+            ),
+            Field("node", .string, doc: "the cluster node running it (FLOWRUN_NODE_ID)"),
         ])
         self.flow = .object([Field("name", .string)])
         self.hasInput = hasInput

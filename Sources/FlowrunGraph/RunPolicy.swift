@@ -10,6 +10,8 @@ public enum RunPolicy {
     public enum Overlap: String, Sendable, CaseIterable { case skip, allow, queue }
     /// What happens to schedule slots missed while the service was down.
     public enum CatchUp: String, Sendable, CaseIterable { case skip, once }
+    /// What a replica does with a run whose lease expired (its node died or froze).
+    public enum OnAbandoned: String, Sendable, CaseIterable { case retry, mark }
 
     /// One `run:` setting.
     public struct Setting: Sendable {
@@ -169,6 +171,32 @@ public enum RunPolicy {
                 ) { v, x in v.health.disableAfter = x.intValue },
             ]), doc: "Health-aware backoff of the schedule under `flowrun serve`."),
         Setting(
+            "onAbandoned", .choice(OnAbandoned.allCases.map(\.rawValue)), default: "retry",
+            doc:
+                "A run whose lease expired (its replica died or froze) is marked `abandoned` by the replica that finds it; `retry` then starts a linked rescue run (for scheduled, retried and rescue runs; manual and webhook runs are only marked) that resumes from the last committed cursor, `mark` only marks it."
+        ) { v, x in v.onAbandoned = x.stringValue.flatMap(OnAbandoned.init(rawValue:)) ?? v.onAbandoned },
+        Setting(
+            "lease",
+            .group([
+                Setting(
+                    "ttl", .duration(min: second, max: 3600 * second), default: "30s",
+                    doc: "A run's lease expires this long after its last heartbeat; then any replica may rescue it."
+                ) { v, x in
+                    v.leaseTTLNanos = duration(x) ?? v.leaseTTLNanos
+                    v.leaseSet = true
+                },
+                Setting(
+                    "renewEvery", .duration(min: second / 10, max: 1200 * second), default: "10s",
+                    doc: "How often a running run renews its lease (keep it well under `ttl`)."
+                ) { v, x in
+                    v.leaseRenewNanos = duration(x) ?? v.leaseRenewNanos
+                    v.leaseSet = true
+                },
+            ]),
+            doc:
+                "Run leases under `flowrun serve` (and every run that shares a store): the lease holds the flow's run lock and its fencing token (`run.fence`). `serve --lease-ttl/--lease-renewal` set them for flows without `run.lease`."
+        ),
+        Setting(
             "concurrencyKey", .template,
             doc: "A `<<...>>` template on the trigger message; runs with the same key do not run at once."),
     ]
@@ -239,6 +267,11 @@ public enum RunPolicy {
         public var overlap = Overlap.skip
         public var catchUp = CatchUp.skip
         public var health = Health(zero: ())
+        public var onAbandoned = OnAbandoned.retry
+        public var leaseTTLNanos = 0
+        public var leaseRenewNanos = 0
+        /// Whether the flow sets `run.lease` itself (a `serve` option does not override it then).
+        public var leaseSet = false
         /// `run.concurrencyKey` as written, and compiled (evaluated on the trigger message) by the checker.
         public var concurrencyKeyNode: YNode?
         public var concurrencyKey: ValueTemplate?
@@ -246,6 +279,7 @@ public enum RunPolicy {
         /// The declared defaults.
         public init() {
             RunPolicy.applyDefaults(RunPolicy.settings, to: &self)
+            leaseSet = false
         }
 
         /// The defaults overridden by the literal settings of a `run:` mapping. Values the checker rejects

@@ -115,7 +115,7 @@ public struct NodeContext {
     }
 
     /// The flow's durable key/value state.
-    public var state: any StateStore { run.store }
+    public var state: any StateStore { run.componentStore }
     public var flowName: String { run.program.name }
     /// The flow file the run came from, as an absolute path.
     public var flowFile: String { run.record.flowFile ?? run.program.flow.document.source.path }

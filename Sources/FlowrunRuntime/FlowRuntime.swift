@@ -18,6 +18,10 @@ public final class FlowRuntime: @unchecked Sendable {
         public var clock: @Sendable () -> Int = Globals.systemClock
         /// Sees every message a node emits (node, port, message): test kits and tracing.
         public var observer: ((String, String, Value) -> Void)?
+        /// Lease timing for flows that do not set `run.lease` (`serve --lease-ttl/--lease-renewal`).
+        public var leaseTiming: LeaseTiming?
+        /// The cluster node this process is (`FLOWRUN_NODE_ID`); run records and leases name it.
+        public var node: String = ClusterNode.id
         /// Sees the run record every 1,024 deliveries and while the run waits for I/O (the CLI's progress line).
         public var progress: ((RunRecord) -> Void)?
         /// Sleeps for nanoseconds (retry backoff); injected so tests never sleep.
@@ -174,16 +178,17 @@ public final class FlowRuntime: @unchecked Sendable {
     ) throws(RunLock.Busy) -> [RunRecord] {
         let dryRun = dryRun ?? options.dryRun
         var id = Self.newRunID(at: options.clock())
-        var lock = try admit(start, runID: id)
+        let lock = try admit(start, runID: id, trigger: trigger)
         defer { lock?.release() }
         var records: [RunRecord] = []
         var record = runOnce(
-            start, trigger: trigger, parent: parent, attempt: 1, id: id, dryRun: dryRun, started: started)
+            start, trigger: trigger, parent: parent, attempt: 1, id: id, dryRun: dryRun, lease: lock,
+            started: started)
         records.append(record)
-        if trigger == .retry, let parent { linkRetry(parent, record.id) }
+        if trigger == .retry || trigger == .rescue, let parent { linkRetry(parent, record.id) }
         var delay = program.policy.retryDelayNanos
         while record.isRetryable, trigger != .replay, record.attempt <= program.policy.retries,
-            !cancellation.isCancelled
+            !cancellation.isCancelled, lock?.isLost != true
         {
             options.logger.log(
                 .info, "retrying in \(Durations.format(delay))", flow: program.name, node: nil, run: record.id)
@@ -194,7 +199,7 @@ public final class FlowRuntime: @unchecked Sendable {
             lock?.transfer(to: id)
             record = runOnce(
                 start, trigger: .retry, parent: record.id, attempt: record.attempt + 1, id: id, dryRun: dryRun,
-                started: started)
+                lease: lock, started: started)
             records.append(record)
             linkRetry(previous, record.id)
         }
@@ -205,24 +210,53 @@ public final class FlowRuntime: @unchecked Sendable {
             self.records.save(r)
             records[records.count - 1] = r
         }
+        if let last = records.last { recordHealth(last, lease: lock) }
         return records
+    }
+
+    /// The flow's shared health after the run's last attempt: written through the run's fence as the run
+    /// ends, or by compare-and-set without a lease.
+    func recordHealth(_ last: RunRecord, lease: RunLock?) {
+        let now = options.clock()
+        guard let lease, !lease.isLost, last.status != .abandoned else {
+            SharedHealth.record(last.status, flow: program.name, store: store, now: now)
+            return
+        }
+        let committed = try? store.commit(
+            flow: program.name, fence: lease.fence, keys: [SharedHealth.key], record: nil
+        ) { current in
+            [SharedHealth.key: SharedHealth.next(current[SharedHealth.key], after: last.status, at: now)]
+        }
+        if committed != true { SharedHealth.record(last.status, flow: program.name, store: store, now: now) }
     }
 
     /// Takes the flow's run claim for a new run (none with `run.overlap: allow`): a live run holding it
     /// makes this start `Busy` (`skip`), or wait until it ends (`queue`).
-    func admit(_ start: Start, runID: String) throws(RunLock.Busy) -> RunLock? {
+    /// A rescue run waits for the lease like `queue` does. The lease's heartbeat starts at once.
+    func admit(_ start: Start, runID: String, trigger: RunRecord.Trigger = .manual) throws(RunLock.Busy) -> RunLock? {
         guard program.policy.overlap != .allow else { return nil }
         let key = concurrencyKey(for: start)
         while true {
             do {
-                return try RunLock.acquire(
+                let lock = try RunLock.acquire(
                     store: store, flow: program.name, concurrencyKey: key, runID: runID, owner: RunOwner.current,
-                    now: options.clock())
+                    now: options.clock(), node: options.node, timing: leaseTiming)
+                lock.startHeartbeat(clock: options.clock)
+                return lock
             } catch {
-                guard program.policy.overlap == .queue, !cancellation.isCancelled else { throw error }
+                guard program.policy.overlap == .queue || trigger == .rescue, !cancellation.isCancelled else {
+                    throw error
+                }
                 options.sleep(100_000_000)
             }
         }
+    }
+
+    /// The lease timing of this flow's runs: `run.lease`, else the service's setting, else the defaults.
+    public var leaseTiming: LeaseTiming {
+        let p = program.policy
+        if !p.leaseSet, let t = options.leaseTiming { return t }
+        return LeaseTiming(ttl: p.leaseTTLNanos, renewEvery: p.leaseRenewNanos)
     }
 
     /// `run.concurrencyKey` evaluated on the trigger message (empty: one key for the whole flow).
@@ -256,7 +290,7 @@ public final class FlowRuntime: @unchecked Sendable {
 
     func runOnce(
         _ start: Start, trigger: RunRecord.Trigger, parent: String?, attempt: Int, id: String, dryRun: Bool,
-        started: ((RunRecord) -> Void)? = nil
+        lease: RunLock? = nil, started: ((RunRecord) -> Void)? = nil
     ) -> RunRecord {
         let startedAt = options.clock()
         var record = RunRecord(id: id, flow: program.name, trigger: trigger, startedAt: startedAt)
@@ -264,6 +298,8 @@ public final class FlowRuntime: @unchecked Sendable {
         record.parentID = parent
         record.attempt = attempt
         record.owner = Self.owner
+        record.node = options.node
+        record.fence = lease?.fence.token
         record.flowFile = flowFile
         if case .input(let message, let node, let port) = start {
             record.input = message
@@ -272,14 +308,23 @@ public final class FlowRuntime: @unchecked Sendable {
         markAbandonedRuns()
         let globals = globals(run: [
             "id": .string(record.id), "startedAt": .int(startedAt), "trigger": .string(trigger.rawValue),
-            "dryRun": .bool(dryRun),
+            "dryRun": .bool(dryRun), "fence": lease.map { .int($0.fence.token) } ?? .null,
+            "node": .string(options.node),
         ])
         let flag = CancellationFlag(parent: cancellation)
+        let logger = options.logger
+        let flowName = program.name
+        lease?.setOnLost { reason in
+            logger.log(.error, reason, flow: flowName, node: nil, run: id)
+            flag.cancel()
+        }
+        defer { lease?.setOnLost(nil) }
         activeLock.withLock { active[record.id] = flag }
         defer { _ = activeLock.withLock { active.removeValue(forKey: record.id) } }
         let execution = RunExecution(
             program: program, record: record, globals: globals, redactor: redactor,
             logger: options.logger, store: store, cancellation: flag)
+        execution.lease = lease
         execution.observer = options.observer
         execution.progress = options.progress
         execution.records = records
@@ -316,7 +361,20 @@ public final class FlowRuntime: @unchecked Sendable {
         }
         execution.finish()
         record = redactor.redact(execution.record)
-        records.save(record)
+        if let lease = execution.lease, !execution.fencedOut {
+            if records.save(record, fence: lease.fence) == nil {
+                execution.loseLease("lease lost: the final record was refused by its fencing token")
+            }
+        } else if execution.lease == nil {
+            records.save(record)
+        }
+        if execution.fencedOut {
+            // Another replica holds the lease now: nothing of this run was committed.
+            record.status = .abandoned
+            record.reason = "lease lost"
+            record.retryable = false
+            records.save(record)
+        }
         return record
     }
 

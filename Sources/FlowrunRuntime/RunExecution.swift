@@ -76,12 +76,22 @@ public final class RunExecution {
     /// Set from another thread to stop the run (SIGINT/SIGTERM, API); checked between deliveries.
     public let cancellation: CancellationFlag
     private let deadline: Int?
+    /// The run's lease (nil with `run.overlap: allow`): its commits are fenced by its token, and a run
+    /// whose lease is lost stops and ends `abandoned`.
+    var lease: RunLock? {
+        didSet { componentStore = lease.map { FencedStore(inner: store, lease: $0) } ?? store }
+    }
+    /// The store components write through: fenced by the run's lease when it has one.
+    private(set) var componentStore: any StateStore
+    /// Set when a fenced commit was refused: the lease was taken over, nothing of this run was committed.
+    private(set) var fencedOut = false
 
     init(
         program: FlowProgram, record: RunRecord, globals: Globals, redactor: Redactor, logger: any RunLogger,
         store: any StateStore, cancellation: CancellationFlag
     ) {
         self.store = store
+        self.componentStore = store
         self.records = RunRecordKeeper(store: store, logger: logger, sleep: { _ in })
         self.program = program
         self.record = record
@@ -329,12 +339,23 @@ public final class RunExecution {
         lastSaved = now
         var snapshot = record
         snapshot.countWrittenAsProcessed()
-        records.saveProgress(snapshot)
+        if lease != nil {
+            if !saveFenced(snapshot) {
+                loseLease("lease lost: the progress save was refused by its fencing token")
+                stack.removeAll()
+            }
+        } else {
+            records.saveProgress(snapshot)
+        }
     }
 
     /// Cancellation and `run.timeout`; true when the run must stop. The end phase runs to its end.
     func checkStop() -> Bool {
         if inEndPhase { return false }
+        if lease?.isLost == true {
+            fail("lease lost", status: .abandoned)
+            return true
+        }
         if cancellation.isCancelled {
             fail("cancelled", status: .cancelled)
             return true
@@ -484,6 +505,10 @@ public final class RunExecution {
 
     /// Commits checkpoint values, each combined with the stored one (a cursor never moves backwards).
     func commit(_ values: [String: (value: Value, reduce: CheckpointReduce)]) {
+        if let lease {
+            commitFenced(values, fence: lease.fence)
+            return
+        }
         for (key, offered) in values.sorted(by: { $0.key < $1.key }) {
             do {
                 let current = try store.get(flow: program.name, key: key)
@@ -496,6 +521,48 @@ public final class RunExecution {
                 halted = true
             }
         }
+    }
+
+    /// Commits every checkpoint in one transaction that first checks the run's fencing token: a run that
+    /// lost its lease commits nothing and ends `abandoned` ("lease lost").
+    func commitFenced(_ values: [String: (value: Value, reduce: CheckpointReduce)], fence: Fence) {
+        guard !values.isEmpty else { return }
+        do {
+            let committed = try store.commit(
+                flow: program.name, fence: fence, keys: Array(values.keys), record: nil
+            ) { current in
+                var out: [String: Value?] = [:]
+                for (key, offered) in values {
+                    out[key] = current[key].map { offered.reduce.combine($0, offered.value) } ?? offered.value
+                }
+                return out
+            }
+            if !committed { loseLease("lease lost: the checkpoint commit was refused by its fencing token") }
+        } catch {
+            record.status = .failed
+            record.reason = "could not commit checkpoints: \(error)"
+            fatalRetryable = true
+            halted = true
+        }
+    }
+
+    /// Ends the run `abandoned`: another replica holds its lease now.
+    func loseLease(_ detail: String) {
+        if !fencedOut { Telemetry.sink?.cluster(.fencedCommit, flow: program.name) }
+        fencedOut = true
+        record.status = .abandoned
+        record.reason = "lease lost"
+        halted = true
+        logger.log(.error, detail, flow: program.name, node: nil, run: record.id)
+    }
+
+    /// Saves the record through the run's fence (when it has a lease); false when the fence refused it.
+    /// A store error counts as saved: progress saves get one try (the next one carries the same facts).
+    func saveFenced(_ snapshot: RunRecord) -> Bool {
+        guard let lease else { return true }
+        let fence = lease.fence
+        return
+            (try? store.commit(flow: program.name, fence: fence, keys: [], record: snapshot) { _ in [:] }) != false
     }
 
     /// Under `run.cursorPolicy: hold`, for a run that completed with errors: the checkpoint value of the

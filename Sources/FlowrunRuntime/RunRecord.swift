@@ -13,6 +13,8 @@ public struct RunRecord: Sendable, Equatable {
 
     public enum Trigger: String, Sendable {
         case manual, scheduled, webhook, retry, replay
+        /// Started by a replica's sweep for a run whose lease expired (`run.onAbandoned: retry`).
+        case rescue
         case state
     }
 
@@ -85,6 +87,9 @@ public struct RunRecord: Sendable, Equatable {
     public var nodeMessages: [String: Int] = [:]
     /// `pid@host` of the process running it: a `running` record whose process is gone was abandoned.
     public var owner: String?
+    /// The cluster node (`FLOWRUN_NODE_ID`) that ran it, and its fencing token.
+    public var node: String?
+    public var fence: Int?
     /// Whether `run.retries` may run it again, and why (or why not): set when the run ends.
     public var retryable = false
     public var retryNote: String?
@@ -161,6 +166,8 @@ extension RunRecord {
         if !retriedBy.isEmpty { d["retriedBy"] = .array(retriedBy.map { .string($0) }) }
         if let total { d["total"] = .int(total) }
         if let flowFile { d["flowFile"] = .string(flowFile) }
+        if let node { d["node"] = .string(node) }
+        if let fence { d["fence"] = .int(fence) }
         return .object(d)
     }
 
@@ -195,6 +202,8 @@ extension RunRecord {
             if case .array(let ids) = d["retriedBy"] { r.retriedBy = ids.compactMap(\.stringValue) }
             r.total = d["total"].intValue
             r.flowFile = d["flowFile"].stringValue
+            r.node = d["node"].stringValue
+            r.fence = d["fence"].intValue
             if case .object(let o) = d["changedColumns"] {
                 for (k, v) in o { r.changedColumns[k] = v.intValue ?? 0 }
             }
@@ -219,7 +228,8 @@ extension RunRecord {
             "total": total.map { .int($0) } ?? .null, "messages": .int(messages), "dryRun": .bool(dryRun),
             "changedColumns": .object(
                 .init(uniqueKeysWithValues: changedColumns.sorted { $0.key < $1.key }.map { ($0, .int($1)) })),
-            "owner": owner.map { .string($0) } ?? .null,
+            "owner": owner.map { .string($0) } ?? .null, "node": node.map { .string($0) } ?? .null,
+            "fence": fence.map { .int($0) } ?? .null,
             "parentId": parentID.map { .string($0) } ?? .null, "attempt": .int(attempt),
             "retryable": .bool(retryable), "retryNote": retryNote.map { .string($0) } ?? .null,
             "retriedBy": .array(retriedBy.map { .string($0) }),

@@ -86,14 +86,38 @@ public final class RunRecordKeeper: @unchecked Sendable {
     /// failures; when `keep` and every try failed, the record goes to the spool. True when it is stored.
     @discardableResult
     public func save(_ record: RunRecord, keep: Bool = true) -> Bool {
+        save(record, keep: keep) { try store.save($0) } != false
+    }
+
+    /// Saves the final record of a run with a lease through `fence` (one transaction with the token
+    /// check), with the retries and the spool of `save`; nil (nothing written, nothing kept) when the
+    /// fence refused it: the run lost its lease.
+    public func save(_ record: RunRecord, fence: Fence) -> Bool? {
+        final class Refused: Error {}
+        let store = self.store
+        return save(record, keep: true) { r in
+            guard try store.commit(flow: r.flow, fence: fence, keys: [], record: r, update: { _ in [:] }) else {
+                throw Refused()
+            }
+        } refused: {
+            $0 is Refused
+        }
+    }
+
+    /// `save` with its own write; nil when `refused` says the write's error is a refusal.
+    private func save(
+        _ record: RunRecord, keep: Bool, write: (RunRecord) throws -> Void,
+        refused: (any Error) -> Bool = { _ in false }
+    ) -> Bool? {
         flush()
         var attempt = 1
         while true {
             do {
-                try store.save(record)
+                try write(record)
                 spool.remove(id: record.id)
                 return true
             } catch {
+                if refused(error) { return nil }
                 sink?.runRecordSaveFailed(flow: record.flow)
                 guard SaveRetry.isTransient(error), let delay = retry.delay(after: attempt) else {
                     if keep { spool.keep(record) }

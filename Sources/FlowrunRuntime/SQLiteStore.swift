@@ -136,15 +136,52 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
     }
 
     public func save(_ r: RunRecord) throws {
+        try lock.withLock { _ = try query(Self.saveSQL, r.storageValues) }
+    }
+
+    static let saveSQL = """
+        INSERT OR REPLACE INTO runs (id, flow, trigger, status, reason, started_at, completed_at, processed,
+            created, updated, unchanged, skipped, failed, messages, dry_run, parent_id, attempt, errors, requests,
+            diagnostics, owner)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
+    /// One `BEGIN IMMEDIATE` transaction: the write lock of the file is taken before the lease is read,
+    /// so no other process changes the lease between the check and the writes.
+    public func commit(
+        flow: String, fence: Fence, keys: [String], record: RunRecord?,
+        update: ([String: Value]) -> [String: Value?]
+    ) throws -> Bool {
         try lock.withLock {
-            _ = try query(
-                """
-                INSERT OR REPLACE INTO runs (id, flow, trigger, status, reason, started_at, completed_at, processed,
-                    created, updated, unchanged, skipped, failed, messages, dry_run, parent_id, attempt, errors, requests,
-                    diagnostics, owner)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                r.storageValues)
+            try exec("BEGIN IMMEDIATE")
+            do {
+                func value(_ key: String) throws -> Value? {
+                    try query("SELECT value FROM state WHERE flow = ? AND key = ?", [.string(flow), .string(key)])
+                        .first?.first?.stringValue.map { try JSON.parse($0) }
+                }
+                guard fence.holds(try value(fence.key)) else {
+                    try exec("ROLLBACK")
+                    return false
+                }
+                var current: [String: Value] = [:]
+                for key in keys { current[key] = try value(key) }
+                for (key, new) in update(current) {
+                    if let new {
+                        _ = try query(
+                            "INSERT INTO state (flow, key, value, updated_at) VALUES (?, ?, ?, strftime('%s','now')) "
+                                + "ON CONFLICT (flow, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                            [.string(flow), .string(key), .string(JSON.serialize(new))])
+                    } else {
+                        _ = try query("DELETE FROM state WHERE flow = ? AND key = ?", [.string(flow), .string(key)])
+                    }
+                }
+                if let record { _ = try query(Self.saveSQL, record.storageValues) }
+                try exec("COMMIT")
+                return true
+            } catch {
+                try? exec("ROLLBACK")
+                throw error
+            }
         }
     }
 

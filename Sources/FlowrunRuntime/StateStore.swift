@@ -21,6 +21,31 @@ public protocol StateStore: AnyObject, Sendable {
     /// Deletes the run records that started before `olderThan` (Unix nanoseconds) and are not `running`;
     /// returns how many.
     func deleteRuns(olderThan: Int) throws -> Int
+    /// A fenced commit: atomically (one transaction), when the lease under `fence.key` still names
+    /// `fence.run` with `fence.token`, reads the current values of `keys`, stores what `update` makes of
+    /// them (nil deletes) and saves `record`; returns false and writes nothing when the lease is gone.
+    func commit(
+        flow: String, fence: Fence, keys: [String], record: RunRecord?,
+        update: ([String: Value]) -> [String: Value?]
+    ) throws -> Bool
+}
+
+extension StateStore {
+    /// Not atomic: for stores that wrap another one in tests. The real stores check and write in one
+    /// transaction.
+    public func commit(
+        flow: String, fence: Fence, keys: [String], record: RunRecord?,
+        update: ([String: Value]) -> [String: Value?]
+    ) throws -> Bool {
+        guard fence.holds(try get(flow: flow, key: fence.key)) else { return false }
+        var current: [String: Value] = [:]
+        for key in keys { current[key] = try get(flow: flow, key: key) }
+        for (key, value) in update(current) {
+            if let value { try set(flow: flow, key: key, value: value) } else { try delete(flow: flow, key: key) }
+        }
+        if let record { try save(record) }
+        return true
+    }
 }
 
 /// A store in memory (tests, `--state memory`).
@@ -84,6 +109,26 @@ public final class MemoryStore: StateStore, @unchecked Sendable {
     }
 
     public func run(id: String) throws -> RunRecord? { lock.withLock { records.first { $0.id == id } } }
+
+    public func commit(
+        flow: String, fence: Fence, keys: [String], record: RunRecord?,
+        update: ([String: Value]) -> [String: Value?]
+    ) throws -> Bool {
+        lock.withLock {
+            guard fence.holds(values["\(flow)\u{0}\(fence.key)"]) else { return false }
+            var current: [String: Value] = [:]
+            for key in keys { current[key] = values["\(flow)\u{0}\(key)"] }
+            for (key, value) in update(current) { values["\(flow)\u{0}\(key)"] = value }
+            if let record {
+                if let i = records.firstIndex(where: { $0.id == record.id }) {
+                    records[i] = record
+                } else {
+                    records.append(record)
+                }
+            }
+            return true
+        }
+    }
 
     public func deleteRuns(olderThan: Int) throws -> Int {
         lock.withLock {

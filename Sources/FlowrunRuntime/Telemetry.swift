@@ -2,11 +2,20 @@
 public protocol TelemetrySink: Sendable {
     func httpResponse(flow: String, node: String, status: Int)
     func databaseStatement(flow: String, node: String, operation: String, ok: Bool)
+    /// A cluster event of a flow: a lease renewed, a run rescued, a commit refused by its fence.
+    func cluster(_ event: ClusterEvent, flow: String)
     /// A run record could not be saved to the state store (each failed try).
     func runRecordSaveFailed(flow: String)
 }
 
+public enum ClusterEvent: String, Sendable, CaseIterable {
+    case leaseRenewed = "lease_renewals"
+    case rescued = "rescues"
+    case fencedCommit = "fenced_commits"
+}
+
 extension TelemetrySink {
+    public func cluster(_ event: ClusterEvent, flow: String) {}
     public func runRecordSaveFailed(flow: String) {}
 }
 

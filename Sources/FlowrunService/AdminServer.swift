@@ -66,6 +66,13 @@ public final class AdminServer: @unchecked Sendable {
             return ServerResponse(
                 status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
                 body: Array(service.metrics.text(inFlight: service.liveRecords()).utf8))
+        case ("GET", ["api", "cluster"]):
+            do {
+                let replicas = try ClusterRegistry.replicas(service.store, now: service.options.clock())
+                return Self.json(200, ["node": .string(service.options.node), "replicas": .array(replicas)])
+            } catch {
+                return Self.json(503, ["error": .string("the state store did not answer")])
+            }
         case ("GET", ["api", "flows"]):
             return Self.json(200, .array(service.flows.map(Self.flowJSON)))
         case ("GET", ["api", "runs"]):

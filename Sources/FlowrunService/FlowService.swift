@@ -29,6 +29,9 @@ public final class FlowService: @unchecked Sendable {
     public private(set) var skippedSlots = 0
     /// Slots this process fired (with replicas, the others fired the rest).
     public private(set) var claimedSlots = 0
+    /// Slots skipped because claiming them failed (the state store errored on every attempt).
+    public private(set) var claimErrors = 0
+    private var lastPrune = Int.min / 2
     public let health: HealthPolicy
     let overlap: RunPolicy.Overlap
     let catchUp: SchedulePlanner.CatchUp
@@ -114,8 +117,13 @@ public final class FlowService: @unchecked Sendable {
                 if disabledFlag == nil { disabledFlag = isDisabled }
                 return disabledFlag!
             }
+            var sharedRead = false
             for i in slots.indices {
                 guard let due = slots[i].next, due <= now, slots[i].remaining != 0 else { continue }
+                if !sharedRead {  // the health every replica shares, read once when a slot is due
+                    sharedRead = true
+                    if let shared = sharedFailures() { consecutiveFailures = shared }
+                }
                 let factor = health.factor(health.state(consecutiveFailures: consecutiveFailures))
                 slots[i].base = due
                 if disabled() {
@@ -136,8 +144,7 @@ public final class FlowService: @unchecked Sendable {
                     continue
                 }
                 // Replicas sharing the state store fire each slot once: the first to claim it runs it.
-                let claimed = (try? runtime.store.claim(flow: name, key: "slot/\(slots[i].node)", due: due)) ?? true
-                if claimed {
+                if claimSlot(node: slots[i].node, due: due, now: now) {
                     fire.append(slots[i].node)
                     running += 1
                     claimedSlots += 1
@@ -158,6 +165,55 @@ public final class FlowService: @unchecked Sendable {
         }
     }
 
+    /// Claims the slot `due` of `node` under its own key (insert-if-absent), so replicas that reach it at
+    /// different instants still fire it once. A claim that errors is not a claim: it is tried again a few
+    /// times, then the slot is skipped with a log line and counted in `claimErrors`.
+    func claimSlot(node: String, due: Int, now: Int) -> Bool {
+        guard SlotClaims.isClaimable(due: due, now: now) else {
+            skippedSlots += 1
+            runtime.options.logger.log(
+                .warning, "slot \(Time.rfc3339(nanos: due)) is too old to claim; skipped", flow: name, node: node,
+                run: nil)
+            return false
+        }
+        let key = SlotClaims.key(node: node, due: due)
+        var lastError: (any Error)?
+        for _ in 0..<SlotClaims.attempts {
+            do {
+                let claimed = try runtime.store.claim(flow: name, key: key, due: due)
+                if claimed { pruneClaims(node: node, now: now) }
+                return claimed
+            } catch {
+                lastError = error
+            }
+        }
+        claimErrors += 1
+        skippedSlots += 1
+        runtime.options.logger.log(
+            .error,
+            "slot \(Time.rfc3339(nanos: due)) not claimed, the state store failed \(SlotClaims.attempts) times "
+                + "(\(lastError.map { "\($0)" } ?? "?")); skipped, not run unclaimed",
+            flow: name, node: node, run: nil)
+        return false
+    }
+
+    /// Deletes claim keys past the horizon, at most once a minute per flow.
+    func pruneClaims(node: String, now: Int) {
+        guard now - lastPrune >= 60_000_000_000 else { return }
+        lastPrune = now
+        guard let entries = try? runtime.store.entries(flow: name, prefix: SlotClaims.prefix(node: node)) else {
+            return
+        }
+        for key in SlotClaims.prunable(entries.map(\.key), node: node, now: now) {
+            try? runtime.store.delete(flow: name, key: key)
+        }
+    }
+
+    /// The consecutive failures stored for the flow (shared by every replica); nil when unknown.
+    func sharedFailures() -> Int? {
+        SharedHealth.consecutiveFailures((try? runtime.store.get(flow: name, key: SharedHealth.key)) ?? nil)
+    }
+
     /// Counts a run that is about to start outside the schedule (manual trigger, webhook).
     func began() { lock.withLock { running += 1 } }
 
@@ -170,7 +226,9 @@ public final class FlowService: @unchecked Sendable {
             running -= 1
             guard let last = records.last else { return nil }
             lastRun = last
-            if HealthPolicy.failed(last.status) {
+            if let shared = sharedFailures() {
+                consecutiveFailures = shared
+            } else if HealthPolicy.failed(last.status) {
                 consecutiveFailures += 1
             } else if last.status != .cancelled {
                 consecutiveFailures = 0

@@ -61,6 +61,18 @@ public final class ServiceMetrics: TelemetrySink, @unchecked Sendable {
         }
     }
 
+    /// Lease renewals, rescues and commits refused by a fencing token, by flow.
+    public func cluster(_ event: ClusterEvent, flow: String) {
+        let help =
+            switch event {
+            case .leaseRenewed: "Run lease renewals (heartbeats) by flow."
+            case .rescued: "Rescue runs started for runs whose lease expired, by flow."
+            case .fencedCommit: "Commits refused because the run had lost its lease (fencing token), by flow."
+            }
+        registry.makeCounter(descriptor: Self.name(event.rawValue, "total", help), labels: [("flow", flow)])
+            .increment()
+    }
+
     public func httpResponse(flow: String, node: String, status: Int) {
         registry.makeCounter(
             descriptor: Self.name(

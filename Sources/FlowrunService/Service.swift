@@ -13,11 +13,18 @@ public final class Service: @unchecked Sendable {
         /// Run records and closed dead letters older than this (nanoseconds) are pruned at start-up and
         /// then once a day (`--retention`); nil keeps everything.
         public var retention: Int?
+        /// Lease timing for flows without `run.lease` (`--lease-ttl`, `--lease-renewal`); sets how often
+        /// this replica sweeps for expired leases.
+        public var leaseTiming = LeaseTiming.standard
+        /// This replica's node id (`FLOWRUN_NODE_ID`) and version, as the cluster registry shows them.
+        public var node = ClusterNode.id
+        public var version = "dev"
         public init() {}
     }
 
     public let store: any StateStore
     public let metrics = ServiceMetrics()
+    let cluster = ClusterClock()
     /// Final run records waiting while the store is unreachable, shared by every flow (and kept across
     /// reloads): the next save of any run writes them.
     public let recordSpool = MemorySpool()
@@ -91,6 +98,8 @@ public final class Service: @unchecked Sendable {
             runtimeOptions.logger = options.logger
             runtimeOptions.clock = options.clock
             runtimeOptions.vars = options.vars
+            runtimeOptions.leaseTiming = options.leaseTiming
+            runtimeOptions.node = options.node
             runtimeOptions.recordSpool = recordSpool
             do throws(NodeError) {
                 let runtime = try FlowRuntime(flow: flow, factories: .standard, store: store, options: runtimeOptions)
@@ -258,6 +267,7 @@ public final class Service: @unchecked Sendable {
         while !lock.withLock({ stopping }) {
             let now = options.clock()
             housekeepIfDue(now: now)
+            clusterDutiesIfDue(now: now)
             if untilIdle, flows.allSatisfy(\.isIdle) { return }
             var soonest = now + 1_000_000_000
             for service in flows {
@@ -303,6 +313,7 @@ public final class Service: @unchecked Sendable {
             for service in flows { service.runtime.cancellation.cancel() }
             runs.wait()
         }
+        unpublish()
     }
 
     /// Reloads the flow files given at start (SIGHUP).

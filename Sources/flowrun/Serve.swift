@@ -11,7 +11,7 @@ struct Serve: ParsableCommand {
         discussion: """
             Loads and checks every flow (a flow that fails `check` is reported and not started; the others run),
             fires tickers and cron schedules, serves http-server nodes and the admin API (GET /healthz, /readyz,
-            /metrics, /api/flows, /api/runs, /api/runs/{id}; POST /api/flows/{name}/runs, /api/runs/{id}/cancel;
+            /metrics, /api/flows, /api/cluster, /api/runs, /api/runs/{id}; POST /api/flows/{name}/runs, /api/runs/{id}/cancel;
             with a token every call but /healthz and /readyz needs it) until SIGTERM/SIGINT. SIGHUP (or --watch) reloads changed flow files. Exit 0 after a graceful stop.
             """)
 
@@ -29,6 +29,9 @@ struct Serve: ParsableCommand {
         help:
             "Prune run records and closed dead letters older than this (e.g. 30d) at start-up and once a day.")
     var retention: String?
+    @Option(help: "Run leases expire this long after their last heartbeat (flows with run.lease keep theirs).")
+    var leaseTtl = "30s"
+    @Option(help: "How often a running run renews its lease.") var leaseRenewal = "10s"
 
     func run() throws {
         guard let format = ConsoleLogger.Format(rawValue: logFormat) else {
@@ -57,6 +60,14 @@ struct Serve: ParsableCommand {
         let nodeID = ProcessInfo.processInfo.environment["FLOWRUN_NODE_ID"].flatMap { $0.isEmpty ? nil : $0 }
         options.logger = ConsoleLogger(format: format, metadata: nodeID.map { ["node_id": .string($0)] } ?? [:])
         options.retention = retentionNanos
+        guard let ttl = Durations.parse(leaseTtl), ttl >= 1_000_000_000 else {
+            throw UsageError("--lease-ttl takes a duration of at least 1s, such as 30s, not '\(leaseTtl)'")
+        }
+        guard let renew = Durations.parse(leaseRenewal), renew > 0, renew < ttl else {
+            throw UsageError("--lease-renewal takes a duration shorter than --lease-ttl, not '\(leaseRenewal)'")
+        }
+        options.leaseTiming = LeaseTiming(ttl: ttl, renewEvery: renew)
+        options.version = FlowrunCommand.configuration.version
         let service = Service(store: store, options: options)
         service.load(paths)
         guard !service.flows.isEmpty else {

@@ -9,7 +9,7 @@ import Testing
 /// skipped and counted, manual runs are refused, and `run.health.disableAfter` disables a failing flow.
 @Suite struct DisabledFlowTests {
     let second = 1_000_000_000
-    let t0 = 1_700_000_000_000_000_000
+    let t0 = 1_700_000_040_000_000_000  // on the minute: interval slots lie on the epoch's grid
     var minute: Int { 60 * second }
 
     func service(_ run: String = "{}", clock: ManualClock) throws -> (FlowHarness, FlowService) {

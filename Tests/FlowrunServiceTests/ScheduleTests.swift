@@ -9,7 +9,7 @@ import Testing
 /// overlap skip/queue and health-aware backoff.
 @Suite struct ScheduleTests {
     let second = 1_000_000_000
-    let t0 = 1_700_000_000_000_000_000
+    let t0 = 1_700_000_040_000_000_000  // on the minute: interval slots lie on the epoch's grid
     var minute: Int { 60 * second }
 
     var everyMinute: TickerSchedule { TickerSchedule(kind: .interval(60 * 1_000_000_000)) }
@@ -32,7 +32,9 @@ import Testing
         let now = t0 + 10 * minute + 30 * second
         #expect(
             SchedulePlanner.resume(everyMinute, remembered: t0 + minute, now: now, catchUp: .skip) == t0 + 11 * minute)
-        #expect(SchedulePlanner.resume(everyMinute, remembered: t0 + minute, now: now, catchUp: .once) == now)
+        // The catch-up run keeps the missed slot's own time (t0 + 10 min), so replicas claim the same slot.
+        #expect(
+            SchedulePlanner.resume(everyMinute, remembered: t0 + minute, now: now, catchUp: .once) == t0 + 10 * minute)
     }
 
     @Test func slotsThatPassDuringARunAreSkippedOrQueued() {
@@ -40,7 +42,7 @@ import Testing
         let now = t0 + 3 * minute + 30 * second
         #expect(SchedulePlanner.next(everyMinute, after: t0, now: t0 + second) == t0 + minute)
         #expect(SchedulePlanner.next(everyMinute, after: t0, now: now) == t0 + 4 * minute)
-        #expect(SchedulePlanner.next(everyMinute, after: t0, now: now, queueMissed: true) == now)
+        #expect(SchedulePlanner.next(everyMinute, after: t0, now: now, queueMissed: true) == t0 + 3 * minute)
     }
 
     @Test func cronFollowsItsTimezoneAcrossDaylightSaving() throws {
@@ -144,7 +146,7 @@ import Testing
 /// have): each due slot is claimed by exactly one of them, and both follow the same remembered grid.
 @Suite struct ReplicaTests {
     @Test func eachSlotRunsOnceAcrossReplicas() throws {
-        let t0 = 1_700_000_000_000_000_000
+        let t0 = 1_700_000_040_000_000_000  // on the minute: interval slots lie on the epoch's grid
         let minute = 60_000_000_000
         let path = NSTemporaryDirectory() + "flowrun-replicas-\(UUID().uuidString).db"
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Soak of cluster mode (issue 14): 3 `flowrun serve` replicas on one throwaway PostgreSQL for MINUTES
+# (default 10), each with its own FLOWRUN_NODE_ID and host name (as root), leases of TTL seconds (default
+# 3, renewed every second). Every minute one replica is killed with SIGKILL (the one holding a slow run
+# when there is one) and restarted 5 s later as a new node. A 1 s ticker writes one row per run; a slow
+# flow (every 10 s, 4 s long) keeps a cursor. Reports slots expected, fired, doubled and lost, and per kill
+# of a slow run's holder the time until its rescue run started and completed.
+#   bench/cluster-soak.sh [MINUTES] [TTL]     (BIN=path/to/flowrun to use another build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+minutes=${1:-10}
+ttl=${2:-3}
+if [ -z "${BIN:-}" ]; then
+    swift build --product flowrun >/dev/null
+    BIN=$PWD/.build/debug/flowrun
+fi
+source scripts/lib/postgres.sh
+start_pg_cluster
+work=$(mktemp -d /tmp/flowrun-cluster-soak.XXXXXX)
+declare -A pids
+cleanup() {
+    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+    eval "$PG_CLUSTER_STOP"
+    rm -rf "$work"
+}
+trap cleanup EXIT
+url=$PG_CLUSTER_URL
+psql -q "$url" -c "CREATE TABLE ticks (slot BIGINT NOT NULL, node TEXT, run TEXT)"
+cat >"$work/ticks.yaml" <<'FLOW'
+flow: ticks
+nodes:
+  tick: {component: ticker, settings: {interval: 1s}}
+  db: {component: database, settings: {url: <<env.CLUSTER_DB>>}}
+  failed: {component: log}
+edges:
+  - from: tick.out
+    to: db.request
+    data:
+      operation: execute
+      query: INSERT INTO ticks (slot, node, run) VALUES ($1::bigint / 1000000000, $2, $3)
+      parameters: <<[run.startedAt, run.node, run.id]>>
+  - {from: db.error, to: failed.in}
+FLOW
+cat >"$work/slow.yaml" <<'FLOW'
+flow: slow
+nodes:
+  tick: {component: ticker, settings: {interval: 10s}}
+  wait: {component: delay, settings: {duration: 4s}}
+  cursor: {component: state, settings: {key: cursor, reduce: last}}
+edges:
+  - {from: tick.out, to: wait.in}
+  - {from: wait.out, to: cursor.checkpoint, data: {value: <<run.id>>}}
+FLOW
+now_ns() { date +%s%N; }
+start_replica() {  # slot name, node id
+    local cmd=("$BIN" serve "$work" --admin off --state "$url" --grace 10 --lease-ttl "${ttl}s" --lease-renewal 1s)
+    if [ "$(id -u)" = 0 ]; then
+        FLOWRUN_NODE_ID=$2 CLUSTER_DB=$url unshare --uts sh -c "hostname host-$1 && exec \"\$@\"" sh "${cmd[@]}" \
+            2>>"$work/$1.log" &
+    else
+        FLOWRUN_NODE_ID=$2 CLUSTER_DB=$url "${cmd[@]}" 2>>"$work/$1.log" &
+    fi
+    pids[$1]=$!
+    nodes[$1]=$2
+}
+declare -A nodes
+started=$(now_ns)
+for r in a b c; do start_replica "$r" "node-$r-0"; done
+: >"$work/kills"
+for ((m = 1; m < minutes; m++)); do
+    sleep 45
+    # Kill the holder of a slow run when one starts within 10 s (slow runs start every 10 s).
+    holder=""
+    for _ in $(seq 50); do
+        holder=$(psql -qtA "$url" -c "SELECT diagnostics::json->>'node' FROM flowrun_runs WHERE flow = 'slow' AND status = 'running' LIMIT 1")
+        [ -n "$holder" ] && break
+        sleep 0.2
+    done
+    victim=""
+    for r in a b c; do [ "${nodes[$r]}" = "$holder" ] && victim=$r; done
+    [ -n "$victim" ] || victim=$(printf 'a\nb\nc\n' | sed -n "$(((m - 1) % 3 + 1))p")
+    kill -KILL "${pids[$victim]}"
+    wait "${pids[$victim]}" 2>/dev/null || true
+    echo "$(now_ns) ${nodes[$victim]} ${holder:-none}" >>"$work/kills"
+    echo "minute $m: killed ${nodes[$victim]}$([ "$holder" = "${nodes[$victim]}" ] && echo " (holding a slow run)")"
+    sleep 5
+    start_replica "$victim" "node-$victim-$m"
+done
+sleep 60
+stopped=$(now_ns)
+codes=()
+for r in a b c; do
+    kill -TERM "${pids[$r]}"
+    if wait "${pids[$r]}"; then codes+=(0); else codes+=($?); fi
+done
+echo "SIGTERM of all: exit codes ${codes[*]}"
+psql -qtA -F ' ' "$url" -c "SELECT slot, count(*) FROM ticks GROUP BY slot ORDER BY slot" >"$work/slots"
+psql -qtA -F ' ' "$url" -c "SELECT id, status, coalesce(parent_id, ''), trigger, started_at, coalesce(completed_at, 0), coalesce(reason, '') FROM flowrun_runs WHERE flow = 'slow' ORDER BY started_at" >"$work/runs"
+python3 - "$work/slots" "$work/runs" "$work/kills" "$started" "$stopped" <<'PY'
+import sys
+slots = {int(s): int(n) for s, n in (l.split() for l in open(sys.argv[1]) if l.strip())}
+first, last = int(sys.argv[4]) // 10**9 + 2, int(sys.argv[5]) // 10**9 - 1
+expected = range(first, last + 1)
+fired = [s for s in expected if s in slots]
+doubled = [s for s in expected if slots.get(s, 0) > 1]
+lost = [s for s in expected if s not in slots]
+print(f"slots expected {len(expected)}, fired {len(fired)}, doubled {len(doubled)}, lost {len(lost)}" + (f" {lost}" if lost else ""))
+runs = [l.rstrip('\n').split(' ', 6) for l in open(sys.argv[2]) if l.strip()]
+by_parent = {r[2]: r for r in runs if r[3] == 'rescue'}
+for line in open(sys.argv[3]):
+    at, node, holder = line.split()
+    if holder != node:
+        continue
+    at = int(at)
+    victim = next((r for r in runs if r[1] == 'abandoned' and int(r[4]) < at and r[6].startswith('lease expired')
+                   and node in r[6] and int(r[5]) > at), None)
+    rescue = by_parent.get(victim[0]) if victim else None
+    if not rescue:
+        print(f"kill of {node} (holding a slow run): no rescue found")
+        continue
+    print(f"kill of {node}: abandoned after {(int(victim[5]) - at) / 1e9:.1f} s, rescue started after "
+          f"{(int(rescue[4]) - at) / 1e9:.1f} s, {rescue[1]} after {(int(rescue[5]) - at) / 1e9:.1f} s")
+PY
