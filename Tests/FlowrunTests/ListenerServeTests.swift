@@ -95,7 +95,7 @@ import Testing
     {
         try withFlowDirectory { dir in
             let port = freePort()
-            try Self.flow(port: port + 1).write(
+            try Self.flow(port: freePort()).write(
                 to: dir.appendingPathComponent("hook.yaml"), atomically: true, encoding: .utf8)
             let p = try Self.serve([
                 dir.path, "--admin", "[::1]:\(port)", "--state", dir.appendingPathComponent("s.db").path,

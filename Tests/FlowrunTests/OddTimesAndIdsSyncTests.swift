@@ -75,7 +75,7 @@ extension ServeTests {
         let p = Process()
         p.executableURL = CLITests.binary
         p.arguments = [
-            "serve", dir.path, "--admin", "127.0.0.1:\(port + 1)", "--state", dir.appendingPathComponent("s.db").path,
+            "serve", dir.path, "--admin", "127.0.0.1:\(freePort())", "--state", dir.appendingPathComponent("s.db").path,
         ]
         var env = ProcessInfo.processInfo.environment
         env["MOCK_CRM_PORT"] = String(port)

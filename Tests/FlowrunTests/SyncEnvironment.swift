@@ -8,6 +8,8 @@ import Testing
 final class SyncEnvironment {
     let dir: URL
     let port = freePort()
+    /// user-sync's webhook listener (USER_SYNC_WEBHOOK_PORT).
+    let webhookPort = freePort()
     var env: [String: String]
     let databaseURL: String?
     private var mock: Process?
@@ -18,7 +20,7 @@ final class SyncEnvironment {
         env = ProcessInfo.processInfo.environment
         env["MOCK_CRM_PORT"] = String(port)
         env["API_BASE_URL"] = "http://127.0.0.1:\(port)"
-        env["USER_SYNC_WEBHOOK_PORT"] = String(port + 1)
+        env["USER_SYNC_WEBHOOK_PORT"] = String(webhookPort)
         env["DATABASE_URL"] = databaseURL
         self.databaseURL = databaseURL
         try startMock(faults: faults)

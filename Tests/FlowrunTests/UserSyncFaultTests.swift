@@ -99,7 +99,7 @@ import Testing
                 p.waitUntilExit()
             }
         }
-        let url = "http://127.0.0.1:\(e.port + 1)/sync/users/u42"
+        let url = "http://127.0.0.1:\(e.webhookPort)/sync/users/u42"
         let unauthorized = try CLITests.http("POST", url)
         #expect(unauthorized.status == 401, "\(unauthorized.body)")
         let accepted = try CLITests.http("POST", url, headers: ["Authorization": "Bearer demo-webhook-token"])
