@@ -21,9 +21,15 @@ extension UserSyncFaultTests {
     func syncEdgeUsers(databaseURL: String?) throws {
         let e = try SyncEnvironment(databaseURL: databaseURL, faults: ["MOCK_CRM_EDGE_USERS": "1"])
         let first = try e.sync(["--set", "vars.syncType=full"])
-        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        // u-nul's name holds a NUL byte: SQLite stores it exactly; PostgreSQL text cannot, so that one record
+        // fails with a located error and goes to the dead-letter queue while the other 253 arrive.
+        let postgres = databaseURL != nil
+        #expect(first.status == (postgres ? 3 : 0), "\(first.stdout)\(first.stderr)")
         #expect(
-            first.stdout.contains("processed 253  created 253  updated 0  unchanged 0  skipped 0  failed 0"),
+            first.stdout.contains(
+                postgres
+                    ? "processed 254  created 253  updated 0  unchanged 0  skipped 0  failed 1"
+                    : "processed 254  created 254  updated 0  unchanged 0  skipped 0  failed 0"),
             "\(first.stdout)")
         // Three distinct ids beyond 64 bits are three rows, each exact; the sentinel times pass through.
         let edge = try e.query(
@@ -44,14 +50,30 @@ extension UserSyncFaultTests {
                     #"{"source":"crm","original_id":18446744073709551615}"#, "9999-12-31T00:00:00.000Z",
                 ],
             ])
-        #expect(try e.query("SELECT count(*) FROM users") == [[253]])
-        let dead = try JSON.parse(try e.flowrun(["dlq", "list", "--format", "json"]).stdout)
-        #expect(dead == [], "nothing failed, so nothing is parked")
+        let nul = try e.query("SELECT name FROM users WHERE external_id = 'u-nul'")
+        let dead = try JSON.parse(try e.flowrun(["dlq", "list", "--format", "json"]).stdout).arrayValue ?? []
+        if postgres {
+            #expect(nul == [])
+            #expect(try e.query("SELECT count(*) FROM users") == [[253]])
+            #expect(dead.map { $0["key"] } == ["u-nul"], "\(dead)")
+            let error = dead.first?["error"]
+            #expect(error?["code"] == "pg_22021", "\(dead)")
+            #expect(error?["message"].stringValue?.contains("NUL") == true, "\(dead)")
+            #expect(error?["node"] != nil && error?["node"] != .null, "located: \(dead)")
+        } else {
+            #expect(nul == [["Ann Lee\u{0}-hidden-suffix"]])
+            #expect(try e.query("SELECT count(*) FROM users") == [[254]])
+            #expect(dead == [], "nothing failed, so nothing is parked")
+        }
 
-        // The next full run finds every row unchanged (exact comparison, not a rounded double).
+        // The next full run finds every stored row unchanged (exact comparison, not a rounded double).
         let again = try e.sync(["--set", "vars.syncType=full"])
-        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
-        #expect(again.stdout.contains("processed 253  created 0  updated 0  unchanged 253"), "\(again.stdout)")
+        #expect(again.status == (postgres ? 3 : 0), "\(again.stdout)\(again.stderr)")
+        #expect(
+            again.stdout.contains(
+                postgres ? "created 0  updated 0  unchanged 253" : "created 0  updated 0  unchanged 254"),
+            "\(again.stdout)")
+        guard !postgres else { return }
         // The cursor moved to the 9999 sentinel: an incremental run asks for later users and gets none.
         let incremental = try e.sync()
         #expect(incremental.status == 0, "\(incremental.stdout)\(incremental.stderr)")
