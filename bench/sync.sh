@@ -22,6 +22,9 @@ cleanup=()
 trap 'for ((i = ${#cleanup[@]} - 1; i >= 0; i--)); do eval "${cleanup[i]}"; done' EXIT
 work=$(mktemp -d /tmp/flowrun-bench.XXXXXX)
 cleanup+=("rm -rf $work")
+# The yardstick (issue 19): a hand-tuned native client doing the same job (bench/sync/native.c).
+native=$work/native
+cc -O2 -o "$native" bench/sync/native.c -lcurl -lpq -I/usr/include/postgresql
 source scripts/lib/postgres.sh
 start_pg_cluster
 cleanup+=("$PG_CLUSTER_STOP")
@@ -52,9 +55,13 @@ CONF
     api="http://127.0.0.1:$port"
 }
 
-measure() {  # measure NAME CMD...: wall seconds and peak RSS
-    /usr/bin/time -o "$work/$1.time" -f '%e %M' "${@:2}" >"$work/$1.out" 2>"$work/$1.err" || true
+measure() {  # measure NAME CMD...: wall seconds, peak RSS (KiB), user and system CPU seconds
+    /usr/bin/time -o "$work/$1.time" -f '%e %M %U %S' "${@:2}" >"$work/$1.out" 2>"$work/$1.err" || true
     tail -n 1 "$work/$1.time"
+}
+
+cpu_per_row() {  # cpu_per_row USER SYS ROWS: the process's own CPU per row, in microseconds
+    python3 -c "print(f'{($1 + $2) * 1e6 / $3:.1f}')"
 }
 
 verify() {  # verify DB: count and checksum of the users table
@@ -66,16 +73,20 @@ sync_run() {  # sync_run N: the three syncs of N users
     local pages="$work/pages-$n"
     python3 bench/sync/gen_pages.py "$n" "$limit" "$pages"
     serve "$pages"
-    for db in flowrun python machine; do psql "$PG_CLUSTER_URL" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" 2>/dev/null; done
+    for db in flowrun native python machine; do psql "$PG_CLUSTER_URL" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" 2>/dev/null; done
     echo "### $n users ($((n / limit)) pages of $limit)"
-    read -r t rss < <(measure flowrun env DATABASE_URL="$base/flowrun" API_BASE_URL="$api" \
+    read -r t rss u s < <(measure flowrun env DATABASE_URL="$base/flowrun" API_BASE_URL="$api" \
         "$bin" flows/user-sync.yaml --once --state "$work/state-$n.db")
     grep -E "^run |processed" "$work/flowrun.out" | sed 's/^/    /'
-    echo "flowrun:  $t s  $(python3 -c "print(f'{$n / $t:,.0f}')") rows/s  peak RSS $((rss / 1024)) MiB  [$(verify flowrun)]"
+    echo "flowrun:  $t s  $(python3 -c "print(f'{$n / $t:,.0f}')") rows/s  peak RSS $((rss / 1024)) MiB  CPU $(cpu_per_row "$u" "$s" "$n") µs/row  [$(verify flowrun)]"
+    local flowrun_t=$t
+    read -r t rss u s < <(measure native "$native" "$api" "$base/native" "$limit")
+    grep -q "processed $n," "$work/native.out" || { cat "$work/native.out" "$work/native.err"; exit 1; }
+    echo "native:   $t s  $(python3 -c "print(f'{$n / $t:,.0f}')") rows/s  peak RSS $((rss / 1024)) MiB  CPU $(cpu_per_row "$u" "$s" "$n") µs/row  [$(verify native)]  flowrun/native $(python3 -c "print(f'{$flowrun_t / $t:.2f}')")x"
     if [ "$n" -le 100000 ]; then
-        read -r t rss < <(measure python python3 bench/sync/baseline.py "$api" "$base/python" "$limit")
+        read -r t rss _ < <(measure python python3 bench/sync/baseline.py "$api" "$base/python" "$limit")
         echo "python:   $t s  $(python3 -c "print(f'{$n / $t:,.0f}')") rows/s  peak RSS $((rss / 1024)) MiB  [$(verify python)]"
-        read -r t rss < <(measure limit python3 bench/sync/limit.py "$api" "$base/machine" "$limit" "$n")
+        read -r t rss _ < <(measure limit python3 bench/sync/limit.py "$api" "$base/machine" "$limit" "$n")
         echo "limit:    $t s  $(python3 -c "print(f'{$n / $t:,.0f}')") rows/s  peak RSS $((rss / 1024)) MiB  [$(verify machine)]"
     fi
     kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
@@ -91,12 +102,12 @@ serve "$work/pages-$users"
 url="$api/blob.json"
 echo "page size: $(stat -c %s "$work/pages-$users/blob.json") bytes"
 for c in 1 8; do
-    read -r t rss < <(measure http "$bin" bench/flows/http.yaml --once --state "$work/http.db" --set vars.n=1000 --set "vars.url=$url" --set vars.concurrency=$c)
+    read -r t rss _ < <(measure http "$bin" bench/flows/http.yaml --once --state "$work/http.db" --set vars.n=1000 --set "vars.url=$url" --set vars.concurrency=$c)
     grep -q "failed 0" "$work/http.out" || { cat "$work/http.out" "$work/http.err"; exit 1; }
     echo "flowrun concurrency $c: $t s  $(python3 -c "print(f'{1000 / $t:,.0f}')") requests/s (process start included)"
 done
 urls=$(for _ in $(seq 1000); do printf '%s ' "$url"; done)
-read -r t rss < <(measure curl1 curl -s -o /dev/null $urls)
+read -r t rss _ < <(measure curl1 curl -s -o /dev/null $urls)
 echo "curl sequential (one connection):   $t s  $(python3 -c "print(f'{1000 / $t:,.0f}')") requests/s"
-read -r t rss < <(measure curl8 curl -s --parallel --parallel-max 8 -o /dev/null $urls)
+read -r t rss _ < <(measure curl8 curl -s --parallel --parallel-max 8 -o /dev/null $urls)
 echo "curl --parallel-max 8:              $t s  $(python3 -c "print(f'{1000 / $t:,.0f}')") requests/s"
