@@ -28,16 +28,19 @@ public struct GraphLayout: Sendable {
     public init(_ flow: CheckedFlow) {
         let loops = GraphAlgorithms.loopEdges(flow)
         let index = Dictionary(flow.nodes.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let ends: [(Int, Int)?] = flow.edges.map { e in
+            guard let a = index[e.from.node], let b = index[e.to.node] else { return nil }
+            return (a, b)
+        }
+        let back = Self.backEdges(nodeCount: flow.nodes.count, ends: ends)
         var column = [Int](repeating: 0, count: flow.nodes.count)
-        // Longest path over the acyclic part: relax at most once per node (Bellman-Ford style, bounded).
+        // Longest path over the edges that remain once the back edges are set aside (acyclic).
         for _ in 0..<flow.nodes.count {
             var changed = false
-            for (i, e) in flow.edges.enumerated() where !loops.contains(i) {
-                guard let a = index[e.from.node], let b = index[e.to.node], a != b else { continue }
-                if column[b] < column[a] + 1 {
-                    column[b] = column[a] + 1
-                    changed = true
-                }
+            for (i, end) in ends.enumerated() where !back.contains(i) {
+                guard let (a, b) = end, a != b, column[b] < column[a] + 1 else { continue }
+                column[b] = column[a] + 1
+                changed = true
             }
             if !changed { break }
         }
@@ -54,5 +57,36 @@ public struct GraphLayout: Sendable {
             return Edge(
                 from: a, to: b, label: "\(e.from.port) → \(e.to.port)", isError: e.isErrorEdge, isLoop: loops.contains(i))
         }
+    }
+
+    /// The edges a depth-first walk (from the nodes in declaration order, with an explicit stack) finds
+    /// going back to a node on its path: without them the graph has no cycle.
+    static func backEdges(nodeCount: Int, ends: [(Int, Int)?]) -> Set<Int> {
+        var outgoing = [[(edge: Int, to: Int)]](repeating: [], count: nodeCount)
+        for (i, end) in ends.enumerated() {
+            if let (a, b) = end { outgoing[a].append((i, b)) }
+        }
+        var state = [UInt8](repeating: 0, count: nodeCount)  // 0 unseen, 1 on the path, 2 done
+        var back: Set<Int> = []
+        for root in 0..<nodeCount where state[root] == 0 {
+            var stack: [(node: Int, next: Int)] = [(root, 0)]
+            state[root] = 1
+            while let top = stack.last {
+                if top.next == outgoing[top.node].count {
+                    state[top.node] = 2
+                    stack.removeLast()
+                    continue
+                }
+                stack[stack.count - 1].next += 1
+                let (edge, to) = outgoing[top.node][top.next]
+                if state[to] == 1 {
+                    back.insert(edge)
+                } else if state[to] == 0 {
+                    state[to] = 1
+                    stack.append((to, 0))
+                }
+            }
+        }
+        return back
     }
 }

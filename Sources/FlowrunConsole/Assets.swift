@@ -18,7 +18,7 @@ enum Assets {
         table{border-collapse:collapse;width:100%;font-size:.9rem}
         th,td{border-bottom:1px solid var(--line);padding:.35rem .5rem;text-align:left;vertical-align:top}
         th{background:var(--panel);white-space:nowrap} td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-        .badge{display:inline-block;padding:.05rem .45rem;border-radius:999px;font-size:.8rem;font-weight:600;border:1px solid}
+        .badge{white-space:nowrap;display:inline-block;padding:.05rem .45rem;border-radius:999px;font-size:.8rem;font-weight:600;border:1px solid}
         .s-completed,.h-healthy{color:var(--ok);border-color:var(--ok)}
         .s-completed_with_errors,.h-degraded,.s-parked,.s-open{color:var(--warn);border-color:var(--warn)}
         .s-failed,.s-timed_out,.s-abandoned,.h-failing{color:var(--bad);border-color:var(--bad)}
@@ -45,6 +45,7 @@ enum Assets {
         pre{background:var(--panel);padding:.5rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
         svg text{font:12px system-ui,sans-serif}
         .muted{color:var(--muted)} .graph{overflow-x:auto;border:1px solid var(--line);border-radius:6px}
+        dd{margin:0;font-weight:600;word-break:break-word} td time{white-space:nowrap}
         details{margin:.25rem 0} svg.chart{max-width:600px}
         @media (max-width:700px){main{padding:.5rem} th,td{padding:.25rem} .hide-narrow{display:none}}
         """

@@ -67,9 +67,10 @@ def run_id(driver):
 
 
 def wait_finished(driver, timeout=90.0):
+    """Waits for the server-rendered page of a finished run (the script reloads it when the run ends)."""
     def finished():
         bar = driver.find_element(By.CSS_SELECTOR, "main .progress")
-        return bar.get_attribute("data-status") != "running" and bar
+        return bar.get_attribute("data-status") != "running" and not bar.get_attribute("data-live") and bar
     return wait_for("the run to finish", finished, timeout)
 
 
@@ -93,7 +94,7 @@ def start(driver, label, fields=None):
 def main():
     options = webdriver.ChromeOptions()
     options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900"]:
+    for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,1500"]:
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
     driver.set_page_load_timeout(30)
@@ -135,6 +136,8 @@ def main():
             return bar.get_attribute("data-percent") == "100" and bar.get_attribute("data-status") in ("completed", "completed_with_errors")
         wait_for("the progress bar at 100%", at_100, timeout=90)
         step(f"run {rid}: progress reached 100% (states seen: {sorted(seen)})")
+        wait_finished(driver)  # the page reloaded with the final record
+        wait_for("the Retry button", lambda: driver.find_elements(By.XPATH, "//button[text()='Retry']"))
         shot(driver, "run")
 
         # The detail shows the counters `flowrun runs ID` shows.
@@ -159,6 +162,7 @@ def main():
         report = driver.find_element(By.ID, "dry-run-report").text
         assert "nothing was written" in report and "would insert" in report, report
         step(f"dry run {rid}: report shown ({report.splitlines()[1].strip()})")
+        driver.execute_script("arguments[0].scrollIntoView()", driver.find_element(By.XPATH, "//h2[text()='Counters']"))
         shot(driver, "dry-run")
 
         # Dead letters of the poison records: replay one, skip the others (a bulk action).
