@@ -102,7 +102,6 @@ def main():
         # Log in: a page redirects to the login form; a wrong token is refused.
         driver.get(URL + "/")
         wait_for("the login form", lambda: "/login" in driver.current_url)
-        shot(driver, "login")
         driver.find_element(By.ID, "token").send_keys("wrong")
         driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
         wait_for("the refusal", lambda: "not the admin token" in driver.page_source)
