@@ -55,7 +55,8 @@ public struct GraphLayout: Sendable {
         edges = flow.edges.enumerated().compactMap { i, e in
             guard let a = index[e.from.node], let b = index[e.to.node] else { return nil }
             return Edge(
-                from: a, to: b, label: "\(e.from.port) → \(e.to.port)", isError: e.isErrorEdge, isLoop: loops.contains(i))
+                from: a, to: b, label: "\(e.from.port) → \(e.to.port)", isError: e.isErrorEdge,
+                isLoop: loops.contains(i))
         }
     }
 

@@ -84,7 +84,8 @@ enum Actions {
         let current = try? console.service.store.get(flow: flow, key: key)
         guard (form["expected"] ?? "") == (current.map { fingerprint($0) } ?? "") else {
             return refused(
-                Service.Refusal(status: 409, description: "\(key) changed since the page was loaded; nothing was written"),
+                Service.Refusal(
+                    status: 409, description: "\(key) changed since the page was loaded; nothing was written"),
                 console)
         }
         var new: Value?
@@ -95,7 +96,8 @@ enum Actions {
         switch console.service.editState(flow: flow, key: key, expected: current ?? nil, new: new) {
         case .success(let record):
             return Console.redirect(
-                "/state/\(HTML.urlComponent(flow))?notice=" + HTML.urlComponent("\(key) \(new == nil ? "deleted" : "saved") (recorded as run \(record))"))
+                "/state/\(HTML.urlComponent(flow))?notice="
+                    + HTML.urlComponent("\(key) \(new == nil ? "deleted" : "saved") (recorded as run \(record))"))
         case .failure(let refusal): return refused(refusal, console)
         }
     }

@@ -61,7 +61,8 @@ enum Charts {
                 path = "M\(x1),\(y1) C\(mid),\(y1) \(mid),\(y2) \(x2),\(y2)"
             } else {  // a loop or an edge within a column: around the top
                 let top = min(y(a), y(b)) - 8
-                path = "M\(x(a) + boxW / 2),\(y(a)) C\(x(a) + boxW / 2),\(top - 20) \(x(b) + boxW / 2),\(top - 20) \(x(b) + boxW / 2),\(y(b))"
+                path =
+                    "M\(x(a) + boxW / 2),\(y(a)) C\(x(a) + boxW / 2),\(top - 20) \(x(b) + boxW / 2),\(top - 20) \(x(b) + boxW / 2),\(y(b))"
             }
             let stroke = e.isError ? "#cf222e" : e.isLoop ? "#0b5cad" : "#57606a"
             let dash: HTML = e.isError ? " stroke-dasharray=\"6 4\"" : ""

@@ -25,7 +25,8 @@ public final class Console: AdminPages, @unchecked Sendable {
 
     public func owns(_ head: RequestHead) -> Bool {
         let path = head.path
-        return !(path.hasPrefix("/api/") || path == "/api" || path == "/metrics" || path == "/healthz"
+        return
+            !(path.hasPrefix("/api/") || path == "/api" || path == "/metrics" || path == "/healthz"
             || path == "/readyz")
     }
 
@@ -36,7 +37,8 @@ public final class Console: AdminPages, @unchecked Sendable {
         if head.method.uppercased() == "GET" || head.method.uppercased() == "HEAD" {
             return Self.redirect("/login?next=" + HTML.urlComponent(head.target))
         }
-        return Self.page(401, title: "Login needed", body: "<p>Your session ended. <a href=\"/login\">Log in</a> again.</p>")
+        return Self.page(
+            401, title: "Login needed", body: "<p>Your session ended. <a href=\"/login\">Log in</a> again.</p>")
     }
 
     static func isOpen(_ path: String) -> Bool { path == "/login" || path == "/console.css" || path == "/console.js" }
@@ -99,7 +101,8 @@ public final class Console: AdminPages, @unchecked Sendable {
         case 1 where parts[0] == "state": return StatePage(console: self, context: context, flow: nil).render()
         case 2 where parts[0] == "state": return StatePage(console: self, context: context, flow: parts[1]).render()
         default:
-            return Self.page(404, title: "Not found", body: "<p>No page here. <a href=\"/\">Flows</a></p>", context: context)
+            return Self.page(
+                404, title: "Not found", body: "<p>No page here. <a href=\"/\">Flows</a></p>", context: context)
         }
     }
 
@@ -147,7 +150,10 @@ public final class Console: AdminPages, @unchecked Sendable {
         let items: [Value] = ids.compactMap { id in
             guard let r = try? service.store.run(id: String(id)) else { return nil }
             let p = Progress(r, now: now)
-            return ["id": .string(r.id), "status": .string(r.status.rawValue), "percent": .int(p.percent), "text": .string(p.text)]
+            return [
+                "id": .string(r.id), "status": .string(r.status.rawValue), "percent": .int(p.percent),
+                "text": .string(p.text),
+            ]
         }
         return ServerResponse(
             status: 200, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")],
@@ -176,7 +182,10 @@ public final class Console: AdminPages, @unchecked Sendable {
                 ("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"),
                 ("X-Frame-Options", "DENY"), ("X-Content-Type-Options", "nosniff"),
                 ("Referrer-Policy", "same-origin"),
-                ("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; frame-ancestors 'none'"),
+                (
+                    "Content-Security-Policy",
+                    "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
+                ),
             ],
             body: Array(page.text.utf8))
     }

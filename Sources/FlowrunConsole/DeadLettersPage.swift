@@ -13,7 +13,9 @@ struct DeadLettersPage {
         let all = query["all"] == "1"
         let items: [DeadLetterQueue.Item]
         do { items = try DeadLetterQueue(store: console.service.store).list(flow: flow, all: all) } catch {
-            return Console.page(503, title: "Dead letters", body: "<p class=\"error\">The state store did not answer.</p>", context: context)
+            return Console.page(
+                503, title: "Dead letters", body: "<p class=\"error\">The state store did not answer.</p>",
+                context: context)
         }
         let flowOptions = HTML.join(
             ([""] + console.service.flows.map(\.name)).map { f in

@@ -14,7 +14,9 @@ struct FlowsPage {
             let health = f.healthState.rawValue
             let schedule = f.slots.map { "\($0.node): \(Self.schedule($0.schedule))" }.joined(separator: ", ")
             let last: HTML =
-                f.lastRun.map { "\(Layout.runLink($0.id)) \(Layout.status($0.status.rawValue)) \(Layout.time($0.startedAt))" }
+                f.lastRun.map {
+                    "\(Layout.runLink($0.id)) \(Layout.status($0.status.rawValue)) \(Layout.time($0.startedAt))"
+                }
                 ?? lastStored(f.name)
             let path = "/flows/\(HTML.urlComponent(f.name))"
             let toggle =
@@ -66,7 +68,9 @@ struct FlowsPage {
 
     /// The last run in the store (after a restart the service has not seen one yet).
     func lastStored(_ flow: String) -> HTML {
-        guard let r = try? console.service.store.runs(matching: RunQuery(flow: flow, limit: 1)).first else { return "-" }
+        guard let r = try? console.service.store.runs(matching: RunQuery(flow: flow, limit: 1)).first else {
+            return "-"
+        }
         return "\(Layout.runLink(r.id)) \(Layout.status(r.status.rawValue)) \(Layout.time(r.startedAt))"
     }
 
@@ -74,7 +78,8 @@ struct FlowsPage {
     /// (user-sync keys single runs by `$.userId`), else `id`.
     static func entityKey(_ f: FlowService) -> String {
         guard let span = f.runtime.program.flow.policy.concurrencyKeyNode?.span else { return "id" }
-        let text = String(decoding: span.source.bytes[max(0, span.start)..<min(span.end, span.source.bytes.count)], as: UTF8.self)
+        let text = String(
+            decoding: span.source.bytes[max(0, span.start)..<min(span.end, span.source.bytes.count)], as: UTF8.self)
         guard let range = text.range(of: "$.") else { return "id" }
         let name = text[range.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
         return name.isEmpty ? "id" : String(name)

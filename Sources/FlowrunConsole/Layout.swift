@@ -38,7 +38,9 @@ enum Layout {
             """
     }
 
-    static func status(_ s: String) -> HTML { "<span class=\"badge s-\(s)\">\(s.replacingOccurrences(of: "_", with: " "))</span>" }
+    static func status(_ s: String) -> HTML {
+        "<span class=\"badge s-\(s)\">\(s.replacingOccurrences(of: "_", with: " "))</span>"
+    }
 
     static func time(_ nanos: Int?) -> HTML {
         guard let nanos else { return "-" }

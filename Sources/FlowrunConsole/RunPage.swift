@@ -11,7 +11,8 @@ struct RunPage {
 
     func render() -> ServerResponse {
         guard let stored = try? console.service.store.run(id: id) else {
-            return Console.page(404, title: "Run not found", body: "<p>No run \(id). <a href=\"/runs\">Runs</a></p>", context: context)
+            return Console.page(
+                404, title: "Run not found", body: "<p>No run \(id). <a href=\"/runs\">Runs</a></p>", context: context)
         }
         let r = console.service.redacted(stored)
         let path = "/runs/\(HTML.urlComponent(r.id))"
@@ -32,9 +33,11 @@ struct RunPage {
         if let note = r.retryNote { body += "<p class=\"muted\">\(note)</p>" }
         body += "<h2>Counters</h2><div class=\"cards\" id=\"counters\">"
         for c in Counter.allCases {
-            body += "<div class=\"card\" data-counter=\"\(c.rawValue)\"><div class=\"n\">\(RunProgress.grouped(r[c]))</div><div class=\"k\">\(c.rawValue)</div></div>"
+            body +=
+                "<div class=\"card\" data-counter=\"\(c.rawValue)\"><div class=\"n\">\(RunProgress.grouped(r[c]))</div><div class=\"k\">\(c.rawValue)</div></div>"
         }
-        body += "<div class=\"card\" data-counter=\"messages\"><div class=\"n\">\(RunProgress.grouped(r.messages))</div><div class=\"k\">messages</div></div></div>"
+        body +=
+            "<div class=\"card\" data-counter=\"messages\"><div class=\"n\">\(RunProgress.grouped(r.messages))</div><div class=\"k\">messages</div></div></div>"
         body += "<h2>Record breakdown</h2>"
         body += Charts.bars(
             [Counter.created, .updated, .unchanged, .skipped, .failed, .deadLettered].map { ($0.rawValue, r[$0]) },
@@ -42,8 +45,10 @@ struct RunPage {
         if r.dryRun { body += dryRun(r) }
         body += errors(r)
         if let flow = console.service.flow(named: r.flow) {
-            body += "<h2>Flow graph</h2><p class=\"muted\">Messages each node got in this run; error edges dashed, loops bold.</p>"
-            body += "<div class=\"graph\">\(Charts.graph(GraphLayout(flow.runtime.program.flow), counts: r.nodeMessages))</div>"
+            body +=
+                "<h2>Flow graph</h2><p class=\"muted\">Messages each node got in this run; error edges dashed, loops bold.</p>"
+            body +=
+                "<div class=\"graph\">\(Charts.graph(GraphLayout(flow.runtime.program.flow), counts: r.nodeMessages))</div>"
         }
         return Console.html(200, Layout.page(title: "Run \(r.id)", section: .runs, context: context, body: body))
     }
@@ -62,14 +67,16 @@ struct RunPage {
             items.append(("retried by", HTML.join(r.retriedBy.map { Layout.runLink($0) + " " })))
         }
         if let file = r.flowFile { items.append(("flow file", "<code>\(file)</code>")) }
-        return HTML.join(items.map { "<div class=\"card\"><dt class=\"k\">\($0.0)</dt><dd class=\"n-small\">\($0.1)</dd></div>" })
+        return HTML.join(
+            items.map { "<div class=\"card\"><dt class=\"k\">\($0.0)</dt><dd class=\"n-small\">\($0.1)</dd></div>" })
     }
 
     /// The dry-run report: the same text `flowrun runs ID` prints, and the columns a live run would update.
     func dryRun(_ r: RunRecord) -> HTML {
         var out: HTML = "<h2>Dry-run report</h2><pre id=\"dry-run-report\">\(Running.dryRunReport(r))</pre>"
         if !r.changedColumns.isEmpty {
-            out += "<div class=\"table-wrap\"><table><caption>Would update, by column</caption><thead><tr><th scope=\"col\">Column</th><th scope=\"col\" class=\"num\">Rows</th></tr></thead><tbody>"
+            out +=
+                "<div class=\"table-wrap\"><table><caption>Would update, by column</caption><thead><tr><th scope=\"col\">Column</th><th scope=\"col\" class=\"num\">Rows</th></tr></thead><tbody>"
             for (column, n) in r.changedColumns.sorted(by: { ($1.value, $0.key) < ($0.value, $1.key) }) {
                 out += "<tr><td>\(column)</td><td class=\"num\">\(RunProgress.grouped(n))</td></tr>"
             }
@@ -87,7 +94,9 @@ struct RunPage {
             <th scope="col">Message</th><th scope="col">Input</th></tr></thead><tbody>
             """
         for e in r.errors {
-            let kind = (e.retryable ? "retryable" : "permanent") + (e.handled ? ", handled" : "") + (e.afterEnd ? ", run-end" : "")
+            let kind =
+                (e.retryable ? "retryable" : "permanent") + (e.handled ? ", handled" : "")
+                + (e.afterEnd ? ", run-end" : "")
             out += """
                 <tr><td>\(e.node).\(e.port)</td><td><code>\(e.code)</code></td><td>\(kind)</td>
                 <td>\(e.location.map { HTML("<code>\($0)</code>") } ?? "-")</td><td>\(e.message)</td>

@@ -24,7 +24,8 @@ struct RunsPage {
         let q = runQuery
         let records: [RunRecord]
         do { records = try console.service.store.runs(matching: q) } catch {
-            return Console.page(503, title: "Runs", body: "<p class=\"error\">The state store did not answer.</p>", context: context)
+            return Console.page(
+                503, title: "Runs", body: "<p class=\"error\">The state store did not answer.</p>", context: context)
         }
         let now = console.clock()
         let page = records.prefix(Self.pageSize)
@@ -71,7 +72,8 @@ struct RunsPage {
                 ([""] + options).map { o in
                     "<option value=\"\(o)\"\(o == (current ?? "") ? HTML(" selected") : "")>\(o.isEmpty ? "any" : o)</option>"
                 })
-            return "<div><label for=\"f-\(name)\">\(label)</label><select id=\"f-\(name)\" name=\"\(name)\">\(opts)</select></div>"
+            return
+                "<div><label for=\"f-\(name)\">\(label)</label><select id=\"f-\(name)\" name=\"\(name)\">\(opts)</select></div>"
         }
         let flows = console.service.flows.map(\.name)
         return """

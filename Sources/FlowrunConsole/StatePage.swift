@@ -12,7 +12,8 @@ struct StatePage {
     func render() -> ServerResponse {
         guard let flow else {
             let links = HTML.join(
-                console.service.flows.map { "<li><a href=\"/state/\(HTML.urlComponent($0.name))\">\($0.name)</a></li>" })
+                console.service.flows.map { "<li><a href=\"/state/\(HTML.urlComponent($0.name))\">\($0.name)</a></li>" }
+            )
             return Console.html(
                 200, Layout.page(title: "State", section: .state, context: context, body: "<ul>\(links)</ul>"))
         }
@@ -21,7 +22,8 @@ struct StatePage {
         }
         let entries: [(flow: String, key: String, value: Value)]
         do { entries = try console.service.store.entries(flow: flow, prefix: "").sorted { $0.key < $1.key } } catch {
-            return Console.page(503, title: "State", body: "<p class=\"error\">The state store did not answer.</p>", context: context)
+            return Console.page(
+                503, title: "State", body: "<p class=\"error\">The state store did not answer.</p>", context: context)
         }
         let action = "/state/\(HTML.urlComponent(flow))"
         var rows: HTML = ""

@@ -176,7 +176,7 @@ public struct DeadLetterQueue {
         return true
     }
 
-        public func setStatus(_ item: Item, _ status: Status, now: Int) throws {
+    public func setStatus(_ item: Item, _ status: Status, now: Int) throws {
         var item = item
         item.status = status
         item.updatedAt = now

@@ -70,7 +70,9 @@ public struct RunQuery: Sendable, Equatable {
     }
 
     /// The ORDER BY and LIMIT every store uses.
-    public func orderAndLimit(placeholder: String) -> String { " ORDER BY started_at DESC, id DESC LIMIT \(placeholder)" }
+    public func orderAndLimit(placeholder: String) -> String {
+        " ORDER BY started_at DESC, id DESC LIMIT \(placeholder)"
+    }
 }
 
 extension StateStore {

@@ -35,7 +35,8 @@ public enum StateEdit {
         guard try store.compareAndSet(flow: flow, key: key, expected: expected, new: new) else {
             return .conflict(current: try store.get(flow: flow, key: key))
         }
-        return .changed(recordID: try record(store, flow: flow, reason: reason(key: key, old: expected, new: new), now: now))
+        return .changed(
+            recordID: try record(store, flow: flow, reason: reason(key: key, old: expected, new: new), now: now))
     }
 
     /// The run history's words for an edit.

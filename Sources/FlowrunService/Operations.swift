@@ -17,7 +17,9 @@ extension Service {
 
     /// Starts a manual run of a flow (`input` nil: its first trigger fires) and returns its id once it started.
     public func startRun(flow name: String, input: Value?, dryRun: Bool) -> Result<String, Refusal> {
-        guard let flow = flow(named: name) else { return .failure(Refusal(status: 404, description: "no flow \(name)")) }
+        guard let flow = flow(named: name) else {
+            return .failure(Refusal(status: 404, description: "no flow \(name)"))
+        }
         if flow.isDisabled { return .failure(Refusal(status: 409, description: flow.disabledMessage)) }
         guard let start = flow.runtime.manualStart(input: input) else {
             return .failure(Refusal(status: 409, description: "flow \(name) has nothing to trigger"))
@@ -27,7 +29,9 @@ extension Service {
 
     /// Starts a new run with the trigger input of an earlier one (trigger `retry`, linked both ways).
     public func retryRun(id: String) -> Result<String, Refusal> {
-        guard let old = try? store.run(id: id) else { return .failure(Refusal(status: 404, description: "no run \(id)")) }
+        guard let old = try? store.run(id: id) else {
+            return .failure(Refusal(status: 404, description: "no run \(id)"))
+        }
         guard let flow = flow(named: old.flow) else {
             return .failure(Refusal(status: 404, description: "flow \(old.flow) is not loaded"))
         }
@@ -53,7 +57,8 @@ extension Service {
         }
         if flow.isDisabled { return .failure(Refusal(status: 409, description: flow.disabledMessage)) }
         guard let entry = item.entry else {
-            return .failure(Refusal(status: 409, description: "\(id): the dead-letter node has no `entry` to replay into"))
+            return .failure(
+                Refusal(status: 409, description: "\(id): the dead-letter node has no `entry` to replay into"))
         }
         flow.began()
         let started = DispatchSemaphore(value: 0)
@@ -95,7 +100,9 @@ extension Service {
 
     /// Disables or enables a loaded flow.
     public func setDisabled(flow name: String, _ disabled: Bool) -> Result<Void, Refusal> {
-        guard let flow = flow(named: name) else { return .failure(Refusal(status: 404, description: "no flow \(name)")) }
+        guard let flow = flow(named: name) else {
+            return .failure(Refusal(status: 404, description: "no flow \(name)"))
+        }
         do { try flow.setDisabled(disabled) } catch {
             return .failure(Refusal(status: 503, description: "the state store did not answer"))
         }
@@ -105,12 +112,17 @@ extension Service {
     /// A guarded edit of a flow's state key (recorded in the run history): refused when the value is
     /// no longer `expected`, or when the key is one the runtime keeps for itself.
     public func editState(flow: String, key: String, expected: Value?, new: Value?) -> Result<String, Refusal> {
-        guard self.flow(named: flow) != nil else { return .failure(Refusal(status: 404, description: "no flow \(flow)")) }
+        guard self.flow(named: flow) != nil else {
+            return .failure(Refusal(status: 404, description: "no flow \(flow)"))
+        }
         guard !key.isEmpty, !StateEdit.isInternal(key) else {
-            return .failure(Refusal(status: 400, description: "\(key.isEmpty ? "an empty key" : key) cannot be edited here"))
+            return .failure(
+                Refusal(status: 400, description: "\(key.isEmpty ? "an empty key" : key) cannot be edited here"))
         }
         do {
-            switch try StateEdit.guarded(store, flow: flow, key: key, expected: expected, new: new, now: options.clock()) {
+            switch try StateEdit.guarded(
+                store, flow: flow, key: key, expected: expected, new: new, now: options.clock())
+            {
             case .changed(let id): return .success(id)
             case .conflict:
                 return .failure(

@@ -15,7 +15,8 @@ final class ConsoleFixture: @unchecked Sendable {
     let console: Console
 
     init(token: String? = "s3cret") throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-console-\(UUID().uuidString)")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "flowrun-console-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let flow = directory.appendingPathComponent("demo.yaml").path
         try """
@@ -152,18 +153,21 @@ final class ConsoleFixture: @unchecked Sendable {
         let seen = Actions.fingerprint("2024-01-01")
         try f.store.set(flow: "demo", key: "cursor", value: "2024-02-01")  // a run moved it meanwhile
         let stale = f.send(
-            "POST", "/state/demo", cookie: cookie, form: "csrf=\(csrf)&key=cursor&expected=\(seen)&op=set&value=%222023%22")
+            "POST", "/state/demo", cookie: cookie,
+            form: "csrf=\(csrf)&key=cursor&expected=\(seen)&op=set&value=%222023%22")
         #expect(stale.status == 409)
         #expect(try f.store.get(flow: "demo", key: "cursor") == "2024-02-01")
         let fresh = Actions.fingerprint("2024-02-01")
         let saved = f.send(
-            "POST", "/state/demo", cookie: cookie, form: "csrf=\(csrf)&key=cursor&expected=\(fresh)&op=set&value=%222023%22")
+            "POST", "/state/demo", cookie: cookie,
+            form: "csrf=\(csrf)&key=cursor&expected=\(fresh)&op=set&value=%222023%22")
         #expect(saved.status == 303)
         #expect(try f.store.get(flow: "demo", key: "cursor") == "2023")
         let edits = try f.store.runs(matching: RunQuery(flow: "demo", trigger: .state))
         #expect(edits.count == 1)
         #expect(edits.first?.reason == "state cursor set: \"2024-02-01\" -> \"2023\"")
-        let internalKey = f.send("POST", "/state/demo", cookie: cookie, form: "csrf=\(csrf)&key=lock%2Fx&expected=&op=set&value=1")
+        let internalKey = f.send(
+            "POST", "/state/demo", cookie: cookie, form: "csrf=\(csrf)&key=lock%2Fx&expected=&op=set&value=1")
         #expect(internalKey.status == 400)
     }
 
