@@ -61,10 +61,9 @@ public struct RunQuery: Sendable, Equatable {
         if let flow { conditions.append("flow = \(bind(.string(flow)))") }
         if let status { conditions.append("status = \(bind(.string(status.rawValue)))") }
         if let trigger { conditions.append("trigger = \(bind(.string(trigger.rawValue)))") }
-        if let before {
+        if let before {  // a row value: both stores read it as a range of the (started_at, id) index
             let at = bind(.int(before.startedAt))
-            let at2 = bind(.int(before.startedAt))
-            conditions.append("(started_at < \(at) OR (started_at = \(at2) AND id < \(bind(.string(before.id)))))")
+            conditions.append("(started_at, id) < (\(at), \(bind(.string(before.id))))")
         }
         return (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "), values)
     }
