@@ -46,10 +46,11 @@ struct DeadLettersPage {
                 let error = redactor.map { $0.redact(item.error) } ?? item.error
                 let payload = redactor.map { $0.redact(item.payload) } ?? item.payload
                 let message = error["message"].stringValue ?? JSON.serialize(error)
+                let key = redactor.map { $0.redact(item.key) } ?? item.key
                 let open = item.status.isUnresolved
                 body += """
-                    <tr data-item="\(item.id)"><td>\(open ? HTML("<input type=\"checkbox\" name=\"id\" value=\"\(item.id)\" aria-label=\"select \(item.key)\">") : "")</td>
-                    <td><code>\(item.key)</code><details><summary>payload</summary><pre>\(JSON.serialize(payload))</pre></details></td>
+                    <tr data-item="\(item.id)"><td>\(open ? HTML("<input type=\"checkbox\" name=\"id\" value=\"\(item.id)\" aria-label=\"select \(key)\">") : "")</td>
+                    <td><code>\(key)</code><details><summary>payload</summary><pre>\(JSON.serialize(payload))</pre></details></td>
                     <td class="num">\(item.attempts)</td><td>\(Layout.status(item.status.rawValue))</td>
                     <td>\(Layout.runLink(item.firstRun))</td><td>\(Layout.runLink(item.lastRun)) \(Layout.time(item.updatedAt))</td>
                     <td>\(message)</td>

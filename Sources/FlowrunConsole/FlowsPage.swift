@@ -12,7 +12,7 @@ struct FlowsPage {
         var rows: HTML = ""
         for f in console.service.flows {
             let health = f.healthState.rawValue
-            let schedule = f.slots.map { "\($0.node): \(Self.schedule($0.schedule))" }.joined(separator: ", ")
+            let schedule = f.schedules.map { "\($0.node): \(Self.schedule($0.schedule))" }.joined(separator: ", ")
             let last: HTML =
                 f.lastRun.map {
                     "\(Layout.runLink($0.id)) \(Layout.status($0.status.rawValue)) \(Layout.time($0.startedAt))"

@@ -20,7 +20,23 @@ struct RunsPage {
     /// The table's counter columns: the counters the run record stores in columns of their own.
     static var counterColumns: [Counter] { RunRecord.columnCounters }
 
+    /// Filter values that name nothing (a clear message rather than a silently wider list).
+    var invalid: [String] {
+        var out: [String] = []
+        if let s = query["status"], !s.isEmpty, RunRecord.Status(rawValue: s) == nil { out.append("status \(s)") }
+        if let t = query["trigger"], !t.isEmpty, RunRecord.Trigger(rawValue: t) == nil { out.append("trigger \(t)") }
+        if let b = query["before"], !b.isEmpty, RunQuery.Position(token: b) == nil { out.append("page position \(b)") }
+        return out
+    }
+
     func render() -> ServerResponse {
+        guard invalid.isEmpty else {
+            return Console.page(
+                400, title: "Runs",
+                body:
+                    "<p class=\"error\" role=\"alert\">Unknown \(invalid.joined(separator: ", ")).</p>\(filters(RunQuery()))",
+                context: context)
+        }
         let q = runQuery
         let records: [RunRecord]
         do { records = try console.service.store.runs(matching: q) } catch {

@@ -140,3 +140,8 @@ extension Service {
         }
     }
 }
+
+extension FlowService {
+    /// The schedule slots, read under the service's lock (the scheduler loop changes them).
+    public var schedules: [Slot] { lock.withLock { slots } }
+}

@@ -183,3 +183,23 @@ final class ConsoleFixture: @unchecked Sendable {
         #expect(Progress(r, now: 99_000_000_000).percent == 100)
     }
 }
+
+@Suite struct ConsoleInputTests {
+    @Test func anUnknownFilterIsAClearErrorNotAWiderList() throws {
+        let f = try ConsoleFixture(token: nil)
+        let bad = f.send("GET", "/runs?status=%3Cb%3Enope&trigger=manual")
+        #expect(bad.status == 400)
+        let text = ConsoleFixture.body(bad)
+        #expect(text.contains("Unknown status &lt;b&gt;nope"))
+        #expect(f.send("GET", "/runs?before=garbage").status == 400)
+        #expect(f.send("GET", "/runs?status=failed&trigger=manual").status == 200)
+    }
+
+    @Test func loginOnlyFollowsLocalPaths() {
+        #expect(Console.safeNext("/runs?flow=a") == "/runs?flow=a")
+        #expect(Console.safeNext("//evil.example/") == "/")
+        #expect(Console.safeNext("https://evil.example/") == "/")
+        #expect(Console.safeNext("/\\evil.example") == "/")
+        #expect(Console.safeNext(nil) == "/")
+    }
+}
