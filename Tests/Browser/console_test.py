@@ -232,6 +232,16 @@ def main():
         driver.get(URL + "/")
         assert "disabled" not in flow_row(driver, FLOW).find_element(By.CSS_SELECTOR, ".badge").text
         step("a POST without the CSRF token is refused (403) and changed nothing")
+
+        # A phone-sized window: no page is wider than the screen (wide tables scroll in their own box).
+        driver.set_window_size(390, 844)
+        for path in ["/", "/runs", "/dlq?all=1", "/state/" + FLOW]:
+            driver.get(URL + path)
+            wide = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+            assert wide <= 1, (path, wide)
+        driver.get(URL + "/runs?flow=" + FLOW)
+        shot(driver, "runs-phone")
+        step("pages fit a phone-sized window")
     except Exception:
         shot(driver, "failure")
         print("page at failure: " + driver.current_url, flush=True)
