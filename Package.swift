@@ -55,17 +55,20 @@ let package = Package(
                 "Flowrun", "FlowrunHTTP", .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        .target(name: "FlowrunConsole", dependencies: ["FlowrunService"]),
         .executableTarget(
             name: "flowrun",
             dependencies: [
                 "Flowrun",
                 "FlowrunService",
+                "FlowrunConsole",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "flowrun-bench", dependencies: ["FlowrunExpression"], path: "Sources/flowrun-bench"),
         .testTarget(name: "FlowrunServiceTests", dependencies: ["FlowrunService", "FlowrunTesting"]),
+        .testTarget(name: "FlowrunConsoleTests", dependencies: ["FlowrunConsole", "FlowrunTesting"]),
         .testTarget(name: "FlowrunValueTests", dependencies: ["FlowrunValue"]),
         .testTarget(
             name: "FlowrunExpressionTests",

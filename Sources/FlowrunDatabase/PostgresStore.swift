@@ -22,6 +22,11 @@ public final class PostgresStore: StateStore, @unchecked Sendable {
         "ALTER TABLE flowrun_runs ADD COLUMN requests BIGINT NOT NULL DEFAULT 0;",
         // Version 3: dry-run diagnostics and the process that runs it (abandoned runs).
         "ALTER TABLE flowrun_runs ADD COLUMN diagnostics TEXT NOT NULL DEFAULT '{}', ADD COLUMN owner TEXT;",
+        // Version 4: the console's pages of the history (newest first, by status) read an index, not the table.
+        """
+        CREATE INDEX flowrun_runs_by_start ON flowrun_runs (started_at, id);
+        CREATE INDEX flowrun_runs_by_status ON flowrun_runs (status, started_at);
+        """,
     ]
 
     private let connection: PostgresDriver.Connection
@@ -166,6 +171,14 @@ public final class PostgresStore: StateStore, @unchecked Sendable {
                 "SELECT \(Self.columns) FROM flowrun_runs WHERE flow = $1 ORDER BY started_at DESC LIMIT $2",
                 [.string(flow!), .int(limit)])
         return rows.map(SQLiteStore.record)
+    }
+
+    public func runs(matching q: RunQuery) throws -> [RunRecord] {
+        let (clause, values) = q.whereClause { "$\($0)" }
+        return try query(
+            "SELECT \(Self.columns) FROM flowrun_runs\(clause)\(q.orderAndLimit(placeholder: "$\(values.count + 1)"))",
+            values + [.int(q.limit)]
+        ).map(SQLiteStore.record)
     }
 
     public func run(id: String) throws -> RunRecord? {

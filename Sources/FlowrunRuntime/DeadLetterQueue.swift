@@ -167,6 +167,15 @@ public struct DeadLetterQueue {
         try store.entries(flow: nil, prefix: Self.prefix + id).compactMap { Item($0.value) }.first { $0.id == id }
     }
 
+    /// After a replay of `item` ended `completed`: closes it as `replayed`, unless the replay failed it
+    /// again (the dead-letter node recorded a newer run). Returns whether it was closed.
+    public func closeReplayed(_ item: Item, now: Int) throws -> Bool {
+        let current = try self.item(id: item.id) ?? item
+        guard current.lastRun == item.lastRun || current.status == .resolved else { return false }
+        try setStatus(current, .replayed, now: now)
+        return true
+    }
+
     public func setStatus(_ item: Item, _ status: Status, now: Int) throws {
         var item = item
         item.status = status

@@ -437,7 +437,7 @@ public final class FlowRuntime: @unchecked Sendable {
         }
     }
 
-    static func newRunID(at nanos: Int) -> String {
+    public static func newRunID(at nanos: Int) -> String {
         var rng = SystemRandomNumberGenerator()
         let suffix = String(UInt16.random(in: 0...UInt16.max, using: &rng), radix: 16)
         return "r" + String(nanos / 1_000_000, radix: 36) + "-" + String(repeating: "0", count: 4 - suffix.count)

@@ -11,7 +11,7 @@ public struct RunRecord: Sendable, Equatable {
         case cancelled, abandoned
     }
 
-    public enum Trigger: String, Sendable {
+    public enum Trigger: String, Sendable, CaseIterable {
         case manual, scheduled, webhook, retry, replay
         /// Started by a replica's sweep for a run whose lease expired (`run.onAbandoned: retry`).
         case rescue
@@ -83,7 +83,7 @@ public struct RunRecord: Sendable, Equatable {
     public var changedColumns: [String: Int] = [:]
     public var parentID: String?
     public var attempt = 1
-    /// Messages delivered to each node in this run (metrics; not stored).
+    /// Messages delivered to each node in this run (metrics, and the console's flow graph).
     public var nodeMessages: [String: Int] = [:]
     /// `pid@host` of the process running it: a `running` record whose process is gone was abandoned.
     public var owner: String?
@@ -168,6 +168,10 @@ extension RunRecord {
         if let flowFile { d["flowFile"] = .string(flowFile) }
         if let node { d["node"] = .string(node) }
         if let fence { d["fence"] = .int(fence) }
+        if !nodeMessages.isEmpty {
+            d["nodeMessages"] = .object(
+                .init(uniqueKeysWithValues: nodeMessages.sorted { $0.key < $1.key }.map { ($0, .int($1)) }))
+        }
         return .object(d)
     }
 
@@ -206,6 +210,9 @@ extension RunRecord {
             r.fence = d["fence"].intValue
             if case .object(let o) = d["changedColumns"] {
                 for (k, v) in o { r.changedColumns[k] = v.intValue ?? 0 }
+            }
+            if case .object(let o) = d["nodeMessages"] {
+                for (k, v) in o { r.nodeMessages[k] = v.intValue ?? 0 }
             }
         }
         if row.count > 20 { r.owner = row[20].stringValue }

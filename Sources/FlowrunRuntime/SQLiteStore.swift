@@ -28,6 +28,8 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
         "ALTER TABLE runs ADD COLUMN requests INTEGER NOT NULL DEFAULT 0;",
         // Version 3: dry-run diagnostics and the process that runs it (abandoned runs).
         "ALTER TABLE runs ADD COLUMN diagnostics TEXT NOT NULL DEFAULT '{}'; ALTER TABLE runs ADD COLUMN owner TEXT;",
+        // Version 4: the console's pages of the history (newest first, by status) read an index, not the table.
+        "CREATE INDEX runs_by_start ON runs (started_at, id); CREATE INDEX runs_by_status ON runs (status, started_at);",
     ]
 
     public static var currentVersion: Int { migrations.count }
@@ -199,6 +201,16 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
                     "SELECT \(Self.runColumns) FROM runs WHERE flow = ? ORDER BY started_at DESC LIMIT ?",
                     [.string(flow!), .int(limit)])
             return rows.map(Self.record)
+        }
+    }
+
+    public func runs(matching q: RunQuery) throws -> [RunRecord] {
+        let (clause, values) = q.whereClause { _ in "?" }
+        return try lock.withLock {
+            try query(
+                "SELECT \(Self.runColumns) FROM runs\(clause)\(q.orderAndLimit(placeholder: "?"))",
+                values + [.int(q.limit)]
+            ).map(Self.record)
         }
     }
 

@@ -17,6 +17,8 @@ public protocol StateStore: AnyObject, Sendable {
     func entries(flow: String?, prefix: String) throws -> [(flow: String, key: String, value: Value)]
     func save(_ record: RunRecord) throws
     func runs(flow: String?, limit: Int) throws -> [RunRecord]
+    /// One page of the run history, newest first, filtered and limited by the store (SQL, not memory).
+    func runs(matching query: RunQuery) throws -> [RunRecord]
     func run(id: String) throws -> RunRecord?
     /// Deletes the run records that started before `olderThan` (Unix nanoseconds) and are not `running`;
     /// returns how many.
@@ -106,6 +108,14 @@ public final class MemoryStore: StateStore, @unchecked Sendable {
 
     public func runs(flow: String?, limit: Int) throws -> [RunRecord] {
         lock.withLock { Array(records.filter { flow == nil || $0.flow == flow }.reversed().prefix(limit)) }
+    }
+
+    public func runs(matching query: RunQuery) throws -> [RunRecord] {
+        lock.withLock {
+            Array(
+                records.filter(query.matches).sorted { ($0.startedAt, $0.id) > ($1.startedAt, $1.id) }
+                    .prefix(query.limit))
+        }
     }
 
     public func run(id: String) throws -> RunRecord? { lock.withLock { records.first { $0.id == id } } }

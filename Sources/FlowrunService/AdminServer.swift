@@ -8,13 +8,18 @@ import Foundation
 public final class AdminServer: @unchecked Sendable {
     let service: Service
     let token: String?
+    let pages: (any AdminPages)?
     private let listener: HTTPListener
 
-    /// `token` nil or empty: no token (only allowed on a loopback address, see `AdminAddress`).
-    public init(service: Service, token: String?, limits: ListenerLimits = AdminServer.limits) {
+    /// `token` nil or empty: no token (only allowed on a loopback address, see `AdminAddress`). `pages`
+    /// (the console) answers the paths it owns.
+    public init(
+        service: Service, token: String?, limits: ListenerLimits = AdminServer.limits, pages: (any AdminPages)? = nil
+    ) {
         self.service = service
         self.token = token.flatMap { $0.isEmpty ? nil : $0 }
         self.listener = HTTPListener(limits: limits)
+        self.pages = pages
     }
 
     /// The admin API's limits: small bodies (a run's input), the listener's default deadlines.
@@ -32,10 +37,14 @@ public final class AdminServer: @unchecked Sendable {
     public func start(host: String, port: UInt16) throws {
         let handler = RequestHandler(
             admit: { [self] head in
+                if let pages, pages.owns(head) { return pages.admit(head) }
                 // Every call but the probes needs the token when one is set, checked before any body is read.
-                Self.isProbe(head) ? nil : authorize(head)
+                return Self.isProbe(head) ? nil : authorize(head)
             },
-            respond: { [self] request in handle(request.head, body: request.body) })
+            respond: { [self] request in
+                if let pages, pages.owns(request.head) { return pages.respond(request) }
+                return handle(request.head, body: request.body)
+            })
         do throws(HTTPListener.ListenError) {
             try listener.start(host: host, port: port, handler: handler)
         } catch {
@@ -107,29 +116,10 @@ public final class AdminServer: @unchecked Sendable {
                     dryRun = o["dryRun"] == true
                 }
             }
-            guard let flow = service.flow(named: p[2]) else {
-                return Self.json(404, ["error": .string("no flow \(p[2])")])
-            }
-            if flow.isDisabled { return Self.json(409, ["error": .string(flow.disabledMessage)]) }
-            guard let start = flow.runtime.manualStart(input: input) else {
-                return Self.json(409, ["error": .string("flow \(p[2]) has nothing to trigger")])
-            }
-            return Self.launched(
-                service.launch(flow, start, trigger: .manual, dryRun: dryRun), flow: p[2], dryRun: dryRun)
+            return Self.started(service.startRun(flow: p[2], input: input, dryRun: dryRun), flow: p[2], dryRun: dryRun)
         case ("POST", let p) where p.count == 4 && p[0] == "api" && p[1] == "runs" && p[3] == "retry":
-            guard let old = try? service.store.run(id: p[2]) else {
-                return Self.json(404, ["error": .string("no run \(p[2])")])
-            }
-            guard let flow = service.flow(named: old.flow) else {
-                return Self.json(404, ["error": .string("flow \(old.flow) is not loaded")])
-            }
-            if flow.isDisabled { return Self.json(409, ["error": .string(flow.disabledMessage)]) }
-            guard let start = flow.runtime.start(replaying: old) else {
-                return Self.json(409, ["error": .string("run \(old.id) cannot be started again")])
-            }
-            return Self.launched(
-                service.launch(flow, start, trigger: .retry, dryRun: old.dryRun, parent: old.id), flow: old.flow,
-                dryRun: old.dryRun)
+            let old = try? service.store.run(id: p[2])
+            return Self.started(service.retryRun(id: p[2]), flow: old?.flow ?? "", dryRun: old?.dryRun ?? false)
         case ("POST", let p)
         where p.count == 4 && p[0] == "api" && p[1] == "flows" && (p[3] == "disable" || p[3] == "enable"):
             guard let flow = service.flow(named: p[2]) else {
@@ -148,14 +138,14 @@ public final class AdminServer: @unchecked Sendable {
         }
     }
 
-    /// 202 with the new run, or 409 naming the run that holds the flow.
-    static func launched(_ launch: Service.Launch, flow: String, dryRun: Bool) -> ServerResponse {
-        switch launch {
-        case .started(let id):
+    /// 202 with the new run, or the refusal (409 naming the run that holds the flow).
+    static func started(_ result: Result<String, Service.Refusal>, flow: String, dryRun: Bool) -> ServerResponse {
+        switch result {
+        case .success(let id):
             return json(
                 202, ["id": .string(id), "flow": .string(flow), "status": "running", "dryRun": .bool(dryRun)])
-        case .busy(let reason):
-            return json(409, ["error": .string(reason)])
+        case .failure(let refusal):
+            return json(refusal.status, ["error": .string(refusal.description)])
         }
     }
 
@@ -182,6 +172,15 @@ public final class AdminServer: @unchecked Sendable {
     }
 
     static func json(_ status: Int, _ value: Value) -> ServerResponse { .json(status, value) }
+}
+
+/// Pages served on the admin listener beside the API (the console): they own the paths `owns` accepts
+/// and check credentials themselves in `admit` (a session cookie or the bearer token), before any body
+/// byte is read.
+public protocol AdminPages: Sendable {
+    func owns(_ head: RequestHead) -> Bool
+    func admit(_ head: RequestHead) -> ServerResponse?
+    func respond(_ request: ServerRequest) -> ServerResponse
 }
 
 extension Service {

@@ -117,9 +117,7 @@ struct DLQ: ParsableCommand {
                 passed = true
                 if !dryRun {
                     // A replay that failed again was recorded by the dead-letter node (still unresolved).
-                    let current = try queue.item(id: id) ?? item
-                    if current.lastRun == item.lastRun || current.status == .resolved {
-                        try queue.setStatus(current, .replayed, now: Globals.systemClock())
+                    if try queue.closeReplayed(item, now: Globals.systemClock()) {
                         print("\(id): replayed")
                     } else {
                         passed = false

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Flowrun
+import FlowrunConsole
 import FlowrunService
 import Foundation
 import Logging
@@ -12,7 +13,7 @@ struct Serve: ParsableCommand {
             Loads and checks every flow (a flow that fails `check` is reported and not started; the others run),
             fires tickers and cron schedules, serves http-server nodes and the admin API (GET /healthz, /readyz,
             /metrics, /api/flows, /api/cluster, /api/runs, /api/runs/{id}; POST /api/flows/{name}/runs, /api/runs/{id}/cancel;
-            with a token every call but /healthz and /readyz needs it) until SIGTERM/SIGINT. SIGHUP (or --watch) reloads changed flow files. Exit 0 after a graceful stop.
+            with a token every call but /healthz and /readyz needs it) and the operator console on / (with a token, a login form) until SIGTERM/SIGINT. SIGHUP (or --watch) reloads changed flow files. Exit 0 after a graceful stop.
             """)
 
     @Argument(help: "Flow files or directories of them.") var paths: [String]
@@ -74,7 +75,9 @@ struct Serve: ParsableCommand {
             FileHandleOutput.stderr("flowrun serve: no flow could be loaded\n")
             throw ExitCode(2)
         }
-        let adminServer = adminAddress.map { _ in AdminServer(service: service, token: token) }
+        let adminServer = adminAddress.map { _ in
+            AdminServer(service: service, token: token, pages: Console(service: service, token: token))
+        }
         if let adminAddress {
             do { try adminServer?.start(host: adminAddress.host, port: adminAddress.port) } catch {
                 FileHandleOutput.stderr("\(error)\n")

@@ -13,8 +13,7 @@ struct State: ParsableCommand {
             """,
         subcommands: [List.self, Get.self, Put.self, Delete.self])
 
-    /// Keys the runtime keeps for itself: dead letters, claimed slots, next-run times and run locks.
-    static let internalPrefixes = ["dlq/", "slot/", "schedule/", "lock/"]
+    static let internalPrefixes = StateEdit.internalPrefixes
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "A flow's keys and values.")
@@ -73,7 +72,7 @@ struct State: ParsableCommand {
             let old = try State.change(store, flow: flow, key: key, to: new)
             try State.record(
                 store, flow: flow,
-                reason: "state \(key) set: \(old.map(JSON.serialize) ?? "(none)") -> \(JSON.serialize(new))")
+                reason: StateEdit.reason(key: key, old: old, new: new))
             print(JSON.serialize(new))
         }
     }
@@ -91,32 +90,17 @@ struct State: ParsableCommand {
                 FileHandleOutput.stderr("\(flow) has no state key \(key)")
                 throw ExitCode(1)
             }
-            try State.record(store, flow: flow, reason: "state \(key) deleted: \(JSON.serialize(old))")
+            try State.record(store, flow: flow, reason: StateEdit.reason(key: key, old: old, new: nil))
             print("deleted \(key) of \(flow)")
         }
     }
 
-    /// Replaces the value with `new` (nil deletes it) by compare-and-set, so the returned old value is
-    /// exactly the one replaced even while a run writes the same key.
     static func change(_ store: any StateStore, flow: String, key: String, to new: Value?) throws -> Value? {
-        while true {
-            let old = try store.get(flow: flow, key: key)
-            if old == nil, new == nil { return nil }
-            if try store.compareAndSet(flow: flow, key: key, expected: old, new: new) { return old }
-        }
+        try StateEdit.change(store, flow: flow, key: key, to: new)
     }
 
     /// A completed run record of trigger `state`, so a hand edit shows up in `flowrun runs`.
     static func record(_ store: any StateStore, flow: String, reason: String) throws {
-        let now = Globals.systemClock()
-        var rng = SystemRandomNumberGenerator()
-        let suffix = String(UInt16.random(in: 0...UInt16.max, using: &rng), radix: 16)
-        let id =
-            "r" + String(now / 1_000_000, radix: 36) + "-" + String(repeating: "0", count: 4 - suffix.count) + suffix
-        var r = RunRecord(id: id, flow: flow, trigger: .state, startedAt: now)
-        r.status = .completed
-        r.completedAt = now
-        r.reason = reason
-        try store.save(r)
+        try StateEdit.record(store, flow: flow, reason: reason, now: Globals.systemClock())
     }
 }
