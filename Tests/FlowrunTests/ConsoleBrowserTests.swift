@@ -5,7 +5,7 @@ import Testing
 /// The operator console in a real browser: a real `flowrun serve` with the demo flows (mock-crm and
 /// user-sync, a SQLite store in a temp directory, an admin token) driven by headless Chromium through
 /// Selenium (Tests/Browser/console_test.py). The script saves screenshots of the main pages into
-/// docs/console/ (shown in the README). Needs FLOWRUN_TEST_PYTHON (scripts/test makes a venv with
+/// docs/console/ (shown in the README) when FLOWRUN_RECORD_SCREENSHOTS=1. Needs FLOWRUN_TEST_PYTHON (scripts/test makes a venv with
 /// selenium) and Debian's chromium and chromium-driver; skipped with the reason when one is missing.
 @Suite struct ConsoleBrowserTests {
     static let chromium = "/usr/bin/chromium"
@@ -77,7 +77,13 @@ import Testing
         scriptEnv["CONSOLE_TOKEN"] = token
         scriptEnv["FLOWRUN"] = CLITests.binary.path
         scriptEnv["STATE"] = state
-        scriptEnv["SHOTS"] = CLITests.repo.appendingPathComponent("docs/console").path
+        // Screenshots hold run ids and times, so they differ on every run: they are re-taken into
+        // docs/console/ (and committed) only when FLOWRUN_RECORD_SCREENSHOTS=1, else into a temp dir.
+        let record = ProcessInfo.processInfo.environment["FLOWRUN_RECORD_SCREENSHOTS"] == "1"
+        scriptEnv["SHOTS"] =
+            record
+            ? CLITests.repo.appendingPathComponent("docs/console").path
+            : FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-console-shots").path
         scriptEnv["CHROMIUM"] = Self.chromium
         scriptEnv["CHROMEDRIVER"] = Self.chromedriver
         script.environment = scriptEnv
