@@ -13,7 +13,13 @@ public enum DocsRenderer {
         pages.append(("expressions.md", expressions()))
         pages.append(("diagnostics.md", diagnostics()))
         pages.append(("run-policy.md", header + RunPolicy.markdown()))
+        pages.append(("flow.schema.json", schema(registry: registry)))
         return pages
+    }
+
+    /// The JSON Schema of flow files (`flowrun schema`, components/flow.schema.json).
+    public static func schema(registry: ComponentRegistry = .standard) -> String {
+        JSON.pretty(FlowSchema.json(registry: registry)) + "\n"
     }
 
     static let header =

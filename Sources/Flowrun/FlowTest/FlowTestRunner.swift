@@ -1,0 +1,208 @@
+import FlowrunDatabase
+import FlowrunHTTP
+import Foundation
+
+/// Runs the cases of a test file against the real runtime and components, with three things put in
+/// place of the outside world: http-client nodes answer from the case's fixtures (`CannedTransport`),
+/// database nodes talk to a fresh SQLite file (seeded with the case's SQL), and http-server nodes take
+/// the case's `input` as their request and keep the response for assertions. The clock stands still
+/// at the case's `clock` (sleeps of the runtime advance it), the state store is a fresh memory store,
+/// and the flow sees only the case's `env`.
+public enum FlowTestRunner {
+    /// A failed assertion (or a problem that stopped the case), with where in the test file it was written.
+    public struct Failure: Sendable {
+        public let span: Span?
+        public let message: String
+        public let diff: String?
+
+        public var location: String {
+            guard let span else { return "" }
+            return "\(span.source.path):\(span.location.line)"
+        }
+    }
+
+    public struct CaseResult: Sendable {
+        public let name: String
+        public let failures: [Failure]
+        public let durationNanos: Int
+        public var passed: Bool { failures.isEmpty }
+    }
+
+    /// The results of every case of `file`; the flow's own check problems end the file with one failure.
+    public static func run(_ file: FlowTestFile, registry: ComponentRegistry = .standard) -> [CaseResult] {
+        let report: FlowChecker.Report
+        do { report = try FlowFiles.check(file.flowPath, registry: registry) } catch {
+            return file.cases.map { CaseResult(name: $0.name, failures: [Failure(span: $0.span, message: error.description, diff: nil)], durationNanos: 0) }
+        }
+        guard let flow = report.flow else {
+            let text = "the flow does not pass `flowrun check`:\n" + Diagnostic.renderAll(report.diagnostics)
+            return file.cases.map {
+                CaseResult(name: $0.name, failures: [Failure(span: $0.span, message: text, diff: nil)], durationNanos: 0)
+            }
+        }
+        return file.cases.map { run($0, flow: flow) }
+    }
+
+    static func run(_ testCase: FlowTestCase, flow: CheckedFlow) -> CaseResult {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "flowrun-test-\(UUID().uuidString)"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let failures = execute(testCase, flow: flow, directory: directory)
+        return CaseResult(
+            name: testCase.name, failures: failures,
+            durationNanos: Int(DispatchTime.now().uptimeNanoseconds - started))
+    }
+
+    static func execute(_ c: FlowTestCase, flow: CheckedFlow, directory: String) -> [Failure] {
+        func stop(_ message: String) -> [Failure] { [Failure(span: c.span, message: message, diff: nil)] }
+        let database = directory + "/test.db"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let connection = try SQLiteConnection(path: database)
+            if let seed = c.seed { try connection.exec(seed) }
+        } catch {
+            return stop("the database seed failed: \(error)")
+        }
+        let store = MemoryStore()
+        for (key, value) in c.state {
+            do { try store.set(flow: flow.document.name, key: key, value: value) } catch {
+                return stop("cannot store state \(key): \(error)")
+            }
+        }
+        let transport = CannedTransport(c.http)
+        let capture = FlowTestCapture()
+        var factories = ComponentFactories.standard
+        factories.add("http-client", HTTPClient.factory(transport: transport))
+        factories.add("database", Database.factory(substitutingSQLite: database))
+        factories.add("http-server", FlowTestServer.factory(capture))
+        let clock = FlowTestClock(c.clock)
+        var options = FlowRuntime.Options()
+        options.vars = c.vars
+        options.env = .object(c.env)
+        options.secrets = c.secrets
+        options.clock = { clock.now }
+        options.sleep = { clock.advance($0) }
+        options.observer = { node, port, value in capture.append("\(node).\(port)", value) }
+        options.deliveries = options.observer
+        let runtime: FlowRuntime
+        do throws(NodeError) {
+            runtime = try FlowRuntime(flow: flow, factories: factories, store: store, options: options)
+        } catch {
+            return stop("the flow cannot start: \(error.description)")
+        }
+        let start: FlowRuntime.Start
+        if let input = c.input {
+            guard let entry = c.entry ?? runtime.defaultEntry else { return stop("the flow has no entry for `input`") }
+            start = .input(input, entry: entry)
+        } else if let trigger = c.trigger {
+            guard runtime.program.nodeIndex(trigger) != nil else {
+                return stop("the flow has no node named '\(trigger)' to trigger")
+            }
+            start = .trigger(trigger)
+        } else if let first = runtime.manualStart(input: nil) {
+            start = first
+        } else {
+            return stop("the flow has no trigger to fire: give the case an `input`")
+        }
+        let records: [RunRecord]
+        do throws(RunLock.Busy) { records = try runtime.run(start, trigger: .manual) } catch {
+            return stop("the run did not start: \(error.description)")
+        }
+        guard let record = records.last else { return stop("the run left no record") }
+        var failures: [Failure] = []
+        for request in transport.unmatched {
+            let known = c.http.map { "\($0.method) \($0.path)\($0.query.isEmpty ? "" : " \($0.query.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&"))")" }
+            failures.append(
+                Failure(
+                    span: c.span,
+                    message: "unmatched request: \(request) (no fixture matches it; fixtures: "
+                        + (known.isEmpty ? "none" : known.joined(separator: ", ")) + ")", diff: nil))
+        }
+        let context = Actuals(
+            record: record.json, database: database, capture: capture, store: store, flow: runtime.program.name)
+        for e in c.expectations {
+            if let failure = check(e, context) { failures.append(failure) }
+        }
+        return failures
+    }
+
+    /// What the assertions of a case read after its run.
+    struct Actuals {
+        let record: Value
+        let database: String
+        let capture: FlowTestCapture
+        let store: MemoryStore
+        let flow: String
+    }
+
+    static func check(_ e: FlowTestExpectation, _ actuals: Actuals) -> Failure? {
+        let expected: Value
+        let actual: Value
+        switch e.kind {
+        case .run(let field, let value):
+            expected = value
+            actual = actuals.record[field]
+        case .rows(let query, let value):
+            expected = value
+            do {
+                let connection = try SQLiteConnection(path: actuals.database)
+                let (columns, rows) = try connection.query(query, [])
+                actual = .array(rows.map { .object(.init(uniqueKeysWithValues: zip(columns, $0))) })
+            } catch {
+                return Failure(span: e.span, message: "\(e.label): the query failed: \(error)", diff: nil)
+            }
+        case .messages(let port, let value, let countOnly):
+            let seen = actuals.capture.messages(port)
+            expected = value
+            actual = countOnly ? .int(seen.count) : .array(seen)
+        case .state(let key, let value):
+            expected = value
+            actual = ((try? actuals.store.get(flow: actuals.flow, key: key)) ?? nil) ?? .null
+        case .deadLetters(let value):
+            expected = value
+            let items = (try? DeadLetterQueue(store: actuals.store).list(flow: actuals.flow, all: true)) ?? []
+            actual = .array(items.map(\.value))
+        }
+        if FlowTestMatch.matches(expected, actual) { return nil }
+        return Failure(
+            span: e.span, message: "\(e.label) differs (- expected, + actual)",
+            diff: FlowTestMatch.diff(expected: expected, actual: actual))
+    }
+}
+
+/// The messages of a case's run, by `node.port`, and the responses its http-server nodes were given.
+final class FlowTestCapture: @unchecked Sendable {
+    private let lock = NSLock()
+    private var byPort: [String: [Value]] = [:]
+
+    func append(_ port: String, _ value: Value) { lock.withLock { byPort[port, default: []].append(value) } }
+    func messages(_ port: String) -> [Value] { lock.withLock { byPort[port] ?? [] } }
+}
+
+/// The case's clock: it stands still, except that the runtime's sleeps (retry backoff) move it on.
+final class FlowTestClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var nanos: Int
+
+    init(_ start: Int) { nanos = start }
+    var now: Int { lock.withLock { nanos } }
+    func advance(_ by: Int) { lock.withLock { nanos += by } }
+}
+
+/// An http-server node in a test: the case's `input` is its request (delivered as the trigger's
+/// message), and what the flow sends to its `response` port is kept as `node.response`.
+final class FlowTestServer: TriggerComponent, @unchecked Sendable {
+    let capture: FlowTestCapture
+    init(_ capture: FlowTestCapture) { self.capture = capture }
+
+    static func factory(_ capture: FlowTestCapture) -> ComponentFactory { { _ in FlowTestServer(capture) } }
+
+    func fire(_ context: inout NodeContext) throws(NodeError) {}
+    var isActive: Bool { true }
+
+    func receive(_ message: Value, on port: String, _ context: inout NodeContext) throws(NodeError) {
+        capture.append("\(context.nodeName).\(port)", message)
+    }
+}
