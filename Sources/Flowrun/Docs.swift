@@ -69,7 +69,9 @@ public enum DocsRenderer {
             + "# Reference\n\n- [Expression language](expressions.md): every function and method, with examples.\n"
         out += "- [Diagnostics](diagnostics.md): every error and warning code of `flowrun check`.\n"
         out +=
-            "- [Run policy](run-policy.md): the `run:` settings of a flow, with defaults and ranges.\n\n## Components\n\n"
+            "- [Run policy](run-policy.md): the `run:` settings of a flow, with defaults and ranges.\n"
+        out +=
+            "- [flow.schema.json](flow.schema.json): the JSON Schema of flow files, for editors (`flowrun schema`).\n\n## Components\n\n"
         out += "| component | summary |\n|---|---|\n"
         for c in registry.components { out += "| [`\(c.name)`](\(c.name).md) | \(cell(c.summary)) |\n" }
         return out

@@ -39,7 +39,8 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("schema-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        try DocsRenderer.schema().write(to: dir.appendingPathComponent("schema.json"), atomically: true, encoding: .utf8)
+        try DocsRenderer.schema().write(
+            to: dir.appendingPathComponent("schema.json"), atomically: true, encoding: .utf8)
         try JSON.serialize(.array(instances)).write(
             to: dir.appendingPathComponent("instances.json"), atomically: true, encoding: .utf8)
         let script = """
@@ -54,8 +55,10 @@ import Testing
             """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", script, dir.appendingPathComponent("schema.json").path,
-                             dir.appendingPathComponent("instances.json").path]
+        process.arguments = [
+            "-c", script, dir.appendingPathComponent("schema.json").path,
+            dir.appendingPathComponent("instances.json").path,
+        ]
         let out = Pipe()
         process.standardOutput = out
         try process.run()

@@ -74,8 +74,8 @@ import Testing
 
         """
 
-    /// A directory holding `items.yaml` and `name` with `text`.
-    static func directory(_ name: String, _ text: String) throws -> URL {
+    /// A directory holding `items.yaml` (`flow`) and `name` with `text`.
+    static func directory(_ name: String, _ text: String, flow: String = flow) throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flowtest-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try flow.write(to: dir.appendingPathComponent("items.yaml"), atomically: true, encoding: .utf8)
@@ -153,9 +153,10 @@ import Testing
         #expect(root.attribute(forName: "tests")?.stringValue == "2")
         #expect(root.attribute(forName: "failures")?.stringValue == "1")
         let cases = try root.nodes(forXPath: "//testcase").compactMap { $0 as? XMLElement }
-        #expect(cases.map { $0.attribute(forName: "name")?.stringValue } == ["two items arrive", "two items arrive again"])
+        #expect(
+            cases.map { $0.attribute(forName: "name")?.stringValue } == ["two items arrive", "two items arrive again"])
         let failure = try #require(try root.nodes(forXPath: "//testcase[2]/failure").first)
-        #expect(failure.stringValue?.contains("items.test.yaml:40: state since differs") == true, "\(r.stdout)")
+        #expect(failure.stringValue?.contains("items.test.yaml:38: state since differs") == true, "\(r.stdout)")
         #expect(try root.nodes(forXPath: "//testcase[1]/failure").isEmpty)
     }
 
@@ -177,7 +178,7 @@ import Testing
         #expect(r.stdout.contains("items.test.yaml:3:5: error[E207]: unknown key 'expct' in a case"), "\(r.stdout)")
         #expect(r.stdout.contains("did you mean 'expect'?"))
         #expect(r.stdout.contains("items.test.yaml:7:17: error[E210]: status is an HTTP status from 100 to 599"))
-        #expect(r.stdout.contains("items.test.yaml:2:13: error[E209]: case 'typo' has no `expect:`"))
+        #expect(r.stdout.contains("items.test.yaml:2:11: error[E209]: case 'typo' has no `expect:`"))
         let check = try CLITests.run(["check", "items.test.yaml"], in: dir)
         #expect(check.status == 1 && check.stdout.contains("unknown key 'expct'"), "\(check.stdout)")
     }
@@ -200,8 +201,47 @@ import Testing
         #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
         #expect(
             r.stdout.contains(
-                "items.test.yaml:2:13: unmatched request: GET /items?page=1 (no fixture matches it; fixtures: GET /items page=2)"
+                "items.test.yaml:2: unmatched request: GET /items?page=1 (no fixture matches it; fixtures: GET /items page=2)"
             ), "\(r.stdout)")
+    }
+
+    /// A case's secrets replace the flow's sources, and never appear in the report, even in a diff.
+    @Test func secretsReachTheFlowButNotTheReport() throws {
+        let flow = """
+            flow: s
+            secrets:
+              token: {env: S_TOKEN}
+            nodes:
+              start:
+                component: ticker
+                settings: {interval: 1h, emitOnStart: true}
+              show:
+                component: log
+            edges:
+              - from: start.out
+                to: show.in
+                data: {auth: "Bearer <<secrets.token>>", length: <<len(secrets.token)>>}
+
+            """
+        let text = """
+            cases:
+              - name: leaks nothing
+                secrets: {token: s3cr3t-value}
+                expect:
+                  run: {status: completed}
+                  messages:
+                    show.in: [{auth: Bearer something-else, length: 12}]
+
+            """
+        let dir = try Self.directory("items.test.yaml", text, flow: flow)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLITests.run(["test", "items.test.yaml"], in: dir)
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("items.test.yaml:7: messages on show.in differs"), "\(r.stdout)")
+        #expect(r.stdout.contains("-     \"auth\": \"Bearer something-else\""), "\(r.stdout)")
+        #expect(r.stdout.contains("+     \"auth\": \"Bearer ***\""), "\(r.stdout)")
+        #expect(!r.stdout.contains("s3cr3t"), "\(r.stdout)")
+        #expect(!r.stdout.contains("run.status"), "the secret came from the case: \(r.stdout)")
     }
 
     /// Every flow in flows/ has a test file beside it, and `flowrun test` (no arguments) passes them all.

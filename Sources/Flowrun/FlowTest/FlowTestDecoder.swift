@@ -127,7 +127,9 @@ struct FlowTestDecoder {
                     if let key = sk.string, let value = value(sv) { c.state.append((key, value)) }
                 }
             case "database":
-                if let m = mapping(v, "database", keys: ["seed"]), let seed = m.first(where: { $0.key.string == "seed" }) {
+                if let m = mapping(v, "database", keys: ["seed"]),
+                    let seed = m.first(where: { $0.key.string == "seed" })
+                {
                     c.seed = string(seed.value, "seed")
                 }
             case "http":

@@ -103,7 +103,9 @@ extension FlowTestFile {
     }
 
     /// Whether `path` names a test file (`*.test.yaml`).
-    public static func isTestFile(_ path: String) -> Bool { path.hasSuffix(".test.yaml") || path.hasSuffix(".test.yml") }
+    public static func isTestFile(_ path: String) -> Bool {
+        path.hasSuffix(".test.yaml") || path.hasSuffix(".test.yml")
+    }
 
     /// Every problem of the test file at `path` (none when it loads).
     public static func problems(_ path: String) -> [Diagnostic] {

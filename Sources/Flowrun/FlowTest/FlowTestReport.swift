@@ -87,7 +87,8 @@ public enum FlowTestReport {
                 }
                 out += ">\n"
                 for f in c.failures {
-                    let detail = (f.location.isEmpty ? "" : f.location + ": ") + f.message + (f.diff.map { "\n" + $0 } ?? "")
+                    let detail =
+                        (f.location.isEmpty ? "" : f.location + ": ") + f.message + (f.diff.map { "\n" + $0 } ?? "")
                     out += "      <failure message=\"\(xml(f.message))\">\(xml(detail))</failure>\n"
                 }
                 out += "    </testcase>\n"
@@ -110,7 +111,8 @@ public enum FlowTestReport {
             case "\"": out += "&quot;"
             case "\n", "\t", "\r": out.unicodeScalars.append(scalar)
             default:
-                out.unicodeScalars.append(scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF ? "\u{FFFD}" : scalar)
+                out.unicodeScalars.append(
+                    scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF ? "\u{FFFD}" : scalar)
             }
         }
         return out

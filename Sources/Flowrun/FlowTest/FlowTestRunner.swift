@@ -32,12 +32,17 @@ public enum FlowTestRunner {
     public static func run(_ file: FlowTestFile, registry: ComponentRegistry = .standard) -> [CaseResult] {
         let report: FlowChecker.Report
         do { report = try FlowFiles.check(file.flowPath, registry: registry) } catch {
-            return file.cases.map { CaseResult(name: $0.name, failures: [Failure(span: $0.span, message: error.description, diff: nil)], durationNanos: 0) }
+            return file.cases.map {
+                CaseResult(
+                    name: $0.name, failures: [Failure(span: $0.span, message: error.description, diff: nil)],
+                    durationNanos: 0)
+            }
         }
         guard let flow = report.flow else {
             let text = "the flow does not pass `flowrun check`:\n" + Diagnostic.renderAll(report.diagnostics)
             return file.cases.map {
-                CaseResult(name: $0.name, failures: [Failure(span: $0.span, message: text, diff: nil)], durationNanos: 0)
+                CaseResult(
+                    name: $0.name, failures: [Failure(span: $0.span, message: text, diff: nil)], durationNanos: 0)
             }
         }
         return file.cases.map { run($0, flow: flow) }
@@ -113,7 +118,9 @@ public enum FlowTestRunner {
         guard let record = records.last else { return stop("the run left no record") }
         var failures: [Failure] = []
         for request in transport.unmatched {
-            let known = c.http.map { "\($0.method) \($0.path)\($0.query.isEmpty ? "" : " \($0.query.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&"))")" }
+            let known = c.http.map {
+                "\($0.method) \($0.path)\($0.query.isEmpty ? "" : " \($0.query.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&"))")"
+            }
             failures.append(
                 Failure(
                     span: c.span,
@@ -125,7 +132,12 @@ public enum FlowTestRunner {
         for e in c.expectations {
             if let failure = check(e, context) { failures.append(failure) }
         }
-        return failures
+        // Captured messages are the flow's own, unredacted: the report is not a way for a secret to leave.
+        return failures.map {
+            Failure(
+                span: $0.span, message: runtime.redactor.redact($0.message),
+                diff: $0.diff.map { runtime.redactor.redact($0) })
+        }
     }
 
     /// What the assertions of a case read after its run.
