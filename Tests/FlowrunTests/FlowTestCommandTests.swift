@@ -183,6 +183,33 @@ import Testing
         #expect(check.status == 1 && check.stdout.contains("unknown key 'expct'"), "\(check.stdout)")
     }
 
+    @Test func aPortTheFlowLacksFailsAndAMissingFlowIsABadFile() throws {
+        let text = """
+            cases:
+              - name: typo in a port
+                http: [{path: /items, json: {items: []}}]
+                expect:
+                  messages:
+                    save.respons: {count: 1}
+
+            """
+        let dir = try Self.directory("items.test.yaml", text)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLITests.run(["test", "items.test.yaml"], in: dir)
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        #expect(
+            r.stdout.contains("items.test.yaml:6: the flow has no port 'save.respons'; did you mean 'save.response'?"),
+            "\(r.stdout)")
+        try "flow: nowhere.yaml\n\(text)".write(
+            to: dir.appendingPathComponent("other.test.yaml"), atomically: true, encoding: .utf8)
+        let missing = try CLITests.run(["test", "other.test.yaml", "items.test.yaml"], in: dir)
+        #expect(missing.status == 2, "\(missing.stdout)\(missing.stderr)")
+        #expect(
+            missing.stdout.contains("other.test.yaml: the flow under test: cannot read nowhere.yaml"),
+            "\(missing.stdout)")
+        #expect(missing.stdout.contains("1 case: 0 passed, 1 failed, 1 bad test file (2 files)"), "\(missing.stdout)")
+    }
+
     @Test func anUnmatchedRequestFailsTheCase() throws {
         let text = """
             cases:

@@ -18,9 +18,12 @@ public enum FlowTestReport {
 
     /// Loads and runs one test file.
     public static func run(_ path: String) -> FileResult {
-        do throws(FlowTestFile.LoadError) {
-            let file = try FlowTestFile.load(path)
-            return FileResult(path: path, problems: nil, cases: FlowTestRunner.run(file))
+        let file: FlowTestFile
+        do throws(FlowTestFile.LoadError) { file = try FlowTestFile.load(path) } catch {
+            return FileResult(path: path, problems: error.description, cases: [])
+        }
+        do throws(FlowTestRunner.FlowProblem) {
+            return FileResult(path: path, problems: nil, cases: try FlowTestRunner.run(file))
         } catch {
             return FileResult(path: path, problems: error.description, cases: [])
         }

@@ -28,22 +28,23 @@ public enum FlowTestRunner {
         public var passed: Bool { failures.isEmpty }
     }
 
-    /// The results of every case of `file`; the flow's own check problems end the file with one failure.
-    public static func run(_ file: FlowTestFile, registry: ComponentRegistry = .standard) -> [CaseResult] {
+    /// The flow under test cannot be read or does not pass `flowrun check`: no case can run.
+    public struct FlowProblem: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The results of every case of `file`.
+    public static func run(_ file: FlowTestFile, registry: ComponentRegistry = .standard) throws(FlowProblem)
+        -> [CaseResult]
+    {
         let report: FlowChecker.Report
         do { report = try FlowFiles.check(file.flowPath, registry: registry) } catch {
-            return file.cases.map {
-                CaseResult(
-                    name: $0.name, failures: [Failure(span: $0.span, message: error.description, diff: nil)],
-                    durationNanos: 0)
-            }
+            throw FlowProblem(description: "\(file.source.path): the flow under test: \(error.description)")
         }
         guard let flow = report.flow else {
-            let text = "the flow does not pass `flowrun check`:\n" + Diagnostic.renderAll(report.diagnostics)
-            return file.cases.map {
-                CaseResult(
-                    name: $0.name, failures: [Failure(span: $0.span, message: text, diff: nil)], durationNanos: 0)
-            }
+            throw FlowProblem(
+                description: "\(file.source.path): the flow under test does not pass `flowrun check`:\n"
+                    + Diagnostic.renderAll(report.diagnostics))
         }
         return file.cases.map { run($0, flow: flow) }
     }
@@ -126,6 +127,15 @@ public enum FlowTestRunner {
                     span: c.span,
                     message: "unmatched request: \(request) (no fixture matches it; fixtures: "
                         + (known.isEmpty ? "none" : known.joined(separator: ", ")) + ")", diff: nil))
+        }
+        let ports = Set(runtime.program.nodes.flatMap { n in n.checked.ports.map { "\(n.name).\($0.name)" } })
+        for e in c.expectations {
+            guard case .messages(let port, _, _) = e.kind, !ports.contains(port) else { continue }
+            failures.append(
+                Failure(
+                    span: e.span,
+                    message: "the flow has no port '\(port)'" + (didYouMean(port, ports).map { "; \($0)" } ?? ""),
+                    diff: nil))
         }
         let context = Actuals(
             record: record.json, database: database, capture: capture, store: store, flow: runtime.program.name)
