@@ -148,6 +148,9 @@ struct FlowTestDecoder {
                 .invalidValue, "a case fires a `trigger` or delivers an `input`, not both", node.span,
                 help: "with `input`, name the node with `entry`")
         }
+        if let entry = node["entry"], c.input == nil {
+            error(.missingKey, "`entry` names where `input` goes: the case has no `input`", entry.span)
+        }
         if c.expectations.isEmpty, node["expect"] == nil {
             error(.missingKey, "case '\(name)' has no `expect:`", nameNode.span)
         }

@@ -99,18 +99,9 @@ public enum FlowTestRunner {
             return stop("the flow cannot start: \(error.description)")
         }
         let start: FlowRuntime.Start
-        if let input = c.input {
-            guard let entry = c.entry ?? runtime.defaultEntry else { return stop("the flow has no entry for `input`") }
-            start = .input(input, entry: entry)
-        } else if let trigger = c.trigger {
-            guard runtime.program.nodeIndex(trigger) != nil else {
-                return stop("the flow has no node named '\(trigger)' to trigger")
-            }
-            start = .trigger(trigger)
-        } else if let first = runtime.manualStart(input: nil) {
-            start = first
-        } else {
-            return stop("the flow has no trigger to fire: give the case an `input`")
+        switch self.start(c, runtime) {
+        case .success(let s): start = s
+        case .failure(let problem): return stop(problem.description)
         }
         let records: [RunRecord]
         do throws(RunLock.Busy) { records = try runtime.run(start, trigger: .manual) } catch {
@@ -118,15 +109,12 @@ public enum FlowTestRunner {
         }
         guard let record = records.last else { return stop("the run left no record") }
         var failures: [Failure] = []
+        let known = c.http.isEmpty ? "none" : c.http.map(Self.describe).joined(separator: ", ")
         for request in transport.unmatched {
-            let known = c.http.map {
-                "\($0.method) \($0.path)\($0.query.isEmpty ? "" : " \($0.query.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&"))")"
-            }
             failures.append(
                 Failure(
-                    span: c.span,
-                    message: "unmatched request: \(request) (no fixture matches it; fixtures: "
-                        + (known.isEmpty ? "none" : known.joined(separator: ", ")) + ")", diff: nil))
+                    span: c.span, message: "unmatched request: \(request) (no fixture matches it; fixtures: \(known))",
+                    diff: nil))
         }
         let ports = Set(runtime.program.nodes.flatMap { n in n.checked.ports.map { "\(n.name).\($0.name)" } })
         for e in c.expectations {
@@ -148,6 +136,32 @@ public enum FlowTestRunner {
                 span: $0.span, message: runtime.redactor.redact($0.message),
                 diff: $0.diff.map { runtime.redactor.redact($0) })
         }
+    }
+
+    /// How the case's run begins: `input` to `entry`, the named `trigger`, or the flow's first trigger.
+    static func start(_ c: FlowTestCase, _ runtime: FlowRuntime) -> Result<FlowRuntime.Start, FlowProblem> {
+        if let input = c.input {
+            guard let entry = c.entry ?? runtime.defaultEntry else {
+                return .failure(FlowProblem(description: "the flow has no entry for `input`"))
+            }
+            return .success(.input(input, entry: entry))
+        }
+        if let trigger = c.trigger {
+            guard runtime.program.nodeIndex(trigger) != nil else {
+                return .failure(FlowProblem(description: "the flow has no node named '\(trigger)' to trigger"))
+            }
+            return .success(.trigger(trigger))
+        }
+        guard let first = runtime.manualStart(input: nil) else {
+            return .failure(FlowProblem(description: "the flow has no trigger to fire: give the case an `input`"))
+        }
+        return .success(first)
+    }
+
+    /// `GET /users page=1&limit=2`
+    static func describe(_ f: CannedTransport.Fixture) -> String {
+        let query = f.query.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
+        return "\(f.method) \(f.path)" + (query.isEmpty ? "" : " " + query)
     }
 
     /// What the assertions of a case read after its run.
