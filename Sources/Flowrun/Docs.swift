@@ -71,7 +71,8 @@ public enum DocsRenderer {
         out +=
             "- [Run policy](run-policy.md): the `run:` settings of a flow, with defaults and ranges.\n"
         out +=
-            "- [flow.schema.json](flow.schema.json): the JSON Schema of flow files, for editors (`flowrun schema`).\n\n## Components\n\n"
+            "- [flow.schema.json](flow.schema.json): the JSON Schema of flow files, for editors (`flowrun schema`).\n"
+        out += "- [Flow tests](flow-tests.md): the test files `flowrun test` runs.\n\n## Components\n\n"
         out += "| component | summary |\n|---|---|\n"
         for c in registry.components { out += "| [`\(c.name)`](\(c.name).md) | \(cell(c.summary)) |\n" }
         return out

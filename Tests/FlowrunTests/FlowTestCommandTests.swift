@@ -169,6 +169,7 @@ import Testing
                 http:
                   - path: /items
                     status: 999
+                entry: start
 
             """
         let dir = try Self.directory("items.test.yaml", text)
@@ -179,6 +180,7 @@ import Testing
         #expect(r.stdout.contains("did you mean 'expect'?"))
         #expect(r.stdout.contains("items.test.yaml:7:17: error[E210]: status is an HTTP status from 100 to 599"))
         #expect(r.stdout.contains("items.test.yaml:2:11: error[E209]: case 'typo' has no `expect:`"))
+        #expect(r.stdout.contains("items.test.yaml:8:12: error[E209]: `entry` names where `input` goes"), "\(r.stdout)")
         let check = try CLITests.run(["check", "items.test.yaml"], in: dir)
         #expect(check.status == 1 && check.stdout.contains("unknown key 'expct'"), "\(check.stdout)")
     }
