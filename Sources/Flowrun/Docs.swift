@@ -13,7 +13,13 @@ public enum DocsRenderer {
         pages.append(("expressions.md", expressions()))
         pages.append(("diagnostics.md", diagnostics()))
         pages.append(("run-policy.md", header + RunPolicy.markdown()))
+        pages.append(("flow.schema.json", schema(registry: registry)))
         return pages
+    }
+
+    /// The JSON Schema of flow files (`flowrun schema`, components/flow.schema.json).
+    public static func schema(registry: ComponentRegistry = .standard) -> String {
+        JSON.pretty(FlowSchema.json(registry: registry)) + "\n"
     }
 
     static let header =
@@ -63,7 +69,10 @@ public enum DocsRenderer {
             + "# Reference\n\n- [Expression language](expressions.md): every function and method, with examples.\n"
         out += "- [Diagnostics](diagnostics.md): every error and warning code of `flowrun check`.\n"
         out +=
-            "- [Run policy](run-policy.md): the `run:` settings of a flow, with defaults and ranges.\n\n## Components\n\n"
+            "- [Run policy](run-policy.md): the `run:` settings of a flow, with defaults and ranges.\n"
+        out +=
+            "- [flow.schema.json](flow.schema.json): the JSON Schema of flow files, for editors (`flowrun schema`).\n"
+        out += "- [Flow tests](flow-tests.md): the test files `flowrun test` runs.\n\n## Components\n\n"
         out += "| component | summary |\n|---|---|\n"
         for c in registry.components { out += "| [`\(c.name)`](\(c.name).md) | \(cell(c.summary)) |\n" }
         return out

@@ -93,6 +93,9 @@ extension HTTPClient {
     /// Immutable apart from the token bucket, which locks: safe to share across runs and threads.
     final class Instance: AsyncComponent, @unchecked Sendable {
         let limiter = TokenBucket()
+        let transport: any HTTPTransport
+
+        init(transport: any HTTPTransport = CurlEngine.shared) { self.transport = transport }
 
         func start(
             _ message: Value, on port: String, _ context: AsyncContext, done: @escaping @Sendable (AsyncResult) -> Void
@@ -145,7 +148,7 @@ extension HTTPClient {
             // Waiting for the rate limit never uses up a retry.
             let wait = limiter.reserve(now: DispatchTime.now().uptimeNanoseconds)
             let send: @Sendable () -> Void = { [self] in
-                CurlEngine.shared.send(request) { result in
+                transport.send(request) { result in
                     switch result {
                     case .success(let response):
                         Telemetry.sink?.httpResponse(flow: origin.flow, node: origin.node, status: response.statusCode)
@@ -200,6 +203,11 @@ extension HTTPClient {
     }
 
     public static let factory: ComponentFactory = { _ in Instance() }
+
+    /// http-client nodes that send through `transport` instead of libcurl (`flowrun test`'s fixtures).
+    public static func factory(transport: any HTTPTransport) -> ComponentFactory {
+        { _ in Instance(transport: transport) }
+    }
 
     /// Transport errors, 408, 425, 429 and 5xx are worth another attempt; other statuses are not.
     static func isRetryable(status: Int) -> Bool { status == 408 || status == 425 || status == 429 || status >= 500 }

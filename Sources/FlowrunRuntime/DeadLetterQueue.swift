@@ -52,7 +52,7 @@ public struct DeadLetterQueue {
             status == .parked && entry != nil && attempts < (maxAttempts ?? 0)
         }
 
-        var value: Value {
+        public var value: Value {
             [
                 "id": .string(id), "flow": .string(flow), "key": .string(key), "payload": payload, "error": error,
                 "attempts": .int(attempts), "status": .string(status.rawValue),

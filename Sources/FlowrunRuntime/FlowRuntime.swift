@@ -13,11 +13,15 @@ public final class FlowRuntime: @unchecked Sendable {
     public struct Options {
         public var vars: [String: Value] = [:]
         public var env: Value = Globals.processEnvironment()
+        /// Secret values by name that take the place of the flow's sources (`flowrun test`'s `secrets:`).
+        public var secrets: [String: String] = [:]
         public var dryRun = false
         public var logger: any RunLogger = SilentLogger()
         public var clock: @Sendable () -> Int = Globals.systemClock
         /// Sees every message a node emits (node, port, message): test kits and tracing.
         public var observer: ((String, String, Value) -> Void)?
+        /// Sees every message an edge delivers to an input port (node, port, message), as the edge built it.
+        public var deliveries: ((String, String, Value) -> Void)?
         /// Lease timing for flows that do not set `run.lease` (`serve --lease-ttl/--lease-renewal`).
         public var leaseTiming: LeaseTiming?
         /// The cluster node this process is (`FLOWRUN_NODE_ID`); run records and leases name it.
@@ -74,7 +78,9 @@ public final class FlowRuntime: @unchecked Sendable {
         var resolved = Value.Object()
         var problems: [String] = []
         for secret in flow.document.secrets {
-            if let name = secret.env, case .string(let v) = options.env[name] {
+            if let v = options.secrets[secret.name] {
+                resolved[secret.name] = .string(v)
+            } else if let name = secret.env, case .string(let v) = options.env[name] {
                 resolved[secret.name] = .string(v)
             } else if let path = secret.file, let text = Self.readFile(path) {
                 resolved[secret.name] = .string(text.hasSuffix("\n") ? String(text.dropLast()) : text)
@@ -326,6 +332,7 @@ public final class FlowRuntime: @unchecked Sendable {
             logger: options.logger, store: store, cancellation: flag)
         execution.lease = lease
         execution.observer = options.observer
+        execution.deliveryObserver = options.deliveries
         execution.progress = options.progress
         execution.records = records
         records.save(execution.record, keep: false)

@@ -30,6 +30,8 @@ public final class RunExecution {
     /// Node failures, handled or not (for `continueOnError: false`).
     var failureEvents = 0
     var observer: ((String, String, Value) -> Void)?
+    /// Sees every message an edge delivers to an input port (`FlowRuntime.Options.deliveries`).
+    var deliveryObserver: ((String, String, Value) -> Void)?
     /// Called every 1,024 deliveries, and every 50 ms while waiting for I/O, with the record so far
     /// (live progress displays).
     var progress: ((RunRecord) -> Void)?
@@ -136,11 +138,13 @@ public final class RunExecution {
         // Pushed in reverse so that they are delivered in declaration order.
         for edge in edges.reversed() {
             guard let data = edge.data else {
+                deliveryObserver?(program.nodes[edge.target].name, edge.port, message)
                 stack.append(.deliver(node: edge.target, port: edge.port, message: message))
                 continue
             }
             do {
                 let built = try data.evaluate(message, globals)
+                deliveryObserver?(program.nodes[edge.target].name, edge.port, built)
                 stack.append(.deliver(node: edge.target, port: edge.port, message: built))
             } catch {
                 // An expression error on an edge is an error of the edge's target node.

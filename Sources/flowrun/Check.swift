@@ -17,11 +17,19 @@ struct Check: ParsableCommand {
         var anyErrors = false
         var all: [FlowrunValue.Value] = []
         for file in files {
-            let report: FlowChecker.Report
-            do throws(FlowFiles.ReadError) { report = try FlowFiles.check(file) } catch {
-                throw UsageError(error.description)
+            let report: (diagnostics: [Diagnostic], flow: CheckedFlow?)
+            if FlowTestFile.isTestFile(file) {
+                // A test file beside a flow (`flowrun test`): checked as one, so `check flows/*.yaml` covers both.
+                report = (FlowTestFile.problems(file), nil)
+            } else {
+                do throws(FlowFiles.ReadError) {
+                    let checked = try FlowFiles.check(file)
+                    report = (checked.diagnostics, checked.flow)
+                } catch {
+                    throw UsageError(error.description)
+                }
             }
-            anyErrors = anyErrors || report.hasErrors
+            anyErrors = anyErrors || report.diagnostics.contains { $0.severity == .error }
             switch format {
             case .json:
                 if case .array(let items) = FlowFiles.json(report.diagnostics) { all += items }

@@ -13,7 +13,7 @@ struct FlowrunCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Run.self, Serve.self, Schedule.self, Check.self, Eval.self, Components.self, Graph.self, Docs.self,
-            Runs.self, Flows.self, DLQ.self, State.self, Prune.self, Cluster.self,
+            Runs.self, Flows.self, DLQ.self, State.self, Prune.self, Cluster.self, Test.self, Schema.self,
         ],
         defaultSubcommand: Run.self
     )
