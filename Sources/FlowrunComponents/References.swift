@@ -76,6 +76,8 @@ extension References {
                 throw NodeError("references needs a `namespace`", code: "bad_input")
             }
             if port == "lookup" { return try lookup(message, namespace, &context) }
+            // A dry run stores nothing (its answers carry no remote ids to store).
+            guard !context.isDryRun else { return }
             var items: [Value] = message["references"].arrayValue ?? []
             if !message["localId"].isNull { items.append(message) }
             var refs: [ExternalReference] = []
@@ -90,7 +92,7 @@ extension References {
                         localID: local, remoteID: remote, remoteVersion: Self.text(item["remoteVersion"]),
                         localVersion: Self.text(item["localVersion"]), hash: Self.text(item["hash"])))
             }
-            guard !refs.isEmpty, !context.isDryRun else { return }
+            guard !refs.isEmpty else { return }
             do {
                 _ = try context.state.storeReferences(
                     flow: context.flowName, namespace: namespace, refs, fence: nil)

@@ -24,6 +24,7 @@ change is newer than the local test data and two changes never share a time.
 """
 import json
 import re
+import signal
 import sys
 import threading
 from datetime import datetime, timedelta, timezone
@@ -184,6 +185,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
+    # A parent that ignores or blocks SIGTERM passes that on through exec: the tests stop this server with it.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
     port = int(sys.argv[1])
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     print("listening on 127.0.0.1:%d" % port, flush=True)
