@@ -85,8 +85,10 @@ public enum Running {
             ("missing destination", .missingDestination), ("missing source (required field null)", .missingSource),
             ("conflicts", .conflicts),
         ]
-        return lines.filter { r[$0.1] > 0 }.map { "\n    \($0.0.padding(toLength: 39, withPad: " ", startingAt: 0))\(r[$0.1])" }
-            .joined()
+        return lines.filter { r[$0.1] > 0 }.map {
+            "\n    \($0.0.padding(toLength: 39, withPad: " ", startingAt: 0))\(r[$0.1])"
+        }
+        .joined()
     }
 
     public static func json(_ r: RunRecord) -> Value { r.json }

@@ -7,16 +7,17 @@ import FlowrunValue
 
 /// Sends HTTP requests (libcurl) with retries, backoff, rate limiting and JSON decoding.
 public enum HTTPClient {
-    public static let request = Shape.object([
-        Field(
-            "method", .enumeration(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]), required: false,
-            doc: "default GET"),
-        Field("url", .string, doc: "absolute, or relative to `baseUrl`"),
-        Field("queryParams", .anyObject, required: false, doc: "encoded into the query string"),
-        Field("headers", .anyObject, required: false, doc: "added to `defaultHeaders`"),
-        Field("body", .string, required: false, doc: "raw request body"),
-        Field("json", .any, required: false, doc: "sent as application/json"),
-    ] + HTTPOutbound.requestFields + [.contextField])
+    public static let request = Shape.object(
+        [
+            Field(
+                "method", .enumeration(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]), required: false,
+                doc: "default GET"),
+            Field("url", .string, doc: "absolute, or relative to `baseUrl`"),
+            Field("queryParams", .anyObject, required: false, doc: "encoded into the query string"),
+            Field("headers", .anyObject, required: false, doc: "added to `defaultHeaders`"),
+            Field("body", .string, required: false, doc: "raw request body"),
+            Field("json", .any, required: false, doc: "sent as application/json"),
+        ] + HTTPOutbound.requestFields + [.contextField])
 
     static func responseShape(request: Shape, context: Shape) -> Shape {
         .object([

@@ -30,10 +30,10 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
         "ALTER TABLE runs ADD COLUMN diagnostics TEXT NOT NULL DEFAULT '{}'; ALTER TABLE runs ADD COLUMN owner TEXT;",
         // Version 4: external references (outbound and bidirectional sync).
         """
-        CREATE TABLE refs (namespace TEXT NOT NULL, local_id TEXT NOT NULL, remote_id TEXT NOT NULL,
+        CREATE TABLE IF NOT EXISTS refs (namespace TEXT NOT NULL, local_id TEXT NOT NULL, remote_id TEXT NOT NULL,
                            remote_version TEXT, local_version TEXT, hash TEXT, updated_at INTEGER NOT NULL,
                            PRIMARY KEY (namespace, local_id));
-        CREATE INDEX refs_by_remote ON refs (namespace, remote_id);
+        CREATE INDEX IF NOT EXISTS refs_by_remote ON refs (namespace, remote_id);
         """,
     ]
 

@@ -15,7 +15,8 @@ enum LocalDatabase: String, CaseIterable, CustomTestStringConvertible, Sendable 
     static var available: [LocalDatabase] { allCases.filter { $0 == .sqlite || PostgresTesting.url != nil } }
 
     func environment() throws -> ContactsEnvironment {
-        try ContactsEnvironment(databaseURL: self == .postgres ? PostgresTesting.freshDatabase(prefix: "contacts") : nil)
+        try ContactsEnvironment(
+            databaseURL: self == .postgres ? PostgresTesting.freshDatabase(prefix: "contacts") : nil)
     }
 }
 
@@ -70,7 +71,8 @@ struct OutboundSyncTests {
         let ref3 = try #require(try refs.references(namespace: "contacts-api", ids: ["3"], by: .local).first)
         try e.execute("UPDATE contacts SET name = 'Ann B', updated_at = \(e.time("2025-02-01T00:00:01Z")) WHERE id = 1")
         try e.execute("UPDATE contacts SET updated_at = \(e.time("2025-02-01T00:00:02Z")) WHERE id = 2")
-        try e.execute("UPDATE contacts SET name = 'Cleo C', updated_at = \(e.time("2025-02-01T00:00:03Z")) WHERE id = 3")
+        try e.execute(
+            "UPDATE contacts SET name = 'Cleo C', updated_at = \(e.time("2025-02-01T00:00:03Z")) WHERE id = 3")
         try e.execute(
             "UPDATE contacts SET email = 'eve@x.com', updated_at = \(e.time("2025-02-01T00:00:05Z")) WHERE id = 5")
         _ = try e.api("DELETE", "/_control/contacts/\(ref3.remoteID)")

@@ -14,7 +14,8 @@ extension StateStoreConformanceTests {
         defer { cleanUp() }
         #expect(try store.references(namespace: "crm", ids: ["1"], by: .local).isEmpty)
         let many = (0..<1_200).map {
-            ExternalReference(localID: "\($0)", remoteID: "r\($0)", remoteVersion: "v\($0)", localVersion: nil, hash: "h")
+            ExternalReference(
+                localID: "\($0)", remoteID: "r\($0)", remoteVersion: "v\($0)", localVersion: nil, hash: "h")
         }
         #expect(try store.storeReferences(flow: "push", namespace: "crm", many, fence: nil))
         // Another namespace does not see them.
