@@ -136,6 +136,7 @@ extension HTTPClient {
                 get["method"] = "GET"
                 get["url"] = .string(lookup)
                 get["json"] = nil
+                get["body"] = nil
                 let lookupRequest: HTTPRequest
                 do { lookupRequest = try HTTPClient.build(.object(get), context) } catch {
                     done(.failure(error))
