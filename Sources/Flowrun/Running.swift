@@ -49,6 +49,9 @@ public enum Running {
         out +=
             "\n  processed \(r[.processed])  created \(r[.created])  updated \(r[.updated])  unchanged \(r[.unchanged])"
         out += "  skipped \(r[.skipped])  failed \(r[.failed])"
+        for c in [Counter.missingDestination, .missingSource, .conflicts] where r[c] > 0 {
+            out += "  \(c.rawValue.replacingOccurrences(of: "_", with: " ")) \(r[c])"
+        }
         if r[.pages] > 0 { out += "  pages \(r[.pages])" }
         out += "  messages \(r.messages)"
         if r[.requests] > 0 { out += "  requests \(r[.requests])" }
@@ -73,7 +76,19 @@ public enum Running {
                 unchanged                              \(r[.unchanged])
                 skipped                                \(r[.skipped])
                 failed (missing or bad source data)    \(r[.failed])
-            """
+            """ + outboundReport(r)
+    }
+
+    /// The outbound lines of a dry run (seed 002), shown when an outbound writer reported any of them.
+    static func outboundReport(_ r: RunRecord) -> String {
+        let lines: [(String, Counter)] = [
+            ("missing destination", .missingDestination), ("missing source (required field null)", .missingSource),
+            ("conflicts", .conflicts),
+        ]
+        return lines.filter { r[$0.1] > 0 }.map {
+            "\n    \($0.0.padding(toLength: 39, withPad: " ", startingAt: 0))\(r[$0.1])"
+        }
+        .joined()
     }
 
     public static func json(_ r: RunRecord) -> Value { r.json }

@@ -27,6 +27,13 @@ public final class PostgresStore: StateStore, @unchecked Sendable {
         CREATE INDEX flowrun_runs_by_start ON flowrun_runs (started_at, id);
         CREATE INDEX flowrun_runs_by_status ON flowrun_runs (status, started_at);
         """,
+        // Version 5: external references (outbound and bidirectional sync).
+        """
+        CREATE TABLE flowrun_refs (namespace TEXT NOT NULL, local_id TEXT NOT NULL, remote_id TEXT NOT NULL,
+                                   remote_version TEXT, local_version TEXT, hash TEXT,
+                                   updated_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (namespace, local_id));
+        CREATE INDEX flowrun_refs_by_remote ON flowrun_refs (namespace, remote_id);
+        """,
     ]
 
     private let connection: PostgresDriver.Connection
@@ -189,6 +196,59 @@ public final class PostgresStore: StateStore, @unchecked Sendable {
         try query(
             "DELETE FROM flowrun_runs WHERE started_at < $1 AND status <> 'running' RETURNING 1", [.int(olderThan)]
         ).count
+    }
+
+    public func references(namespace: String, ids: [String], by side: ExternalReference.Side) throws
+        -> [ExternalReference]
+    {
+        let column = side == .local ? "local_id" : "remote_id"
+        var found: [ExternalReference] = []
+        for start in stride(from: 0, to: ids.count, by: ExternalReference.lookupChunk) {
+            let chunk = ids[start..<min(ids.count, start + ExternalReference.lookupChunk)]
+            let marks = (0..<chunk.count).map { "$\($0 + 2)" }.joined(separator: ", ")
+            let rows = try query(
+                "SELECT local_id, remote_id, remote_version, local_version, hash FROM flowrun_refs "
+                    + "WHERE namespace = $1 AND \(column) IN (\(marks))",
+                [.string(namespace)] + chunk.map { .string($0) })
+            found += rows.map(ExternalReference.stored)
+        }
+        return found
+    }
+
+    /// One transaction; with a fence, the lease row is locked and checked first, as in `commit`.
+    public func storeReferences(
+        flow: String, namespace: String, _ references: [ExternalReference], fence: Fence?
+    ) throws -> Bool {
+        try lock.withLock {
+            let c = try connection.connection()
+            _ = try connection.simple(c, "BEGIN")
+            do {
+                if let fence {
+                    let lease = try connection.execute(
+                        c, "SELECT value FROM flowrun_state WHERE flow = $1 AND key = $2 FOR UPDATE",
+                        [.string(flow), .string(fence.key)]
+                    ).rows.first?.first?.stringValue.map { try JSON.parse($0) }
+                    guard fence.holds(lease) else {
+                        _ = try connection.simple(c, "ROLLBACK")
+                        return false
+                    }
+                }
+                for r in references {
+                    _ = try connection.execute(
+                        c,
+                        "INSERT INTO flowrun_refs (namespace, local_id, remote_id, remote_version, local_version, hash) "
+                            + "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (namespace, local_id) DO UPDATE "
+                            + "SET remote_id = EXCLUDED.remote_id, remote_version = EXCLUDED.remote_version, "
+                            + "local_version = EXCLUDED.local_version, hash = EXCLUDED.hash, updated_at = now()",
+                        [.string(namespace)] + r.columns)
+                }
+                _ = try connection.simple(c, "COMMIT")
+                return true
+            } catch {
+                _ = try? connection.simple(c, "ROLLBACK")
+                throw error
+            }
+        }
     }
 
     /// One transaction: the lease row is locked (`FOR UPDATE`) before it is checked, so a takeover of the

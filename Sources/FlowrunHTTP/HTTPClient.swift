@@ -7,25 +7,33 @@ import FlowrunValue
 
 /// Sends HTTP requests (libcurl) with retries, backoff, rate limiting and JSON decoding.
 public enum HTTPClient {
-    public static let request = Shape.object([
-        Field(
-            "method", .enumeration(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]), required: false,
-            doc: "default GET"),
-        Field("url", .string, doc: "absolute, or relative to `baseUrl`"),
-        Field("queryParams", .anyObject, required: false, doc: "encoded into the query string"),
-        Field("headers", .anyObject, required: false, doc: "added to `defaultHeaders`"),
-        Field("body", .string, required: false, doc: "raw request body"),
-        Field("json", .any, required: false, doc: "sent as application/json"),
-        .contextField,
-    ])
+    public static let request = Shape.object(
+        [
+            Field(
+                "method", .enumeration(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]), required: false,
+                doc: "default GET"),
+            Field("url", .string, doc: "absolute, or relative to `baseUrl`"),
+            Field("queryParams", .anyObject, required: false, doc: "encoded into the query string"),
+            Field("headers", .anyObject, required: false, doc: "added to `defaultHeaders`"),
+            Field("body", .string, required: false, doc: "raw request body"),
+            Field("json", .any, required: false, doc: "sent as application/json"),
+        ] + HTTPOutbound.requestFields + [.contextField])
 
     static func responseShape(request: Shape, context: Shape) -> Shape {
         .object([
             Field(
                 "response",
                 .object([
-                    Field("statusCode", .int), Field("headers", .anyObject), Field("body", .string),
-                    Field("bodyJson", .any, doc: "parsed when the content type is JSON"), Field("durationMs", .number),
+                    Field("statusCode", .int, doc: "0 when nothing was sent (a dry run, a skipped record)"),
+                    Field("headers", .anyObject), Field("body", .string),
+                    Field(
+                        "bodyJson", .any,
+                        doc: "parsed when the content type is JSON; dry runs: the request's `json`; skipped: null"),
+                    Field("durationMs", .number),
+                    Field(
+                        "outcome", .enumeration(HTTPOutbound.outcomes),
+                        doc: "what the request did (dry runs: would do): POST created, PUT/PATCH updated, ..."),
+                    Field("sent", .bool, doc: "false for dry-run writes and skipped records"),
                     Field("dryRun", .bool, required: false, doc: "dry runs: the request was not sent"),
                     Field(
                         "wouldSend", .enumeration(["create", "update", "delete", "other"]), required: false,
@@ -44,6 +52,16 @@ public enum HTTPClient {
             backoff from `retryDelay` with full jitter; `Retry-After` is honoured up to `maxRetryAfter`. Other
             4xx are not retried. After the last attempt the message goes to `error` with `retryable` and the
             last status. A JSON body that does not parse is an error, never null.
+
+            Outbound writes are counted on the run record: a POST answered 2xx is `created`, a PUT/PATCH
+            `updated`, a DELETE `deleted` (the response's `outcome` says which). A request whose `hash` equals
+            its `lastHash` is not sent: `outcome: skipped`, counted `skipped`. One whose `json` has a null
+            field named in `required` is not sent: error `missing_source`, counted `missing_source`. A 404
+            to a PUT/PATCH counts `missing_destination`; with `recreate: {url}` the record is then created
+            with a POST of the same `json` (`outcome: recreated`, counted `created` too). Dry runs send no
+            writes: the answer has `statusCode: 0`, `sent: false`, the request's `json` as `bodyJson`, and
+            the same outcome and counters a live run would give; an update with a `lookupUrl` GETs it first,
+            so a record missing at the destination is reported as `missing_destination`.
             """,
         isIO: true,
         settings: [
@@ -105,33 +123,70 @@ extension HTTPClient {
                 done(.failure(error))
                 return
             }
-            if context.isDryRun, !["GET", "HEAD"].contains(request.method) {
-                // Not sent: reported as what it would have done, on the run record and in the summary.
-                let would: (String, Counter?) =
-                    switch request.method {
-                    case "POST": ("create", .created)
-                    case "PUT", "PATCH": ("update", .updated)
-                    case "DELETE": ("delete", .deleted)
-                    default: ("other", nil)
-                    }
-                let response: Value = [
-                    "statusCode": 0, "headers": [:], "body": "", "bodyJson": nil, "durationMs": 0.0, "dryRun": true,
-                    "wouldSend": .string(would.0),
-                ]
-                done(
-                    AsyncResult(
-                        emissions: [
-                            ("response", ["response": response, "request": message, "context": message["context"]])
-                        ], counters: would.1.map { [$0: 1] } ?? [:]))
+            if let early = HTTPOutbound.precheck(message, request) {
+                done(early)
                 return
             }
             let policy = RetryPolicy(context)
+            let origin = (context.flowName, context.nodeName, context.redactor)
+            if context.isDryRun, !["GET", "HEAD"].contains(request.method) {
+                // Not sent: reported as what it would have done, on the run record and in the summary.
+                guard HTTPOutbound.isUpdate(request.method), case .string(let lookup) = message["lookupUrl"] else {
+                    done(HTTPOutbound.dryRunAnswer(message, request, destinationMissing: false))
+                    return
+                }
+                var get = message.objectValue ?? [:]
+                get["method"] = "GET"
+                get["url"] = .string(lookup)
+                get["json"] = nil
+                get["body"] = nil
+                let lookupRequest: HTTPRequest
+                do { lookupRequest = try HTTPClient.build(.object(get), context) } catch {
+                    done(.failure(error))
+                    return
+                }
+                attempt(1, lookupRequest, message, policy, origin: origin) { found in
+                    let missing = found.error?.code == "http_404"
+                    if let error = found.error, !missing {
+                        done(.failure(error))
+                        return
+                    }
+                    var answer = HTTPOutbound.dryRunAnswer(message, request, destinationMissing: missing)
+                    answer.counters[.requests, default: 0] += found.counters[.requests] ?? 0
+                    done(answer)
+                }
+                return
+            }
             if case .object(let rate) = context.setting("rateLimit"), let n = rate["requests"]?.intValue, n > 0,
                 case .string(let per) = rate["per"] ?? .null, let window = Durations.parse(per)
             {
                 limiter.configure(requests: n, perNanos: window)
             }
-            attempt(1, request, message, policy, origin: (context.flowName, context.nodeName, context.redactor), done)
+            guard HTTPOutbound.isUpdate(request.method), let recreation = HTTPOutbound.recreation(message) else {
+                attempt(1, request, message, policy, origin: origin, done)
+                return
+            }
+            // A 404 to the update: the destination record is gone, so it is created again.
+            attempt(1, request, message, policy, origin: origin) { [self] result in
+                guard result.error?.code == "http_404" else { return done(result) }
+                let create: HTTPRequest
+                do throws(NodeError) { create = try HTTPClient.build(recreation, context) } catch {
+                    return done(.failure(error))
+                }
+                attempt(1, create, message, policy, origin: origin) { created in
+                    var answer = created
+                    answer.counters[.missingDestination, default: 0] += 1
+                    answer.counters[.requests, default: 0] += result.counters[.requests] ?? 0
+                    if !answer.emissions.isEmpty, case .object(var out) = answer.emissions[0].message,
+                        case .object(var response) = out["response"]
+                    {
+                        response["outcome"] = "recreated"
+                        out["response"] = .object(response)
+                        answer.emissions[0].message = .object(out)
+                    }
+                    done(answer)
+                }
+            }
         }
 
         func attempt(
@@ -165,15 +220,19 @@ extension HTTPClient {
                             return
                         }
                         // Redacted before it is cut, so that the cut cannot leave half a secret behind.
+                        let gone =
+                            response.statusCode == 404 && HTTPOutbound.isUpdate(request.method)
+                            && message["recreate"].isNull
                         let text = String(
                             origin.redactor.redact(String(decoding: response.body.prefix(4096), as: UTF8.self)).prefix(
                                 200))
-                        done(
-                            .failure(
-                                NodeError(
-                                    "HTTP \(response.statusCode) from \(request.method) \(HTTPClient.redactURL(request.url))"
-                                        + (n > 1 ? " after \(n) attempts" : "") + (text.isEmpty ? "" : ": \(text)"),
-                                    code: "http_\(response.statusCode)", retryable: retryable)))
+                        var failed = AsyncResult.failure(
+                            NodeError(
+                                "HTTP \(response.statusCode) from \(request.method) \(HTTPClient.redactURL(request.url))"
+                                    + (n > 1 ? " after \(n) attempts" : "") + (text.isEmpty ? "" : ": \(text)"),
+                                code: "http_\(response.statusCode)", retryable: retryable))
+                        if gone { failed.counters[.missingDestination] = 1 }
+                        done(failed)
                     case .failure(let error):
                         Telemetry.sink?.httpResponse(flow: origin.flow, node: origin.node, status: 0)
                         if n <= policy.retries {
@@ -225,14 +284,16 @@ extension HTTPClient {
                         code: "bad_json", retryable: false))
             }
         }
+        let (outcome, counter) = HTTPOutbound.outcome(method: request.method)
         let out: Value = [
             "response": [
                 "statusCode": .int(response.statusCode), "headers": .object(headers), "body": .string(body),
                 "bodyJson": bodyJson, "durationMs": .double((response.durationMillis * 1000).rounded() / 1000),
+                "outcome": .string(outcome), "sent": true,
             ],
             "request": message, "context": message["context"],
         ]
-        return AsyncResult(emissions: [("response", out)])
+        return AsyncResult(emissions: [("response", out)], counters: counter.map { [$0: 1] } ?? [:])
     }
 
     /// Builds the request from the message and the settings: `baseUrl` + relative `url`, encoded

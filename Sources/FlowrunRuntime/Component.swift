@@ -74,6 +74,13 @@ public enum Counter: String, Sendable, CaseIterable {
     case deleted
     /// Node failures an edge from the node's `error` port handled (each is also in the error log).
     case handled
+    /// Outbound writes whose destination record is gone (an update answered 404, or a dry run's lookup found
+    /// nothing); seed 002's "Missing Destination".
+    case missingDestination = "missing_destination"
+    /// Records not sent because a required field was null; seed 002's "Missing Source".
+    case missingSource = "missing_source"
+    /// Records changed on both sides since the last sync (bidirectional sync), whatever the strategy did.
+    case conflicts
 }
 
 /// What a component sees while handling one message: its settings (evaluated once per run), the

@@ -50,6 +50,22 @@ final class FencedStore: StateStore, @unchecked Sendable {
         try inner.entries(flow: flow, prefix: prefix)
     }
 
+    func references(namespace: String, ids: [String], by side: ExternalReference.Side) throws
+        -> [ExternalReference]
+    { try inner.references(namespace: namespace, ids: ids, by: side) }
+
+    /// Fenced by the run's lease in the store's own transaction.
+    func storeReferences(
+        flow: String, namespace: String, _ references: [ExternalReference], fence: Fence?
+    ) throws -> Bool {
+        guard try inner.storeReferences(flow: flow, namespace: namespace, references, fence: fence ?? lease.fence)
+        else {
+            Telemetry.sink?.cluster(.fencedCommit, flow: flow)
+            throw LeaseLost(key: "references/\(namespace)")
+        }
+        return true
+    }
+
     func save(_ record: RunRecord) throws { try inner.save(record) }
     func runs(flow: String?, limit: Int) throws -> [RunRecord] { try inner.runs(flow: flow, limit: limit) }
     func run(id: String) throws -> RunRecord? { try inner.run(id: id) }

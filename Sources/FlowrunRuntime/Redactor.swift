@@ -257,6 +257,12 @@ public final class RedactingStore: StateStore, @unchecked Sendable {
     public func entries(flow: String?, prefix: String) throws -> [(flow: String, key: String, value: Value)] {
         try base.entries(flow: flow, prefix: prefix)
     }
+    public func references(namespace: String, ids: [String], by side: ExternalReference.Side) throws
+        -> [ExternalReference]
+    { try base.references(namespace: namespace, ids: ids, by: side) }
+    public func storeReferences(
+        flow: String, namespace: String, _ references: [ExternalReference], fence: Fence?
+    ) throws -> Bool { try base.storeReferences(flow: flow, namespace: namespace, references, fence: fence) }
     public func save(_ record: RunRecord) throws { try base.save(redactor.redact(record)) }
     public func runs(flow: String?, limit: Int) throws -> [RunRecord] { try base.runs(flow: flow, limit: limit) }
     public func run(id: String) throws -> RunRecord? { try base.run(id: id) }

@@ -30,6 +30,13 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
         "ALTER TABLE runs ADD COLUMN diagnostics TEXT NOT NULL DEFAULT '{}'; ALTER TABLE runs ADD COLUMN owner TEXT;",
         // Version 4: the console's pages of the history (newest first, by status) read an index, not the table.
         "CREATE INDEX runs_by_start ON runs (started_at, id); CREATE INDEX runs_by_status ON runs (status, started_at);",
+        // Version 5: external references (outbound and bidirectional sync).
+        """
+        CREATE TABLE IF NOT EXISTS refs (namespace TEXT NOT NULL, local_id TEXT NOT NULL, remote_id TEXT NOT NULL,
+                           remote_version TEXT, local_version TEXT, hash TEXT, updated_at INTEGER NOT NULL,
+                           PRIMARY KEY (namespace, local_id));
+        CREATE INDEX IF NOT EXISTS refs_by_remote ON refs (namespace, remote_id);
+        """,
     ]
 
     public static var currentVersion: Int { migrations.count }
@@ -224,6 +231,58 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
         try lock.withLock {
             _ = try query("DELETE FROM runs WHERE started_at < ? AND status <> 'running'", [.int(olderThan)])
             return connection.changes
+        }
+    }
+
+    public func references(namespace: String, ids: [String], by side: ExternalReference.Side) throws
+        -> [ExternalReference]
+    {
+        let column = side == .local ? "local_id" : "remote_id"
+        return try lock.withLock {
+            var found: [ExternalReference] = []
+            for start in stride(from: 0, to: ids.count, by: ExternalReference.lookupChunk) {
+                let chunk = ids[start..<min(ids.count, start + ExternalReference.lookupChunk)]
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+                let rows = try query(
+                    "SELECT local_id, remote_id, remote_version, local_version, hash FROM refs "
+                        + "WHERE namespace = ? AND \(column) IN (\(marks))",
+                    [.string(namespace)] + chunk.map { .string($0) })
+                found += rows.map(ExternalReference.stored)
+            }
+            return found
+        }
+    }
+
+    /// One `BEGIN IMMEDIATE` transaction with the fence check, like `commit`.
+    public func storeReferences(
+        flow: String, namespace: String, _ references: [ExternalReference], fence: Fence?
+    ) throws -> Bool {
+        try lock.withLock {
+            try exec("BEGIN IMMEDIATE")
+            do {
+                if let fence {
+                    let lease = try query(
+                        "SELECT value FROM state WHERE flow = ? AND key = ?", [.string(flow), .string(fence.key)]
+                    ).first?.first?.stringValue.map { try JSON.parse($0) }
+                    guard fence.holds(lease) else {
+                        try exec("ROLLBACK")
+                        return false
+                    }
+                }
+                for r in references {
+                    _ = try query(
+                        "INSERT INTO refs (namespace, local_id, remote_id, remote_version, local_version, hash, updated_at) "
+                            + "VALUES (?, ?, ?, ?, ?, ?, strftime('%s','now')) ON CONFLICT (namespace, local_id) DO UPDATE "
+                            + "SET remote_id = excluded.remote_id, remote_version = excluded.remote_version, "
+                            + "local_version = excluded.local_version, hash = excluded.hash, updated_at = excluded.updated_at",
+                        [.string(namespace)] + r.columns)
+                }
+                try exec("COMMIT")
+                return true
+            } catch {
+                try? exec("ROLLBACK")
+                throw error
+            }
         }
     }
 

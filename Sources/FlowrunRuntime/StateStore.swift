@@ -30,6 +30,13 @@ public protocol StateStore: AnyObject, Sendable {
         flow: String, fence: Fence, keys: [String], record: RunRecord?,
         update: ([String: Value]) -> [String: Value?]
     ) throws -> Bool
+    /// The external references of `namespace` whose local (or remote) id is among `ids`, in one or a few
+    /// statements; ids without a reference are left out.
+    func references(namespace: String, ids: [String], by side: ExternalReference.Side) throws -> [ExternalReference]
+    /// Inserts or replaces references by local id (the last one of a local id wins). With a `fence`, atomically
+    /// only while the lease under `fence.key` of `flow` still names its run: false, and nothing written, when not.
+    func storeReferences(flow: String, namespace: String, _ references: [ExternalReference], fence: Fence?) throws
+        -> Bool
 }
 
 extension StateStore {
@@ -55,8 +62,23 @@ public final class MemoryStore: StateStore, @unchecked Sendable {
     private let lock = NSLockLite()
     private var values: [String: Value] = [:]
     private var records: [RunRecord] = []
+    private var referenceTable = ReferenceTable()
 
     public init() {}
+
+    public func references(namespace: String, ids: [String], by side: ExternalReference.Side) throws
+        -> [ExternalReference]
+    { lock.withLock { referenceTable.lookup(namespace: namespace, ids: ids, by: side) } }
+
+    public func storeReferences(
+        flow: String, namespace: String, _ references: [ExternalReference], fence: Fence?
+    ) throws -> Bool {
+        lock.withLock {
+            if let fence, !fence.holds(values["\(flow)\u{0}\(fence.key)"]) { return false }
+            referenceTable.store(namespace: namespace, references)
+            return true
+        }
+    }
 
     public func get(flow: String, key: String) throws -> Value? { lock.withLock { values["\(flow)\u{0}\(key)"] } }
 
