@@ -9,7 +9,7 @@ extension ComponentFactories {
     public static let standard = ComponentFactories([
         "ticker": Ticker.factory, "modify": Modify.factory, "router": Router.factory, "iterator": Iterator.factory,
         "log": Log.factory, "state": State.factory, "dead-letter": DeadLetter.factory, "delay": Delay.factory,
-        "run-end": RunEnd.factory,
+        "run-end": RunEnd.factory, "paginate": Paginate.factory,
         "http-client": HTTPClient.factory, "http-server": HTTPServer.factory,
         "database": Database.factory,
     ])

@@ -8,6 +8,6 @@ extension ComponentRegistry {
     public static let standard = ComponentRegistry([
         Ticker.descriptor, Modify.descriptor, Router.descriptor, Iterator.descriptor, HTTPClient.descriptor,
         Database.descriptor, HTTPServer.descriptor, Log.descriptor, State.descriptor, DeadLetter.descriptor,
-        Delay.descriptor, RunEnd.descriptor,
+        Delay.descriptor, RunEnd.descriptor, Paginate.descriptor,
     ])
 }
