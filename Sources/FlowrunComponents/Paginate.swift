@@ -104,7 +104,7 @@ public enum Paginate {
                 .object([
                     Field("records", .array(.any)), Field("page", .int, doc: "1-based, within this pagination"),
                     Field("total", .any, doc: "the value at `total`, or null"), Field("context", .any),
-                ]), doc: "Each page's records (also when the page ends or fails the pagination)."),
+                ]), doc: "Each page's records, unless the page is empty (also when it ends or fails the pagination)."),
             .output(
                 "done",
                 .object([
@@ -201,7 +201,7 @@ extension Paginate {
             case .failed: chains.chains[id] = nil
             }
             // Emitted last, handled first (delivery is depth-first): the page's records before the next page.
-            if let records = page.records {
+            if let records = page.records, !records.isEmpty {
                 context.emit(
                     "records", ["records": .array(records), "page": .int(chain.pages), "total": page.total, "context": ctx])
             }
