@@ -13,7 +13,8 @@ public enum Paginate {
 
     public static let descriptor = ComponentDescriptor(
         name: "paginate",
-        summary: "Turns a response into the next page's request on `next`, or ends on `done`; emits each page's records.",
+        summary:
+            "Turns a response into the next page's request on `next`, or ends on `done`; emits each page's records.",
         doc: """
             The loop stays in the graph: `fetch.response -> pages.in`, `pages.next -> fetch.request`, and a
             request on `start` sends the first page (with the page, offset or size parameters added). Strategies:
@@ -203,7 +204,8 @@ extension Paginate {
             // Emitted last, handled first (delivery is depth-first): the page's records before the next page.
             if let records = page.records, !records.isEmpty {
                 context.emit(
-                    "records", ["records": .array(records), "page": .int(chain.pages), "total": page.total, "context": ctx])
+                    "records",
+                    ["records": .array(records), "page": .int(chain.pages), "total": page.total, "context": ctx])
             }
             if case .failed(let error) = step.outcome { throw error }
             if let shifted = step.shifted { throw shifted }

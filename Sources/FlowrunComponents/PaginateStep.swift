@@ -273,7 +273,8 @@ extension Paginate {
                 if !name.isEmpty { current = current[String(name)] }
                 rest = rest[bracket...]
                 while rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
-                    guard case .array(let items) = current, let i = Int(rest[rest.index(after: rest.startIndex)..<close])
+                    guard case .array(let items) = current,
+                        let i = Int(rest[rest.index(after: rest.startIndex)..<close])
                     else { return nil }
                     let index = i < 0 ? items.count + i : i
                     current = items.indices.contains(index) ? items[index] : nil

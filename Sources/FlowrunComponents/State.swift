@@ -82,7 +82,8 @@ extension State {
                     guard let lagged = State.lagged(stored, by: lag) else {
                         throw NodeError(
                             "state: cannot take the lag \(lag.interpolated) from the stored \(stored.typeName) "
-                                + "(a duration applies to an RFC 3339 time, a number to a number)", code: "bad_settings")
+                                + "(a duration applies to an RFC 3339 time, a number to a number)", code: "bad_settings"
+                        )
                     }
                     value = lagged
                 }

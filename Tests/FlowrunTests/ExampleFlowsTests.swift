@@ -26,7 +26,9 @@ import Testing
             try FileManager.default.copyItem(
                 atPath: CLITests.repo.appendingPathComponent("flows/examples/\(name).yaml").path, toPath: flow)
             self.databaseURL = databaseURL
-            var all: [String: Value] = ["token": "t0k", "repo": ["o", "r"], "issues": [], "customers": [], "orders": []]
+            var all: [String: Value] = [
+                "token": "t0k", "repo": ["o", "r"], "issues": [], "customers": [], "orders": [],
+            ]
             for (k, v) in data { all[k] = v }
             self.data = all
             try Self.write(all, to: dir)
@@ -48,7 +50,10 @@ import Testing
                 if chunk.isEmpty { break }
                 line.append(chunk)
             }
-            port = Int(String(decoding: line, as: UTF8.self).split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+            port =
+                Int(
+                    String(decoding: line, as: UTF8.self).split(separator: " ").last?.trimmingCharacters(
+                        in: .whitespacesAndNewlines) ?? "") ?? 0
         }
 
         deinit {
@@ -99,19 +104,26 @@ import Testing
     @Test func githubIssues() throws {
         for url in try Self.databases() {
             let issues = (0..<120).map { i in
-                Self.issue(i, updated: String(format: "2024-03-%02dT%02d:00:00Z", 1 + i / 24, i % 24), label: i % 2 == 1 ? "bug" : nil)
+                Self.issue(
+                    i, updated: String(format: "2024-03-%02dT%02d:00:00Z", 1 + i / 24, i % 24),
+                    label: i % 2 == 1 ? "bug" : nil)
             }
             let e = try Example("github-issues", databaseURL: url, data: ["issues": .array(issues)])
             let first = try e.run()
             #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
-            #expect(first.stdout.contains("created 120  updated 0  unchanged 0  skipped 0  failed 0  pages 3"), "\(first.stdout)")
+            #expect(
+                first.stdout.contains("created 120  updated 0  unchanged 0  skipped 0  failed 0  pages 3"),
+                "\(first.stdout)")
             let select =
                 url == nil
                 ? "SELECT id, title, state, labels, updated_at FROM issues ORDER BY id"
                 : "SELECT id, title, state, labels::text, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM issues ORDER BY id"
             func expected(_ issues: [Value]) -> [[Value]] {
                 issues.map { i in
-                    [i["id"], i["title"], i["state"], .string(i["labels"].arrayValue!.isEmpty ? "[]" : #"["bug"]"#), i["updated_at"]]
+                    [
+                        i["id"], i["title"], i["state"], .string(i["labels"].arrayValue!.isEmpty ? "[]" : #"["bug"]"#),
+                        i["updated_at"],
+                    ]
                 }.sorted { ($0[0].intValue ?? 0) < ($1[0].intValue ?? 0) }
             }
             #expect(try e.query(select, sqlite: "github-issues.db") == expected(issues))
@@ -124,7 +136,9 @@ import Testing
             let second = try e.run()
             #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
             // Issue 119 (the cursor, inclusive), the changed issue 5 and the new 120: one page.
-            #expect(second.stdout.contains("created 1  updated 1  unchanged 1  skipped 0  failed 0  pages 1"), "\(second.stdout)")
+            #expect(
+                second.stdout.contains("created 1  updated 1  unchanged 1  skipped 0  failed 0  pages 1"),
+                "\(second.stdout)")
             #expect(try e.query(select, sqlite: "github-issues.db") == expected(changed))
         }
     }
@@ -132,7 +146,8 @@ import Testing
     static func customer(_ i: Int, plan: String = "free") -> Value {
         [
             "id": .string(String(format: "cus_%03d", i)), "email": .string("c\(i)@example.com"),
-            "name": .string("Customer \(i)"), "created": .int(1_700_000_000 + i * 60), "metadata": ["plan": .string(plan)],
+            "name": .string("Customer \(i)"), "created": .int(1_700_000_000 + i * 60),
+            "metadata": ["plan": .string(plan)],
         ]
     }
 
@@ -144,10 +159,14 @@ import Testing
             let e = try Example("stripe-customers", databaseURL: url, data: ["customers": .array(customers)])
             let first = try e.run()
             #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
-            #expect(first.stdout.contains("created 230  updated 0  unchanged 0  skipped 0  failed 0  pages 3"), "\(first.stdout)")
+            #expect(
+                first.stdout.contains("created 230  updated 0  unchanged 0  skipped 0  failed 0  pages 3"),
+                "\(first.stdout)")
             let select = "SELECT id, email, name, created, metadata FROM customers ORDER BY id"
             func expected(_ customers: [Value]) -> [[Value]] {
-                customers.map { c in [c["id"], c["email"], c["name"], c["created"], .string(JSON.serialize(c["metadata"]))] }
+                customers.map { c in
+                    [c["id"], c["email"], c["name"], c["created"], .string(JSON.serialize(c["metadata"]))]
+                }
             }
             #expect(try e.query(select, sqlite: "customers.db") == expected(customers))
 
@@ -177,7 +196,9 @@ import Testing
             let e = try Example("offset-orders", databaseURL: url, data: ["orders": .array(orders)])
             let first = try e.run()
             #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
-            #expect(first.stdout.contains("created 250  updated 0  unchanged 0  skipped 0  failed 0  pages 3"), "\(first.stdout)")
+            #expect(
+                first.stdout.contains("created 250  updated 0  unchanged 0  skipped 0  failed 0  pages 3"),
+                "\(first.stdout)")
             let select =
                 url == nil
                 ? "SELECT id, customer_id, amount_cents, status, updated_at FROM orders ORDER BY id"
