@@ -86,7 +86,8 @@ let package = Package(
             dependencies: [
                 "Flowrun", "FlowrunTesting", "FlowrunRuntime", "FlowrunDatabase",
                 .product(name: "Logging", package: "swift-log"),
-            ]),
+            ],
+            exclude: ["example_apis.py"]),
         .testTarget(name: "FlowrunDatabaseTests", dependencies: ["FlowrunTesting", "FlowrunDatabase"]),
         .testTarget(
             name: "FlowrunHTTPTests",

@@ -9,5 +9,6 @@ extension ComponentRegistry {
         Ticker.descriptor, Modify.descriptor, Router.descriptor, Iterator.descriptor, HTTPClient.descriptor,
         Database.descriptor, HTTPServer.descriptor, Log.descriptor, State.descriptor, DeadLetter.descriptor,
         Delay.descriptor, RunEnd.descriptor, References.descriptor, MapRecords.descriptor,
+        Paginate.descriptor,
     ])
 }

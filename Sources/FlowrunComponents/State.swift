@@ -21,6 +21,9 @@ public enum State {
             records that were not processed; it never moves backwards. Under `run.cursorPolicy: hold` a run
             that ends `completed_with_errors` commits the greatest value before its oldest unresolved failure
             (the dead letter's `version`); under `park`, the whole value when every failure was parked.
+            With `lag`, `get` answers the stored cursor minus a trailing window (a duration for RFC 3339 times,
+            a number for numeric cursors), so each run reads that window again: records updated late, or while
+            an earlier run paged, are picked up (dlt's `lag`, Airbyte's lookback). The default is not lagged.
             """,
         isIO: true,
         settings: [
@@ -32,6 +35,10 @@ public enum State {
             SettingDescriptor(
                 "reduce", .enumeration(["max", "min", "last"]), default: "max",
                 doc: "How checkpoint values of one run combine.", example: "max"),
+            SettingDescriptor(
+                "lag", .any,
+                doc: "Re-read window: `get` answers the stored value minus this (a duration for times, a number).",
+                example: "10m"),
         ],
         ports: [
             .input("get", request, doc: "Read a key."),
@@ -69,9 +76,18 @@ extension State {
                 do { stored = try context.state.get(flow: context.flowName, key: key) } catch {
                     throw NodeError("state store: \(error)", retryable: true)
                 }
-                context.emit(
-                    "value",
-                    ["key": .string(key), "value": stored ?? context.setting("default"), "context": message["context"]])
+                var value = stored ?? context.setting("default")
+                let lag = context.setting("lag")
+                if let stored, !lag.isNull {
+                    guard let lagged = State.lagged(stored, by: lag) else {
+                        throw NodeError(
+                            "state: cannot take the lag \(lag.interpolated) from the stored \(stored.typeName) "
+                                + "(a duration applies to an RFC 3339 time, a number to a number)", code: "bad_settings"
+                        )
+                    }
+                    value = lagged
+                }
+                context.emit("value", ["key": .string(key), "value": value, "context": message["context"]])
             case "set":
                 if !context.isDryRun {
                     do { try context.state.set(flow: context.flowName, key: key, value: message["value"]) } catch {
@@ -85,6 +101,30 @@ extension State {
                 let reduce = CheckpointReduce(rawValue: context.setting("reduce").stringValue ?? "max") ?? .max
                 context.checkpoint(key, value, reduce: reduce)
             }
+        }
+    }
+
+    /// `value` moved back by `lag`: an RFC 3339 time by a duration (`10m`), a number by a number; nil when
+    /// they do not fit.
+    static func lagged(_ value: Value, by lag: Value) -> Value? {
+        switch (value, lag) {
+        case (.int(let v), .int(let l)):
+            let (r, overflow) = v.subtractingReportingOverflow(l)
+            return overflow ? nil : .int(r)
+        case (.int, .double), (.double, .int), (.double, .double):
+            guard let v = value.doubleValue, let l = lag.doubleValue else { return nil }
+            return .double(v - l)
+        case (.string(let text), .string(let duration)):
+            guard let instant = Time.instant(text), let nanos = Durations.parse(duration) else { return nil }
+            let back = Time.Instant(unixNanos: nanos)
+            var seconds = instant.seconds - back.seconds
+            var fraction = instant.nanos - back.nanos
+            if fraction < 0 {
+                fraction += 1_000_000_000
+                seconds -= 1
+            }
+            return .string(Time.rfc3339(Time.Instant(seconds: seconds, nanos: fraction)))
+        default: return nil
         }
     }
 

@@ -30,7 +30,10 @@ public struct CheckContext: Sendable {
             ),
             Field("node", .string, doc: "the cluster node running it (FLOWRUN_NODE_ID)"),
         ])
-        self.flow = .object([Field("name", .string)])
+        self.flow = .object([
+            Field("name", .string),
+            Field("dir", .string, doc: "the absolute directory of the flow file: for files kept beside the flow"),
+        ])
         self.hasInput = hasInput
     }
 

@@ -17,6 +17,7 @@ public enum HTTPClient {
             Field("headers", .anyObject, required: false, doc: "added to `defaultHeaders`"),
             Field("body", .string, required: false, doc: "raw request body"),
             Field("json", .any, required: false, doc: "sent as application/json"),
+            Field("pagination", .anyObject, required: false, doc: "a `paginate` node's bookkeeping, not sent"),
         ] + HTTPOutbound.requestFields + [.contextField])
 
     static func responseShape(request: Shape, context: Shape) -> Shape {

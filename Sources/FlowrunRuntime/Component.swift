@@ -181,6 +181,15 @@ public struct NodeContext {
         run.logger.log(level, message(), flow: run.program.name, node: nodeName, run: runID)
     }
 
+    /// This node's object for the current run, made by `make` on first use and dropped when the run ends:
+    /// per-run memory of a component whose instance is shared by every run of the flow.
+    public func runLocal<T: AnyObject>(_ make: () -> T) -> T {
+        if let existing = run.runLocals[node] as? T { return existing }
+        let made = make()
+        run.runLocals[node] = made
+        return made
+    }
+
     /// The run's redactor, for components that must keep secrets out of what they write.
     public var redactor: Redactor { run.redactor }
 

@@ -107,11 +107,18 @@ public final class FlowRuntime: @unchecked Sendable {
         self.flowFile = path.hasPrefix("/") ? path : Self.currentDirectory + "/" + path
     }
 
+    /// The directory of the flow file (`flow.dir`).
+    var flowDirectory: String {
+        guard let slash = flowFile.lastIndex(of: "/") else { return "." }
+        return slash == flowFile.startIndex ? "/" : String(flowFile[..<slash])
+    }
+
     /// The globals expressions see: the flow's vars, secrets and env, with `run` describing the run (or
     /// the occasion, outside runs).
     func globals(run: Value) -> Globals {
         Globals(
-            vars: vars, secrets: secrets, env: options.env, run: run, flow: ["name": .string(program.name)],
+            vars: vars, secrets: secrets, env: options.env, run: run,
+            flow: ["name": .string(program.name), "dir": .string(flowDirectory)],
             clock: options.clock)
     }
 

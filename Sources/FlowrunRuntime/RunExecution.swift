@@ -57,6 +57,8 @@ public final class RunExecution {
     private var nextFailureID = 0
     /// Failures parked in the dead-letter queue this run (`run.cursorPolicy: park` lets the cursor pass them).
     var parkedCount = 0
+    /// What a node keeps for the length of one run (paginate: the record keys and tokens it has seen).
+    var runLocals: [Int: AnyObject] = [:]
     /// Under `hold`: every checkpoint value offered (reduce `max`), so that a run with failures can move
     /// the cursor to the newest value before the oldest failure; and the failures with a known version.
     let keepsOfferedCheckpoints: Bool

@@ -105,12 +105,14 @@ import Testing
         #expect(!report.hasErrors, "\(report.diagnostics.map { $0.render() })")
         let flow = try #require(report.flow)
         #expect(flow.name == "user-sync")
-        #expect(flow.nodes.count == 28)
-        let extract = try #require(flow.node("extract-page"))
-        let shape = try #require(extract.outputShapes["out"])
-        #expect(shape.field("page") == .int)
-        #expect(shape.field("hasMore") == .bool)
-        #expect(GraphAlgorithms.loopEdges(flow).count == 5)
+        #expect(flow.nodes.count == 20)
+        // paginate's `next` is the http-client request it received, with its bookkeeping.
+        let pages = try #require(flow.node("pages"))
+        let next = try #require(pages.outputShapes["next"])
+        #expect(next.field("url") == .string)
+        #expect(next.field("pagination") != nil)
+        #expect(pages.outputShapes["records"]?.field("page") == .int)
+        #expect(GraphAlgorithms.loopEdges(flow).count == 2)  // pages -> fetch-page -> pages
     }
 
     static func repoFile(_ path: String) -> String {

@@ -126,7 +126,7 @@ import Testing
         #expect(mermaid.status == 0)
         #expect(mermaid.stdout.hasPrefix("flowchart LR"))
         #expect(mermaid.stdout.contains("fetch_page -. \"error → in\" .-> collect_errors"))
-        #expect(mermaid.stdout.contains("next_page == \"out → request\" ==> fetch_page"))
+        #expect(mermaid.stdout.contains("pages == \"next → request\" ==> fetch_page"))
         let dot = try Self.run(["graph", "--format", "dot", "flows/user-sync.yaml"])
         #expect(dot.stdout.contains("\"fetch-page\" -> \"collect-errors\" [label=\"error → in\", style=dashed"))
         #expect(try Self.run(["graph", "Tests/FlowrunGraphTests/Fixtures/edges.yaml"]).status == 1)
