@@ -57,6 +57,7 @@ public enum DeadLetter {
               component: dead-letter
               settings: {maxAttempts: 3, entry: transform.in}
             """,
+        entrySetting: "entry",
         transfer: { _ in [:] }
     )
 }

@@ -81,6 +81,10 @@ public enum Database {
               settings: {driver: sqlite, url: 'sqlite:.flowrun/users.db'}
             """,
         countsRecords: true,
+        connection: ConnectionKind(
+            "database",
+            settings: ["driver", "url", "host", "port", "database", "username", "password", "sslMode", "maxOpenConns"],
+            requiresOneOf: ["url", "host"], shared: "one connection pool (`maxOpenConns`) for every node using it"),
         transfer: { t in
             if t.input("request").isNever { return ["response": .never] }
             return [
@@ -97,11 +101,17 @@ public enum Database {
 
 extension Database {
     /// Sends each request to the driver chosen by the run's settings. Drivers (and their connections)
-    /// are kept per database and shared by the runs of the flow.
+    /// are kept per database and shared by the runs of the flow: per node, or, for a node using a named
+    /// connection, by every node of the flow that uses it (`Drivers.shared`).
     final class Instance: AsyncComponent, @unchecked Sendable {
-        private let lock = NSLock()
-        private var sqlite: [String: SQLiteDriver] = [:]
-        private var postgres: [String: PostgresDriver] = [:]
+        private let drivers: Drivers
+        /// `flow/connection` of a node using a named connection.
+        private let connection: String?
+
+        init(connection: String? = nil) {
+            self.connection = connection
+            drivers = connection == nil ? Drivers() : Drivers.shared
+        }
 
         func start(
             _ message: Value, on port: String, _ context: AsyncContext, done: @escaping @Sendable (AsyncResult) -> Void
@@ -177,23 +187,13 @@ extension Database {
                     done(.failure(NodeError("driver sqlite needs `url: sqlite:path/to.db`", code: "bad_request")))
                     return
                 }
-                let db = lock.withLock {
-                    if let d = sqlite[path] { return d }
-                    let d = SQLiteDriver(path: path)
-                    sqlite[path] = d
-                    return d
-                }
+                let db = drivers.sqlite(path, scope: connection.map { context.flowName + "/" + $0 })
                 db.perform(request, dryRun: context.isDryRun, done: finish)
                 return
             }
             let conninfo = url.isEmpty ? Self.conninfo(context) : url
             let size = context.setting("maxOpenConns").intValue ?? 4
-            let db = lock.withLock {
-                if let d = postgres[conninfo] { return d }
-                let d = PostgresDriver(url: conninfo, size: size)
-                postgres[conninfo] = d
-                return d
-            }
+            let db = drivers.postgres(conninfo, size: size, scope: connection.map { context.flowName + "/" + $0 })
             db.perform(request, dryRun: context.isDryRun, done: finish)
         }
 
@@ -215,5 +215,39 @@ extension Database {
         }
     }
 
-    public static let factory: ComponentFactory = { _ in Instance() }
+    public static let factory: ComponentFactory = { node in Instance(connection: node.connection) }
+
+    /// Drivers by database: one set per node, and one process-wide set for named connections, keyed by
+    /// flow, connection and database, so all nodes of a flow using one connection share one pool.
+    final class Drivers: @unchecked Sendable {
+        static let shared = Drivers()
+        private let lock = NSLock()
+        private var sqlite: [String: SQLiteDriver] = [:]
+        private var postgres: [String: PostgresDriver] = [:]
+
+        func sqlite(_ path: String, scope: String?) -> SQLiteDriver {
+            let key = (scope ?? "") + "|" + path
+            return lock.withLock {
+                if let d = sqlite[key] { return d }
+                let d = SQLiteDriver(path: path)
+                sqlite[key] = d
+                return d
+            }
+        }
+
+        func postgres(_ conninfo: String, size: Int, scope: String?) -> PostgresDriver {
+            let key = (scope ?? "") + "|" + conninfo
+            return lock.withLock {
+                if let d = postgres[key] { return d }
+                let d = PostgresDriver(url: conninfo, size: size)
+                postgres[key] = d
+                return d
+            }
+        }
+
+        /// How many PostgreSQL pools exist for a flow's connection (tests).
+        func postgresPools(scope: String) -> Int {
+            lock.withLock { postgres.keys.filter { $0.hasPrefix(scope + "|") }.count }
+        }
+    }
 }

@@ -123,6 +123,11 @@ public struct DiagnosticCode: Sendable, Hashable, CustomStringConvertible {
         "E309", "wrong field type", "A field of the message built for the target port has the wrong type.")
     public static let endpoint = DiagnosticCode(
         "E310", "malformed edge endpoint", "`from` and `to` are written `node.port`.")
+    public static let unknownConnection = DiagnosticCode(
+        "E311", "unknown connection", "A node's `connection:` names no entry of the flow's `connections:`.")
+    public static let connectionKind = DiagnosticCode(
+        "E312", "wrong connection kind",
+        "A node uses a connection of another kind (an http connection on a database node), or its component uses none.")
 
     // MARK: Warnings (W4xx); a flow with warnings still runs
     public static let unreachable = DiagnosticCode(
@@ -142,6 +147,6 @@ public struct DiagnosticCode: Sendable, Hashable, CustomStringConvertible {
         .aliasBomb,
         .structure, .unknownKey, .invalidName, .missingKey, .invalidValue, .unknownComponent, .unknownSetting,
         .missingSetting, .settingType, .unknownNode, .unknownPort, .portDirection, .missingField, .unknownField,
-        .fieldType, .endpoint, .unreachable, .unhandledError, .endlessCycle,
+        .fieldType, .endpoint, .unknownConnection, .connectionKind, .unreachable, .unhandledError, .endlessCycle,
     ]
 }

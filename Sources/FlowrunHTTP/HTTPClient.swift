@@ -60,7 +60,9 @@ public enum HTTPClient {
                 "maxRetryAfter", .duration, default: "5m", doc: "Longest `Retry-After` honoured.", example: "1m"),
             SettingDescriptor(
                 "rateLimit", .object([Field("requests", .int), Field("per", .duration)]),
-                doc: "Token bucket per node.", example: "{requests: 10, per: 1s}"),
+                doc:
+                    "At most `requests` in any window of `per` (a sliding window, no bursts past it), per node or shared by the nodes of a connection.",
+                example: "{requests: 10, per: 1s}"),
             SettingDescriptor(
                 "maxResponseBytes", .int, default: .int(64 << 20), doc: "Larger responses fail.", example: "1048576"),
             SettingDescriptor("concurrency", .int, default: 1, doc: "Requests in flight per node.", example: "4"),
@@ -79,6 +81,10 @@ public enum HTTPClient {
                 baseUrl: <<env.API_BASE_URL ?? 'http://127.0.0.1:8089'>>
                 retryCount: 3
             """,
+        connection: ConnectionKind(
+            "http",
+            settings: ["baseUrl", "defaultHeaders", "timeout", "rateLimit", "maxRetryAfter", "followRedirects"],
+            requiresOneOf: ["baseUrl"], shared: "the rate limit: every node using the connection counts against it"),
         transfer: { t in
             let input = t.input("request")
             if input.isNever { return ["response": .never] }
@@ -89,10 +95,19 @@ public enum HTTPClient {
 
 extension HTTPClient {
     /// Sends each request through the shared libcurl engine with retries, backoff with full jitter,
-    /// `Retry-After`, a per-node token bucket, and JSON decoding.
-    /// Immutable apart from the token bucket, which locks: safe to share across runs and threads.
+    /// `Retry-After`, a rate limit (per node, or shared by the nodes of a named connection), and JSON
+    /// decoding. Immutable apart from the limiter, which locks: safe to share across runs and threads.
     final class Instance: AsyncComponent, @unchecked Sendable {
-        let limiter = TokenBucket()
+        let ownLimiter = SharedRateLimiter()
+        /// The named connection the node uses (`connection: crm`), if any: its rate limit is shared.
+        let connection: String?
+
+        init(connection: String? = nil) { self.connection = connection }
+
+        func limiter(_ context: AsyncContext) -> SharedRateLimiter {
+            guard let connection else { return ownLimiter }
+            return RateLimiters.shared(context.flowName + "/" + connection)
+        }
 
         func start(
             _ message: Value, on port: String, _ context: AsyncContext, done: @escaping @Sendable (AsyncResult) -> Void
@@ -123,16 +138,19 @@ extension HTTPClient {
                 return
             }
             let policy = RetryPolicy(context)
+            let limiter = limiter(context)
             if case .object(let rate) = context.setting("rateLimit"), let n = rate["requests"]?.intValue, n > 0,
                 case .string(let per) = rate["per"] ?? .null, let window = Durations.parse(per)
             {
                 limiter.configure(requests: n, perNanos: window)
             }
-            attempt(1, request, message, policy, origin: (context.flowName, context.nodeName, context.redactor), done)
+            attempt(
+                1, request, message, policy, limiter, origin: (context.flowName, context.nodeName, context.redactor),
+                done)
         }
 
         func attempt(
-            _ n: Int, _ request: HTTPRequest, _ message: Value, _ policy: RetryPolicy,
+            _ n: Int, _ request: HTTPRequest, _ message: Value, _ policy: RetryPolicy, _ limiter: SharedRateLimiter,
             origin: (flow: String, node: String, redactor: Redactor),
             _ finish: @escaping @Sendable (AsyncResult) -> Void
         ) {
@@ -143,7 +161,6 @@ extension HTTPClient {
                 finish(counted)
             }
             // Waiting for the rate limit never uses up a retry.
-            let wait = limiter.reserve(now: DispatchTime.now().uptimeNanoseconds)
             let send: @Sendable () -> Void = { [self] in
                 CurlEngine.shared.send(request) { result in
                     switch result {
@@ -157,7 +174,7 @@ extension HTTPClient {
                         if retryable, n <= policy.retries {
                             let delay = policy.delay(attempt: n, retryAfter: response.header("retry-after"))
                             DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(delay)) {
-                                self.attempt(n + 1, request, message, policy, origin: origin, finish)
+                                self.attempt(n + 1, request, message, policy, limiter, origin: origin, finish)
                             }
                             return
                         }
@@ -177,7 +194,7 @@ extension HTTPClient {
                             DispatchQueue.global().asyncAfter(
                                 deadline: .now() + .nanoseconds(policy.delay(attempt: n, retryAfter: nil))
                             ) {
-                                self.attempt(n + 1, request, message, policy, origin: origin, finish)
+                                self.attempt(n + 1, request, message, policy, limiter, origin: origin, finish)
                             }
                             return
                         }
@@ -191,15 +208,11 @@ extension HTTPClient {
                     }
                 }
             }
-            if wait > 0 {
-                DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(wait), execute: send)
-            } else {
-                send()
-            }
+            limiter.whenAllowed(send)
         }
     }
 
-    public static let factory: ComponentFactory = { _ in Instance() }
+    public static let factory: ComponentFactory = { node in Instance(connection: node.connection) }
 
     /// Transport errors, 408, 425, 429 and 5xx are worth another attempt; other statuses are not.
     static func isRetryable(status: Int) -> Bool { status == 408 || status == 425 || status == 429 || status >= 500 }
@@ -345,33 +358,5 @@ struct RetryPolicy: Sendable {
         let cap = baseNanos.multipliedReportingOverflow(by: 1 << min(attempt - 1, 20))
         let ceiling = cap.overflow ? Int.max / 2 : cap.partialValue
         return Int.random(in: 0...max(0, min(ceiling, 3_600_000_000_000)))
-    }
-}
-
-/// A token bucket per node: `requests` per window, shared by every run of the flow.
-final class TokenBucket: @unchecked Sendable {
-    private let lock = NSLock()
-    private var capacity = 0
-    private var interval = 0
-    private var nextFree: UInt64 = 0
-
-    func configure(requests: Int, perNanos: Int) {
-        lock.withLock {
-            capacity = requests
-            interval = max(1, perNanos / requests)
-        }
-    }
-
-    /// Reserves a slot and returns how long to wait for it (0 when unlimited or free now).
-    func reserve(now: UInt64) -> Int {
-        lock.withLock {
-            guard capacity > 0 else { return 0 }
-            // Allow a burst of `capacity` requests, then one every `interval`.
-            let burst = UInt64((capacity - 1) * interval)
-            let earliest = now > burst ? now - burst : 0
-            let slot = max(nextFree, earliest)
-            nextFree = slot + UInt64(interval)
-            return slot > now ? Int(slot - now) : 0
-        }
     }
 }
