@@ -245,9 +245,12 @@ extension Database {
             }
         }
 
-        /// How many PostgreSQL pools exist for a flow's connection (tests).
-        func postgresPools(scope: String) -> Int {
-            lock.withLock { postgres.keys.filter { $0.hasPrefix(scope + "|") }.count }
+        /// How many drivers (PostgreSQL pools, SQLite handles) a flow's connection has: one (tests).
+        func pools(scope: String) -> Int {
+            lock.withLock {
+                postgres.keys.filter { $0.hasPrefix(scope + "|") }.count
+                    + sqlite.keys.filter { $0.hasPrefix(scope + "|") }.count
+            }
         }
     }
 }

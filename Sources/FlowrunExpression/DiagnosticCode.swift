@@ -140,6 +140,11 @@ public struct DiagnosticCode: Sendable, Hashable, CustomStringConvertible {
         "W402", "cycle with no exit",
         "A loop has no router or conditional on it, so nothing ends it but the run's message budget.")
 
+    public static let headerCase = DiagnosticCode(
+        "W403", "header name not lower-case",
+        "http-client response headers are stored by lower-case name (`$.response.headers.link`); a template "
+            + "reading another spelling (`Link`) reads null, which can end a pagination loop early.")
+
     public static let all: [DiagnosticCode] = [
         .syntax, .unterminatedTemplate, .unknownIdentifier, .unknownFunction, .arity, .unknownMethod, .methodOnType,
         .noSuchField, .operandType, .tooDeep, .numberRange, .misplacedArrow, .typeError, .divisionByZero,
@@ -148,5 +153,6 @@ public struct DiagnosticCode: Sendable, Hashable, CustomStringConvertible {
         .structure, .unknownKey, .invalidName, .missingKey, .invalidValue, .unknownComponent, .unknownSetting,
         .missingSetting, .settingType, .unknownNode, .unknownPort, .portDirection, .missingField, .unknownField,
         .fieldType, .endpoint, .unknownConnection, .connectionKind, .unreachable, .unhandledError, .endlessCycle,
+        .headerCase,
     ]
 }

@@ -161,6 +161,7 @@ struct Checking {
         let (inputs, outputs, converged) = propagate()
         let compiledEdges = finalPass(inputs: inputs, outputs: outputs, converged: converged)
         warnings()
+        checkHeaderNames()
         let nodes = order.compactMap { name -> CheckedNode? in
             guard let b = bound[name] else { return nil }
             return CheckedNode(

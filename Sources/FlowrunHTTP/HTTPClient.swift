@@ -19,13 +19,20 @@ public enum HTTPClient {
         .contextField,
     ])
 
-    static func responseShape(request: Shape, context: Shape) -> Shape {
+    static func responseShape(request: Shape, context: Shape, body: Shape = .any) -> Shape {
         .object([
             Field(
                 "response",
                 .object([
-                    Field("statusCode", .int), Field("headers", .anyObject), Field("body", .string),
-                    Field("bodyJson", .any, doc: "parsed when the content type is JSON"), Field("durationMs", .number),
+                    Field("statusCode", .int),
+                    Field(
+                        "headers", .anyObject,
+                        doc: "by lower-case name (`link`, `content-type`), as HTTP/2 sends them; the checker warns (W403) on other spellings"),
+                    Field("body", .string),
+                    Field(
+                        "bodyJson", body,
+                        doc: "parsed when the content type is JSON (else null); of the node's `responseSchema` when it has one"),
+                    Field("durationMs", .number),
                     Field("dryRun", .bool, required: false, doc: "dry runs: the request was not sent"),
                     Field(
                         "wouldSend", .enumeration(["create", "update", "delete", "other"]), required: false,
@@ -67,6 +74,11 @@ public enum HTTPClient {
                 "maxResponseBytes", .int, default: .int(64 << 20), doc: "Larger responses fail.", example: "1048576"),
             SettingDescriptor("concurrency", .int, default: 1, doc: "Requests in flight per node.", example: "4"),
             SettingDescriptor("followRedirects", .bool, default: true, doc: "Follow 3xx redirects.", example: "false"),
+            SettingDescriptor(
+                "responseSchema", .any,
+                doc:
+                    "The shape of the JSON body (`response.bodyJson`), checked at load time: reading a field it lacks is an error. Type names (`string int number bool null any object array`, `?` allows null), mappings of fields (`name?:` optional, `...:` allows others), a list of one shape for an array.",
+                example: "{data: [{id: string, email: string?}], has_more: bool}", evaluation: .literal),
         ],
         ports: [
             .input("request", request, doc: "A request to send."),
@@ -85,15 +97,29 @@ public enum HTTPClient {
             "http",
             settings: ["baseUrl", "defaultHeaders", "timeout", "rateLimit", "maxRetryAfter", "followRedirects"],
             requiresOneOf: ["baseUrl"], shared: "the rate limit: every node using the connection counts against it"),
+        validate: { settings in
+            guard let notation = settings["responseSchema"] else { return [] }
+            do { _ = try Shape(notation: notation) } catch { return [("responseSchema", "responseSchema: \(error)")] }
+            return []
+        },
         transfer: { t in
             let input = t.input("request")
             if input.isNever { return ["response": .never] }
-            return ["response": responseShape(request: input, context: t.context(of: "request"))]
+            return [
+                "response": responseShape(
+                    request: input, context: t.context(of: "request"), body: bodyShape(t.settings["responseSchema"]))
+            ]
         }
     )
 }
 
 extension HTTPClient {
+    /// The shape of `bodyJson`: the declared `responseSchema` (or null: a response that is not JSON), else any.
+    static func bodyShape(_ notation: Value?) -> Shape {
+        guard let notation, let shape = try? Shape(notation: notation) else { return .any }
+        return .optional(shape)
+    }
+
     /// Sends each request through the shared libcurl engine with retries, backoff with full jitter,
     /// `Retry-After`, a rate limit (per node, or shared by the nodes of a named connection), and JSON
     /// decoding. Immutable apart from the limiter, which locks: safe to share across runs and threads.
