@@ -37,6 +37,27 @@ public enum Database {
             `upsert` writes the dialect's efficient batch statement for `rows` keyed by `key`, skips no-op
             updates and reports `created`, `updated` and `unchanged`. Parameters are always bound. In a dry
             run, SELECTs run and writes are compared with the table instead of executed.
+
+            Values, both ways. Parameters and upsert values are bound, never spliced: strings, ints and
+            doubles as they are; bools as `true`/`false` (PostgreSQL) or 1/0 (SQLite); integers beyond 64 bits
+            as their exact decimal text; objects as JSON text. An array bound to a PostgreSQL parameter that
+            the statement casts to an array type (`$1::text[]`, `CAST($2 AS bigint[])`) is sent as a
+            PostgreSQL array (elements quoted, null as NULL, nested arrays nested, objects as JSON), so
+            `INSERT ... SELECT * FROM unnest($1::text[], $2::jsonb[])` takes flowrun arrays; any other array
+            parameter, and every array on SQLite, is sent as JSON text. Results come back by column type:
+
+            | column type | PostgreSQL | SQLite |
+            |---|---|---|
+            | integers (`int2/4/8`, `oid`; SQLite INTEGER) | int | int |
+            | `numeric` / `decimal` | int when integral (exact beyond 64 bits), else double | by affinity: int, double or text |
+            | `real`, `double precision` (SQLite REAL) | double | double |
+            | `boolean` | bool | int 1/0 (SQLite has no booleans) |
+            | `json`, `jsonb` | parsed JSON value | text (parse with `JSON.parse`) |
+            | `timestamptz`, `timestamp`, `date`, `time` | PostgreSQL's text: `2024-03-01 00:40:00.123456+00` (session time zone; read it with `parseTime`) | the text stored |
+            | `bytea` / BLOB | PostgreSQL's hex text `\\x0102` | the bytes decoded as UTF-8 text |
+            | arrays (`text[]`, `int[]`) | PostgreSQL's array text `{a,b}` | (none) |
+            | anything else (`text`, `uuid`, `interval`, enums) | string | string |
+            | NULL | null | null |
             """,
         isIO: true,
         settings: [
@@ -80,6 +101,8 @@ public enum Database {
               component: database
               settings: {driver: sqlite, url: 'sqlite:.flowrun/users.db'}
             """,
+        dryRun:
+            "SELECTs run. An `upsert` is compared with the table instead of written: the response counts `created`, `updated` and `unchanged`, with `dryRun: true`, `changes` (the first 100 rows that would change) and `changedColumns`. `execute` and `batch` are not run (`rowsAffected: 0`, `dryRun: true`).",
         countsRecords: true,
         connection: ConnectionKind(
             "database",

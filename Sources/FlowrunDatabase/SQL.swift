@@ -23,9 +23,6 @@ enum SQL {
         return quoted.joined(separator: ".")
     }
 
-    /// The value as it is bound and as the database hands it back: bools as 1/0 and integers beyond
-    /// 64 bits as their exact text (SQLite, whose integers are 64-bit), arrays and objects as JSON text.
-    /// (PostgreSQL gets a big integer as its decimal text too, typed by the column: exact in `numeric`.)
     /// A bound parameter: as `normalize`, except that PostgreSQL (`boolsAsInts` false) keeps arrays, which
     /// its driver sends as array literals where the statement casts them to an array type (`PostgresArrays`),
     /// else as JSON text. SQLite binds an array as its JSON text.
@@ -34,6 +31,9 @@ enum SQL {
         return normalize(v, boolsAsInts: boolsAsInts)
     }
 
+    /// The value as it is bound and as the database hands it back: bools as 1/0 and integers beyond
+    /// 64 bits as their exact text (SQLite, whose integers are 64-bit), arrays and objects as JSON text.
+    /// (PostgreSQL gets a big integer as its decimal text too, typed by the column: exact in `numeric`.)
     static func normalize(_ v: Value, boolsAsInts: Bool) -> Value {
         switch v {
         case .bool(let b): return boolsAsInts ? .int(b ? 1 : 0) : v

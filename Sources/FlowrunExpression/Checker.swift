@@ -30,7 +30,7 @@ public struct CheckContext: Sendable {
             ),
             Field("node", .string, doc: "the cluster node running it (FLOWRUN_NODE_ID)"),
         ])
-        self.flow = .object([Field("name", .string)])
+        self.flow = .object([Field("name", .string, doc: "the flow's name (`flow:`)")])
         self.hasInput = hasInput
     }
 

@@ -21,6 +21,8 @@ public struct ComponentDescriptor: Sendable {
     public let terminalInputs: [String]
     /// A short YAML example of a node using the component.
     public let example: String
+    /// What the component does in a dry run (`flowrun run --dry-run`), for its reference page.
+    public let dryRun: String
     /// Does the component count the records it writes (`attempted`)? Then a run's status and circuit
     /// breaker count records by their outcome, not by what a source handed over.
     public let countsRecords: Bool
@@ -43,7 +45,7 @@ public struct ComponentDescriptor: Sendable {
     public init(
         name: String, aliases: [String] = [], summary: String, doc: String, isIO: Bool = false,
         isTrigger: Bool = false, isConditional: Bool = false, settings: [SettingDescriptor], ports: [PortDescriptor],
-        terminalInputs: [String] = [], example: String, countsRecords: Bool = false,
+        terminalInputs: [String] = [], example: String, dryRun: String = "", countsRecords: Bool = false,
         firesAtRunEnd: Bool = false, connection: ConnectionKind? = nil, entrySetting: String? = nil,
         dynamicOutputs: @escaping @Sendable (Settings) -> [PortDescriptor] = { _ in [] },
         validate: @escaping @Sendable (Settings) -> [(setting: String, message: String)] = { _ in [] },
@@ -61,6 +63,7 @@ public struct ComponentDescriptor: Sendable {
         self.ports = ports
         self.terminalInputs = terminalInputs
         self.example = example
+        self.dryRun = dryRun
         self.countsRecords = countsRecords
         self.firesAtRunEnd = firesAtRunEnd
         self.connection = connection

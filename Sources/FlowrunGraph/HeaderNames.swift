@@ -14,7 +14,8 @@ extension Checking {
             where name != name.lowercased() {
                 diagnostics.append(
                     .warning(
-                        .headerCase, "response header names are lower-case: '\(name)' reads null", at: Span(
+                        .headerCase, "response header names are lower-case: '\(name)' reads null",
+                        at: Span(
                             source: span.source, start: at, end: at + name.utf8.count),
                         help: "did you mean '\(name.lowercased())'?"))
             }

@@ -27,11 +27,15 @@ public enum HTTPClient {
                     Field("statusCode", .int),
                     Field(
                         "headers", .anyObject,
-                        doc: "by lower-case name (`link`, `content-type`), as HTTP/2 sends them; the checker warns (W403) on other spellings"),
+                        doc:
+                            "by lower-case name (`link`, `content-type`), as HTTP/2 sends them; the checker warns (W403) on other spellings"
+                    ),
                     Field("body", .string),
                     Field(
                         "bodyJson", body,
-                        doc: "parsed when the content type is JSON (else null); of the node's `responseSchema` when it has one"),
+                        doc:
+                            "parsed when the content type is JSON (else null); of the node's `responseSchema` when it has one"
+                    ),
                     Field("durationMs", .number),
                     Field("dryRun", .bool, required: false, doc: "dry runs: the request was not sent"),
                     Field(
@@ -50,7 +54,10 @@ public enum HTTPClient {
             Transport errors, 408, 425, 429 and 5xx are retried up to `retryCount` times with exponential
             backoff from `retryDelay` with full jitter; `Retry-After` is honoured up to `maxRetryAfter`. Other
             4xx are not retried. After the last attempt the message goes to `error` with `retryable` and the
-            last status. A JSON body that does not parse is an error, never null.
+            last status. A JSON body that does not parse is an error, never null. Response headers are keyed
+            by lower-case name (`$.response.headers.link`, `['retry-after']`); the checker warns (W403) on
+            another spelling, which would read null. With `responseSchema`, `bodyJson` has that shape at load
+            time, so `$.response.bodyJson.hasMore` for a body with `has_more` is an error (E107).
             """,
         isIO: true,
         settings: [
@@ -93,6 +100,8 @@ public enum HTTPClient {
                 baseUrl: <<env.API_BASE_URL ?? 'http://127.0.0.1:8089'>>
                 retryCount: 3
             """,
+        dryRun:
+            "GET and HEAD are sent as usual (reads). Other methods are not sent: the response is `{statusCode: 0, headers: {}, body: '', bodyJson: null, durationMs: 0, dryRun: true, wouldSend: create|update|delete|other}` (POST, PUT/PATCH, DELETE), and the run counts them as created, updated or deleted.",
         connection: ConnectionKind(
             "http",
             settings: ["baseUrl", "defaultHeaders", "timeout", "rateLimit", "maxRetryAfter", "followRedirects"],

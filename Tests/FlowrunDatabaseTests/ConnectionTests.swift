@@ -33,7 +33,8 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("conn-\(UUID().uuidString).db").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let name = "conn-sqlite-\(UInt32.random(in: 0...UInt32.max))"
-        let h = try FlowHarness(Self.flow(name: name, connection: "    kind: database\n    driver: sqlite\n    url: 'sqlite:\(path)'"))
+        let h = try FlowHarness(
+            Self.flow(name: name, connection: "    kind: database\n    driver: sqlite\n    url: 'sqlite:\(path)'"))
         let record = h.run()
         #expect(record.status == .completed, "\(record.errors)")
         #expect(h.messages("read.response").first?["rows"][0]["c"] == 2)
@@ -44,7 +45,8 @@ import Testing
     func nodesOfAPostgresConnectionShareOnePool() throws {
         let url = try PostgresTesting.freshDatabase(prefix: "conn")
         let name = "conn-pg-\(UInt32.random(in: 0...UInt32.max))"
-        let h = try FlowHarness(Self.flow(name: name, connection: "    kind: database\n    url: '\(url)'\n    maxOpenConns: 2"))
+        let h = try FlowHarness(
+            Self.flow(name: name, connection: "    kind: database\n    url: '\(url)'\n    maxOpenConns: 2"))
         let record = h.run()
         #expect(record.status == .completed, "\(record.errors)")
         #expect(h.messages("read.response").first?["rows"][0]["c"] == 2)
