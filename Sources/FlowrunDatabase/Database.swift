@@ -107,7 +107,8 @@ public enum Database {
         connection: ConnectionKind(
             "database",
             settings: ["driver", "url", "host", "port", "database", "username", "password", "sslMode", "maxOpenConns"],
-            requiresOneOf: ["url", "host"], shared: "one connection pool (`maxOpenConns`) for every node using it"),
+            requiresOneOf: ["url", "host"], shared: "one connection pool (`maxOpenConns`) for every node using it",
+            sharedSettings: ["maxOpenConns"]),
         transfer: { t in
             if t.input("request").isNever { return ["response": .never] }
             return [

@@ -12,12 +12,17 @@ public struct ConnectionKind: Sendable {
     public let requiresOneOf: [String]
     /// What is shared by the nodes that use one connection (a pool, a rate limit).
     public let shared: String
+    /// Settings that configure what is shared: a node using the connection may not set them itself.
+    public let sharedSettings: [String]
 
-    public init(_ name: String, settings: [String], requiresOneOf: [String], shared: String) {
+    public init(
+        _ name: String, settings: [String], requiresOneOf: [String], shared: String, sharedSettings: [String] = []
+    ) {
         self.name = name
         self.settings = settings
         self.requiresOneOf = requiresOneOf
         self.shared = shared
+        self.sharedSettings = sharedSettings
     }
 }
 
@@ -85,6 +90,12 @@ extension Checking {
                     span, help: "declare a \(kind.name) connection (`kind: \(kind.name)`) for it")
             }
             return decl
+        }
+        for (k, _) in decl.settings where kind.sharedSettings.contains(k.string ?? "") {
+            error(
+                .invalidValue,
+                "node '\(decl.name)' uses connection '\(name)', whose nodes share `\(k.string ?? "")`: set it on the connection",
+                k.span)
         }
         var merged = decl
         let own = Set(decl.settings.compactMap { $0.key.string })

@@ -105,7 +105,8 @@ public enum HTTPClient {
         connection: ConnectionKind(
             "http",
             settings: ["baseUrl", "defaultHeaders", "timeout", "rateLimit", "maxRetryAfter", "followRedirects"],
-            requiresOneOf: ["baseUrl"], shared: "the rate limit: every node using the connection counts against it"),
+            requiresOneOf: ["baseUrl"], shared: "the rate limit: every node using the connection counts against it",
+            sharedSettings: ["rateLimit"]),
         validate: { settings in
             guard let notation = settings["responseSchema"] else { return [] }
             do { _ = try Shape(notation: notation) } catch { return [("responseSchema", "responseSchema: \(error)")] }
