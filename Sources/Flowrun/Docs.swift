@@ -14,6 +14,7 @@ public enum DocsRenderer {
         pages.append(("diagnostics.md", diagnostics()))
         pages.append(("run-policy.md", header + RunPolicy.markdown()))
         pages.append(("flow.schema.json", schema(registry: registry)))
+        pages.append(("errors.md", errors()))
         return pages
     }
 
@@ -50,6 +51,15 @@ public enum DocsRenderer {
             }
             out += "\n"
         }
+        if let kind = c.connection {
+            out += "## Connection\n\n"
+            out +=
+                "Nodes may name a `kind: \(kind.name)` entry of the flow's `connections:` (`connection: name`) instead of repeating settings. It holds "
+                + kind.settings.map { "`\($0)`" }.joined(separator: ", ") + " ("
+                + kind.requiresOneOf.map { "`\($0)`" }.joined(separator: " or ")
+                + " required); a setting written on the node wins. Shared by the nodes using it: \(kind.shared).\n\n"
+        }
+        if !c.dryRun.isEmpty { out += "## Dry run\n\n\(c.dryRun)\n\n" }
         out += "## Ports\n\n| port | direction | schema | description |\n|---|---|---|---|\n"
         for p in c.ports(for: .init([:])) {
             out += "| `\(p.name)` | \(p.direction.rawValue) | `\(cell(p.schema.description))` | \(cell(p.doc)) |\n"
@@ -68,6 +78,7 @@ public enum DocsRenderer {
             header
             + "# Reference\n\n- [Expression language](expressions.md): every function and method, with examples.\n"
         out += "- [Diagnostics](diagnostics.md): every error and warning code of `flowrun check`.\n"
+        out += "- [Error codes](errors.md): every `error.code` of a node's `error` port, retryable or not.\n"
         out +=
             "- [Run policy](run-policy.md): the `run:` settings of a flow, with defaults and ranges.\n"
         out +=
@@ -98,10 +109,19 @@ public enum DocsRenderer {
 
                 The examples below are executed by the test suite with `now()` fixed at 2023-11-14T22:13:20Z.
 
-                ## Functions
+                ## Globals
+
+                `vars` (the flow's `vars:`), `secrets` (its `secrets:`, redacted wherever they appear in output),
+                `env` (the process environment) and:
 
 
                 """
+        let globals = CheckContext()
+        for (name, shape) in [("run", globals.run), ("flow", globals.flow)] {
+            guard case .object(let o) = shape else { continue }
+            for f in o.fields { out += "- `\(name).\(f.name)` (\(f.shape)): \(f.doc)\n" }
+        }
+        out += "\n## Functions\n\n"
         for f in Builtins.functions {
             out += "### `\(f.signature)`\n\n\(f.doc)\n\n"
             for (e, r) in f.examples { out += "    \(e)  =>  \(r)\n" }
@@ -114,6 +134,24 @@ public enum DocsRenderer {
             for (e, r) in m.examples { out += "    \(e)  =>  \(r)\n" }
             out += "\n"
         }
+        return out
+    }
+
+    static func errors() -> String {
+        var out =
+            header + """
+                # Error codes
+
+                A node that fails sends `{error: {message, code, retryable, node, port, location?}, input, context}`
+                to its `error` port (and the run record lists it). `error.retryable` says whether trying again later
+                may succeed: a run whose unhandled failures are all retryable ends `failed` and is retried
+                (`run.retries`); I/O nodes have already retried such failures themselves (`retryCount`).
+
+                | code | retryable | meaning |
+                |---|---|---|
+
+                """
+        for e in ErrorCodes.all { out += "| `\(cell(e.code))` | \(cell(e.retryable)) | \(cell(e.doc)) |\n" }
         return out
     }
 

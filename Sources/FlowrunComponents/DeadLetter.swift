@@ -57,6 +57,9 @@ public enum DeadLetter {
               component: dead-letter
               settings: {maxAttempts: 3, entry: transform.in}
             """,
+        dryRun:
+            "Nothing is stored or resolved: a failed record is counted as a failure of the run, as in a real run, but no item is written to the queue.",
+        entrySetting: "entry",
         transfer: { _ in [:] }
     )
 }

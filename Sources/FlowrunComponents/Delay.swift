@@ -28,6 +28,7 @@ public enum Delay {
               component: delay
               settings: {duration: 200ms}
             """,
+        dryRun: "Waits as in a normal run.",
         transfer: { t in ["out": t.input("in")] }
     )
 }

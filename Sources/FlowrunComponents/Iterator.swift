@@ -59,6 +59,7 @@ public enum Iterator {
               component: iterator
               settings: {batchSize: 10, emitProgress: true, continueOnError: true}
             """,
+        dryRun: "As in a normal run (no side effects).",
         transfer: { t in
             let input = t.input("in")
             if input.isNever { return ["item": .never, "batch": .never, "done": .never] }

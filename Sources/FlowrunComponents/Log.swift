@@ -26,6 +26,7 @@ public enum Log {
               component: log
               settings: {format: json}
             """,
+        dryRun: "Logs as in a normal run.",
         transfer: { _ in [:] }
     )
 }

@@ -40,6 +40,7 @@ public enum Modify {
             #     to: init.in
             #     data: {page: 1, errors: []}
             """,
+        dryRun: "As in a normal run (no side effects); `failRun` and `count` count as usual.",
         transfer: { t in ["out": t.input("in")] }
     )
 }

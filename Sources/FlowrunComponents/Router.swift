@@ -55,6 +55,7 @@ public enum Router {
                 rules: [{name: has_more_pages, field: hasMore, operator: equals, value: "true", outputPort: route_a}]
                 defaultPort: default
             """,
+        dryRun: "As in a normal run (no side effects).",
         dynamicOutputs: outputs,
         transfer: { t in
             var out: [String: Shape] = [:]

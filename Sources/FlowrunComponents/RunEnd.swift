@@ -52,6 +52,7 @@ public enum RunEnd {
             # edges:
             #   - {from: finished.out, to: log-sync.request, data: {query: ..., parameters: [<<$.status>>]}}
             """,
+        dryRun: "Fires as in a normal run; its message has `dryRun: true`, so a node writing a log row can skip it.",
         firesAtRunEnd: true,
         transfer: { _ in ["out": record] }
     )

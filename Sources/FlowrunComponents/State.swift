@@ -54,6 +54,8 @@ public enum State {
               component: state
               settings: {key: users-cursor, default: '1970-01-01T00:00:00Z'}
             """,
+        dryRun:
+            "`get` reads the stored value; `set` emits the value without storing it; checkpoints are offered but never committed (a dry run never moves a cursor).",
         transfer: { t in
             let inputs = ["get", "set", "checkpoint"].map { t.input($0) }
             if inputs.allSatisfy(\.isNever) { return ["value": .never] }

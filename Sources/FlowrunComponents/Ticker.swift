@@ -47,6 +47,8 @@ public enum Ticker {
               component: ticker
               settings: {interval: 1h, emitOnStart: true, payload: {syncType: full}}
             """,
+        dryRun:
+            "As in a normal run: it only starts runs; what a dry run skips is the writes of the I/O nodes downstream.",
         validate: { settings in
             var problems: [(setting: String, message: String)] = []
             switch (settings.has("interval"), settings.has("cron")) {

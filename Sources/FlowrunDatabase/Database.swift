@@ -37,6 +37,27 @@ public enum Database {
             `upsert` writes the dialect's efficient batch statement for `rows` keyed by `key`, skips no-op
             updates and reports `created`, `updated` and `unchanged`. Parameters are always bound. In a dry
             run, SELECTs run and writes are compared with the table instead of executed.
+
+            Values, both ways. Parameters and upsert values are bound, never spliced: strings, ints and
+            doubles as they are; bools as `true`/`false` (PostgreSQL) or 1/0 (SQLite); integers beyond 64 bits
+            as their exact decimal text; objects as JSON text. An array bound to a PostgreSQL parameter that
+            the statement casts to an array type (`$1::text[]`, `CAST($2 AS bigint[])`) is sent as a
+            PostgreSQL array (elements quoted, null as NULL, nested arrays nested, objects as JSON), so
+            `INSERT ... SELECT * FROM unnest($1::text[], $2::jsonb[])` takes flowrun arrays; any other array
+            parameter, and every array on SQLite, is sent as JSON text. Results come back by column type:
+
+            | column type | PostgreSQL | SQLite |
+            |---|---|---|
+            | integers (`int2/4/8`, `oid`; SQLite INTEGER) | int | int |
+            | `numeric` / `decimal` | int when integral (exact beyond 64 bits), else double | by affinity: int, double or text |
+            | `real`, `double precision` (SQLite REAL) | double | double |
+            | `boolean` | bool | int 1/0 (SQLite has no booleans) |
+            | `json`, `jsonb` | parsed JSON value | text (parse with `JSON.parse`) |
+            | `timestamptz`, `timestamp`, `date`, `time` | PostgreSQL's text: `2024-03-01 00:40:00.123456+00` (session time zone; read it with `parseTime`) | the text stored |
+            | `bytea` / BLOB | PostgreSQL's hex text `\\x0102` | the bytes decoded as UTF-8 text |
+            | arrays (`text[]`, `int[]`) | PostgreSQL's array text `{a,b}` | (none) |
+            | anything else (`text`, `uuid`, `interval`, enums) | string | string |
+            | NULL | null | null |
             """,
         isIO: true,
         settings: [
@@ -80,7 +101,14 @@ public enum Database {
               component: database
               settings: {driver: sqlite, url: 'sqlite:.flowrun/users.db'}
             """,
+        dryRun:
+            "SELECTs run. An `upsert` is compared with the table instead of written: the response counts `created`, `updated` and `unchanged`, with `dryRun: true`, `changes` (the first 100 rows that would change) and `changedColumns`. `execute` and `batch` are not run (`rowsAffected: 0`, `dryRun: true`).",
         countsRecords: true,
+        connection: ConnectionKind(
+            "database",
+            settings: ["driver", "url", "host", "port", "database", "username", "password", "sslMode", "maxOpenConns"],
+            requiresOneOf: ["url", "host"], shared: "one connection pool (`maxOpenConns`) for every node using it",
+            sharedSettings: ["maxOpenConns"]),
         transfer: { t in
             if t.input("request").isNever { return ["response": .never] }
             return [
@@ -97,11 +125,17 @@ public enum Database {
 
 extension Database {
     /// Sends each request to the driver chosen by the run's settings. Drivers (and their connections)
-    /// are kept per database and shared by the runs of the flow.
+    /// are kept per database and shared by the runs of the flow: per node, or, for a node using a named
+    /// connection, by every node of the flow that uses it (`Drivers.shared`).
     final class Instance: AsyncComponent, @unchecked Sendable {
-        private let lock = NSLock()
-        private var sqlite: [String: SQLiteDriver] = [:]
-        private var postgres: [String: PostgresDriver] = [:]
+        private let drivers: Drivers
+        /// `flow/connection` of a node using a named connection.
+        private let connection: String?
+
+        init(connection: String? = nil) {
+            self.connection = connection
+            drivers = connection == nil ? Drivers() : Drivers.shared
+        }
 
         func start(
             _ message: Value, on port: String, _ context: AsyncContext, done: @escaping @Sendable (AsyncResult) -> Void
@@ -177,23 +211,13 @@ extension Database {
                     done(.failure(NodeError("driver sqlite needs `url: sqlite:path/to.db`", code: "bad_request")))
                     return
                 }
-                let db = lock.withLock {
-                    if let d = sqlite[path] { return d }
-                    let d = SQLiteDriver(path: path)
-                    sqlite[path] = d
-                    return d
-                }
+                let db = drivers.sqlite(path, scope: connection.map { context.flowName + "/" + $0 })
                 db.perform(request, dryRun: context.isDryRun, done: finish)
                 return
             }
             let conninfo = url.isEmpty ? Self.conninfo(context) : url
             let size = context.setting("maxOpenConns").intValue ?? 4
-            let db = lock.withLock {
-                if let d = postgres[conninfo] { return d }
-                let d = PostgresDriver(url: conninfo, size: size)
-                postgres[conninfo] = d
-                return d
-            }
+            let db = drivers.postgres(conninfo, size: size, scope: connection.map { context.flowName + "/" + $0 })
             db.perform(request, dryRun: context.isDryRun, done: finish)
         }
 
@@ -215,5 +239,42 @@ extension Database {
         }
     }
 
-    public static let factory: ComponentFactory = { _ in Instance() }
+    public static let factory: ComponentFactory = { node in Instance(connection: node.connection) }
+
+    /// Drivers by database: one set per node, and one process-wide set for named connections, keyed by
+    /// flow, connection and database, so all nodes of a flow using one connection share one pool.
+    final class Drivers: @unchecked Sendable {
+        static let shared = Drivers()
+        private let lock = NSLock()
+        private var sqlite: [String: SQLiteDriver] = [:]
+        private var postgres: [String: PostgresDriver] = [:]
+
+        func sqlite(_ path: String, scope: String?) -> SQLiteDriver {
+            let key = (scope ?? "") + "|" + path
+            return lock.withLock {
+                if let d = sqlite[key] { return d }
+                let d = SQLiteDriver(path: path)
+                sqlite[key] = d
+                return d
+            }
+        }
+
+        func postgres(_ conninfo: String, size: Int, scope: String?) -> PostgresDriver {
+            let key = (scope ?? "") + "|" + conninfo
+            return lock.withLock {
+                if let d = postgres[key] { return d }
+                let d = PostgresDriver(url: conninfo, size: size)
+                postgres[key] = d
+                return d
+            }
+        }
+
+        /// How many drivers (PostgreSQL pools, SQLite handles) a flow's connection has: one (tests).
+        func pools(scope: String) -> Int {
+            lock.withLock {
+                postgres.keys.filter { $0.hasPrefix(scope + "|") }.count
+                    + sqlite.keys.filter { $0.hasPrefix(scope + "|") }.count
+            }
+        }
+    }
 }

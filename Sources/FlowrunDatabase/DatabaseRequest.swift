@@ -38,7 +38,7 @@ struct DatabaseRequest: Sendable {
             query = sql
             switch message["parameters"] {
             case .null: break
-            case .array(let ps): parameters = ps.map { SQL.normalize($0, boolsAsInts: boolsAsInts) }
+            case .array(let ps): parameters = ps.map { SQL.parameter($0, boolsAsInts: boolsAsInts) }
             default: throw NodeError("`parameters` must be a list", code: "bad_request")
             }
         case .batch:
@@ -51,7 +51,7 @@ struct DatabaseRequest: Sendable {
                 guard case .array(let ps) = set else {
                     throw NodeError("each batch entry must be a list of parameters", code: "bad_request")
                 }
-                batch.append(ps.map { SQL.normalize($0, boolsAsInts: boolsAsInts) })
+                batch.append(ps.map { SQL.parameter($0, boolsAsInts: boolsAsInts) })
             }
         case .upsert:
             guard case .string(let table) = message["table"] else {

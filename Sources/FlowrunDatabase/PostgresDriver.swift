@@ -303,14 +303,16 @@ final class PostgresDriver: @unchecked Sendable {
             return name
         }
 
-        /// Calls `body` with the parameters as libpq text values (NULL for null, t/f spelled out).
+        /// Calls `body` with the parameters as libpq text values (NULL for null, t/f spelled out, an array
+        /// the statement casts to an array type as an array literal: `PostgresArrays`).
         static func withParameters<R>(
-            _ parameters: [Value], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R
+            _ parameters: [Value], sql: String, _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R
         ) -> R {
-            var cStrings: [UnsafeMutablePointer<CChar>?] = parameters.map { p in
+            var cStrings: [UnsafeMutablePointer<CChar>?] = parameters.enumerated().map { i, p in
                 switch p {
                 case .null: nil
                 case .bool(let b): strdup(b ? "true" : "false")
+                case .array(let items): strdup(PostgresArrays.literal(items, parameter: i, sql: sql) ?? p.interpolated)
                 default: strdup(p.interpolated)
                 }
             }
@@ -332,7 +334,7 @@ final class PostgresDriver: @unchecked Sendable {
             guard PQenterPipelineMode(c) == 1 else { throw lost(c) }
             defer { PQexitPipelineMode(c) }
             for parameters in sets {
-                let sent = Self.withParameters(parameters) {
+                let sent = Self.withParameters(parameters, sql: sql) {
                     PQsendQueryPrepared(c, name, Int32(parameters.count), $0, nil, nil, 0)
                 }
                 guard sent == 1 else { throw lost(c) }
@@ -366,7 +368,7 @@ final class PostgresDriver: @unchecked Sendable {
             -> Rows
         {
             let name = prepare ? try statement(c, sql, parameters: parameters.count) : nil
-            let res = Self.withParameters(parameters) {
+            let res = Self.withParameters(parameters, sql: sql) {
                 if let name { return PQexecPrepared(c, name, Int32(parameters.count), $0, nil, nil, 0) }
                 return PQexecParams(c, sql, Int32(parameters.count), nil, $0, nil, nil, 0)
             }

@@ -14,11 +14,13 @@ import FlowrunValue
 enum PostgresText {
     /// Throws when a string parameter, batch parameter or upsert value holds a NUL byte.
     static func checkNoNUL(_ request: DatabaseRequest) throws(NodeError) {
-        for (i, p) in request.parameters.enumerated() where hasNUL(p) {
+        for (i, p) in request.parameters.enumerated() where hasNULInParameter(p) {
             throw error("parameter $\(i + 1)")
         }
         for (n, set) in request.batch.enumerated() {
-            for (i, p) in set.enumerated() where hasNUL(p) { throw error("parameter $\(i + 1) of set \(n + 1)") }
+            for (i, p) in set.enumerated() where hasNULInParameter(p) {
+                throw error("parameter $\(i + 1) of set \(n + 1)")
+            }
         }
         for group in request.upsert?.plan.groups ?? [] {
             for row in group.rows {
@@ -33,6 +35,12 @@ enum PostgresText {
         return s.utf8.withContiguousStorageIfAvailable { bytes in
             bytes.baseAddress.map { memchr($0, 0, bytes.count) != nil } ?? false
         } ?? s.utf8.contains(0)
+    }
+
+    /// A parameter may be an array sent as an array literal of its elements' text (`PostgresArrays`).
+    static func hasNULInParameter(_ value: Value) -> Bool {
+        if case .array(let items) = value { return items.contains(where: hasNULInParameter) }
+        return hasNUL(value)
     }
 
     static func error(_ place: String) -> NodeError {

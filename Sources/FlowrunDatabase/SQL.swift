@@ -23,6 +23,14 @@ enum SQL {
         return quoted.joined(separator: ".")
     }
 
+    /// A bound parameter: as `normalize`, except that PostgreSQL (`boolsAsInts` false) keeps arrays, which
+    /// its driver sends as array literals where the statement casts them to an array type (`PostgresArrays`),
+    /// else as JSON text. SQLite binds an array as its JSON text.
+    static func parameter(_ v: Value, boolsAsInts: Bool) -> Value {
+        if !boolsAsInts, case .array = v { return v }
+        return normalize(v, boolsAsInts: boolsAsInts)
+    }
+
     /// The value as it is bound and as the database hands it back: bools as 1/0 and integers beyond
     /// 64 bits as their exact text (SQLite, whose integers are 64-bit), arrays and objects as JSON text.
     /// (PostgreSQL gets a big integer as its decimal text too, typed by the column: exact in `numeric`.)

@@ -31,7 +31,7 @@ public struct CheckContext: Sendable {
             Field("node", .string, doc: "the cluster node running it (FLOWRUN_NODE_ID)"),
         ])
         self.flow = .object([
-            Field("name", .string),
+            Field("name", .string, doc: "the flow's name (`flow:`)"),
             Field("dir", .string, doc: "the absolute directory of the flow file: for files kept beside the flow"),
         ])
         self.hasInput = hasInput
@@ -294,7 +294,12 @@ public struct Checker {
         if let s = b.field(name) { return s }
         if lenient { return .null }
         var help: String?
-        if case .object(let o) = b { help = didYouMean(name, o.fields.map(\.name)) }
+        // Fields of every object the value may be (a declared body is `object | null`).
+        let names = b.members.flatMap { m -> [String] in
+            if case .object(let o) = m { return o.fields.map(\.name) }
+            return []
+        }
+        help = didYouMean(name, names)
         if help == nil, b.kind == "array", Methods.byName[name] != nil {
             help = "\(name) is a method: call it as .\(name)(...)"
         }

@@ -98,7 +98,10 @@ public struct Diagnostic: Error, Sendable {
 }
 
 /// Suggests the closest candidate for a misspelt name ("did you mean ...?"), or nil when none is close.
+/// A candidate spelt the same but for case and `_`/`-` separators (`hasMore` for `has_more`) wins first.
 public func closestMatch(to name: String, in candidates: some Sequence<String>) -> String? {
+    let folded = foldedName(name)
+    if let same = candidates.first(where: { $0 != name && foldedName($0) == folded }) { return same }
     let target = Array(name.lowercased().unicodeScalars)
     var best: (String, Int)?
     for candidate in candidates {
@@ -108,6 +111,11 @@ public func closestMatch(to name: String, in candidates: some Sequence<String>) 
     guard let (match, distance) = best else { return nil }
     let limit = max(1, min(3, (target.count + 2) / 3))
     return distance <= limit ? match : nil
+}
+
+/// A name without case and word separators: `has_more`, `hasMore` and `Has-More` fold alike.
+private func foldedName(_ name: String) -> String {
+    String(name.lowercased().unicodeScalars.filter { $0 != "_" && $0 != "-" })
 }
 
 /// "did you mean 'x'?" for the closest candidate, if any.

@@ -123,6 +123,11 @@ public struct DiagnosticCode: Sendable, Hashable, CustomStringConvertible {
         "E309", "wrong field type", "A field of the message built for the target port has the wrong type.")
     public static let endpoint = DiagnosticCode(
         "E310", "malformed edge endpoint", "`from` and `to` are written `node.port`.")
+    public static let unknownConnection = DiagnosticCode(
+        "E311", "unknown connection", "A node's `connection:` names no entry of the flow's `connections:`.")
+    public static let connectionKind = DiagnosticCode(
+        "E312", "wrong connection kind",
+        "A node uses a connection of another kind (an http connection on a database node), or its component uses none.")
 
     // MARK: Warnings (W4xx); a flow with warnings still runs
     public static let unreachable = DiagnosticCode(
@@ -135,6 +140,11 @@ public struct DiagnosticCode: Sendable, Hashable, CustomStringConvertible {
         "W402", "cycle with no exit",
         "A loop has no router or conditional on it, so nothing ends it but the run's message budget.")
 
+    public static let headerCase = DiagnosticCode(
+        "W403", "header name not lower-case",
+        "http-client response headers are stored by lower-case name (`$.response.headers.link`); a template "
+            + "reading another spelling (`Link`) reads null, which can end a pagination loop early.")
+
     public static let all: [DiagnosticCode] = [
         .syntax, .unterminatedTemplate, .unknownIdentifier, .unknownFunction, .arity, .unknownMethod, .methodOnType,
         .noSuchField, .operandType, .tooDeep, .numberRange, .misplacedArrow, .typeError, .divisionByZero,
@@ -142,6 +152,7 @@ public struct DiagnosticCode: Sendable, Hashable, CustomStringConvertible {
         .aliasBomb,
         .structure, .unknownKey, .invalidName, .missingKey, .invalidValue, .unknownComponent, .unknownSetting,
         .missingSetting, .settingType, .unknownNode, .unknownPort, .portDirection, .missingField, .unknownField,
-        .fieldType, .endpoint, .unreachable, .unhandledError, .endlessCycle,
+        .fieldType, .endpoint, .unknownConnection, .connectionKind, .unreachable, .unhandledError, .endlessCycle,
+        .headerCase,
     ]
 }

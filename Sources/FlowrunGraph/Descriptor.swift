@@ -21,12 +21,20 @@ public struct ComponentDescriptor: Sendable {
     public let terminalInputs: [String]
     /// A short YAML example of a node using the component.
     public let example: String
+    /// What the component does in a dry run (`flowrun run --dry-run`), for its reference page.
+    public let dryRun: String
     /// Does the component count the records it writes (`attempted`)? Then a run's status and circuit
     /// breaker count records by their outcome, not by what a source handed over.
     public let countsRecords: Bool
     /// Does the component fire in a run's last phase (`run-end`), not start runs? It is a source of
     /// messages for reachability, but a flow with only such triggers is entered like one without.
     public let firesAtRunEnd: Bool
+    /// The kind of named connection (`connections:`) the component's nodes may use, and which of its
+    /// settings such a connection holds.
+    public let connection: ConnectionKind?
+    /// A setting naming an input (`node.port`) that the component feeds from outside the graph's edges
+    /// (dead-letter replays): the named node is an entry point, reachable without a trigger.
+    public let entrySetting: String?
     /// Output ports that depend on the settings (router rules), in addition to `ports`.
     let dynamicOutputs: @Sendable (Settings) -> [PortDescriptor]
     /// Shapes of the messages on each output port, given what arrives on the inputs.
@@ -37,8 +45,8 @@ public struct ComponentDescriptor: Sendable {
     public init(
         name: String, aliases: [String] = [], summary: String, doc: String, isIO: Bool = false,
         isTrigger: Bool = false, isConditional: Bool = false, settings: [SettingDescriptor], ports: [PortDescriptor],
-        terminalInputs: [String] = [], example: String, countsRecords: Bool = false,
-        firesAtRunEnd: Bool = false,
+        terminalInputs: [String] = [], example: String, dryRun: String = "", countsRecords: Bool = false,
+        firesAtRunEnd: Bool = false, connection: ConnectionKind? = nil, entrySetting: String? = nil,
         dynamicOutputs: @escaping @Sendable (Settings) -> [PortDescriptor] = { _ in [] },
         validate: @escaping @Sendable (Settings) -> [(setting: String, message: String)] = { _ in [] },
         transfer: @escaping @Sendable (Transfer) -> [String: Shape]
@@ -55,8 +63,11 @@ public struct ComponentDescriptor: Sendable {
         self.ports = ports
         self.terminalInputs = terminalInputs
         self.example = example
+        self.dryRun = dryRun
         self.countsRecords = countsRecords
         self.firesAtRunEnd = firesAtRunEnd
+        self.connection = connection
+        self.entrySetting = entrySetting
         self.dynamicOutputs = dynamicOutputs
         self.transfer = transfer
     }
@@ -215,6 +226,15 @@ public struct ComponentRegistry: Sendable {
     }
 
     public subscript(name: String) -> ComponentDescriptor? { byName[name] }
+
+    /// The kinds of named connection, each with the component whose settings it holds (the first to declare it).
+    public var connectionKinds: [(kind: ConnectionKind, component: ComponentDescriptor)] {
+        var out: [(kind: ConnectionKind, component: ComponentDescriptor)] = []
+        for c in components {
+            if let k = c.connection, !out.contains(where: { $0.kind.name == k.name }) { out.append((k, c)) }
+        }
+        return out
+    }
     public var names: [String] { Array(byName.keys).sorted() }
 }
 

@@ -20,6 +20,8 @@ public struct CheckedNode: Sendable {
     public let settings: [String: ValueTemplate]
     public let ports: [PortDescriptor]
     public let concurrency: Int
+    /// The named connection the node uses (`connection: crm`): nodes sharing one share its pool and rate limit.
+    public let connection: String?
     /// Shapes of messages arriving on each input port and leaving each output port.
     public let inputShapes: [String: Shape]
     public let outputShapes: [String: Shape]
@@ -104,7 +106,7 @@ public enum FlowChecker {
     }
 }
 
-private struct Checking {
+struct Checking {
     let document: FlowDocument
     let registry: ComponentRegistry
     var diagnostics: [Diagnostic] = []
@@ -128,6 +130,11 @@ private struct Checking {
     var bound: [String: Bound] = [:]
     var order: [String] = []
     var edges: [Edge] = []
+    /// Edges with a `data:` that could not be bound (an unknown node, component or port): their
+    /// templates are still checked, against `any`, so one mistake does not hide the others.
+    var looseEdges: [EdgeDecl] = []
+    /// Nodes whose component is unknown: their settings' templates are still checked.
+    var unbound: [NodeDecl] = []
     var varsShape: Shape = .anyObject
     var secretsShape: Shape = .anyObject
 
@@ -148,16 +155,18 @@ private struct Checking {
         varsShape = Shape(of: .object(document.vars))
         secretsShape = .object(document.secrets.map { Field($0.name, .string) })
         let policy = checkRunPolicy()
+        checkConnections()
         bindNodes()
         bindEdges()
         let (inputs, outputs, converged) = propagate()
         let compiledEdges = finalPass(inputs: inputs, outputs: outputs, converged: converged)
         warnings()
+        checkHeaderNames()
         let nodes = order.compactMap { name -> CheckedNode? in
             guard let b = bound[name] else { return nil }
             return CheckedNode(
                 name: name, descriptor: b.descriptor, settings: b.settingTemplates, ports: b.ports,
-                concurrency: b.decl.concurrency,
+                concurrency: b.decl.concurrency, connection: b.decl.connection,
                 inputShapes: (inputs[name] ?? [:]).filter { $0.key != Self.unmappedInputs },
                 outputShapes: outputs[name] ?? [:],
                 span: b.decl.nameSpan)
@@ -199,14 +208,16 @@ private struct Checking {
     // MARK: Nodes and settings
 
     mutating func bindNodes() {
-        for decl in document.nodes {
-            guard !decl.component.isEmpty else { continue }
-            guard let descriptor = registry[decl.component] else {
+        for written in document.nodes {
+            guard !written.component.isEmpty else { continue }
+            guard let descriptor = registry[written.component] else {
                 error(
-                    .unknownComponent, "unknown component '\(decl.component)'", decl.componentSpan,
-                    help: didYouMean(decl.component, registry.names) ?? "`flowrun components` lists the components")
+                    .unknownComponent, "unknown component '\(written.component)'", written.componentSpan,
+                    help: didYouMean(written.component, registry.names) ?? "`flowrun components` lists the components")
+                unbound.append(written)
                 continue
             }
+            let decl = withConnection(written, descriptor)
             var literal: [String: Value] = [:]
             for s in descriptor.settings { if let d = s.defaultValue { literal[s.name] = d } }
             for (k, v) in decl.settings {
@@ -296,7 +307,11 @@ private struct Checking {
                     ok = false
                 }
             }
-            if ok { edges.append(Edge(decl: decl, from: from, to: to)) }
+            if ok {
+                edges.append(Edge(decl: decl, from: from, to: to))
+            } else if decl.data != nil {
+                looseEdges.append(decl)
+            }
         }
     }
 
@@ -374,6 +389,15 @@ private struct Checking {
             }
             result.append(CheckedEdge(from: edge.from, to: edge.to, data: data, span: edge.decl.span))
         }
+        // Edges and settings next to a mistake that stopped their binding: their templates against `any`.
+        for decl in looseEdges {
+            guard let from = decl.from, let data = decl.data else { continue }
+            let source = converged ? (outputs[from.node]?[from.port] ?? .any) : .any
+            _ = compiling.compile(data, context(input: source.isNever ? .any : source))
+        }
+        for decl in unbound {
+            for (_, v) in decl.settings { _ = compiling.compile(v, context(input: .any)) }
+        }
         diagnostics += compiling.diagnostics
         // Settings evaluated per message (router `when:`) see the shape arriving on their port.
         for name in order {
@@ -435,6 +459,14 @@ private struct Checking {
                     error(
                         .fieldType, "field '\(f.name)' of \(target) must be \(g.shape), but this edge sends \(f.shape)",
                         keySpan)
+                } else if case .enumeration(let allowed) = g.shape,
+                    let value = dataEntries?.first(where: { $0.key.string == f.name })?.value,
+                    case .string(let text)? = value.constant, !allowed.contains(text)
+                {
+                    // A literal written in `data:` is checked against the port's enumeration at load time.
+                    error(
+                        .invalidValue, "'\(text)' is not a valid \(f.name) for \(target)", value.span,
+                        help: didYouMean(text, allowed) ?? "it is one of \(allowed.joined(separator: ", "))")
                 }
             }
         }
@@ -459,7 +491,16 @@ private struct Checking {
         // Reachability from the triggers; a flow without triggers is entered with --input at any input-less node.
         let triggerNodes = order.filter { bound[$0]!.descriptor.isTrigger && !bound[$0]!.descriptor.firesAtRunEnd }
         let endNodes = order.filter { bound[$0]!.descriptor.firesAtRunEnd }
-        var stack = (triggerNodes.isEmpty ? order.filter { !hasInput.contains($0) } : triggerNodes) + endNodes
+        // Nodes a component feeds from outside the edges (a dead-letter queue's replay `entry`).
+        let entryNodes = order.compactMap { name -> String? in
+            let b = bound[name]!
+            guard let setting = b.descriptor.entrySetting, case .string(let target)? = b.settings[setting] else {
+                return nil
+            }
+            return target.split(separator: ".").first.map(String.init)
+        }.filter { bound[$0] != nil }
+        var stack =
+            (triggerNodes.isEmpty ? order.filter { !hasInput.contains($0) } : triggerNodes) + endNodes + entryNodes
         while let n = stack.popLast() {
             guard seen.insert(n).inserted else { continue }
             stack += reach[n] ?? []

@@ -11,10 +11,23 @@ public struct FlowDocument: Sendable {
     public var secrets: [SecretDecl] = []
     /// The `run:` policy as written (validated against `RunPolicy.schema` by the checker).
     public var run: YNode?
+    /// The `connections:` section: named databases and HTTP APIs that nodes refer to.
+    public var connections: [ConnectionDecl] = []
     public var nodes: [NodeDecl] = []
     public var edges: [EdgeDecl] = []
 
     public func node(_ name: String) -> NodeDecl? { nodes.first { $0.name == name } }
+    public func connection(_ name: String) -> ConnectionDecl? { connections.first { $0.name == name } }
+}
+
+/// A named connection as written: `crm: {kind: http, baseUrl: ..., rateLimit: ...}`.
+public struct ConnectionDecl: Sendable {
+    public let name: String
+    public let nameSpan: Span
+    public var kind: String = ""
+    public var kindSpan: Span
+    /// Every entry but `kind`, checked against the settings the kind declares.
+    public var settings: [(key: YNode, value: YNode)] = []
 }
 
 public struct SecretDecl: Sendable {
@@ -34,6 +47,9 @@ public struct NodeDecl: Sendable {
     public var settings: [(key: YNode, value: YNode)] = []
     /// Messages processed at once (default 1, order kept).
     public var concurrency: Int = 1
+    /// `connection: crm`: the named connection whose settings the node uses.
+    public var connection: String?
+    public var connectionSpan: Span?
 }
 
 public struct Endpoint: Sendable, CustomStringConvertible {
@@ -53,8 +69,8 @@ public struct EdgeDecl: Sendable {
 
 /// Reads a `FlowDocument` out of positioned YAML, reporting every structural problem it meets.
 enum FlowDecoder {
-    static let topLevelKeys = ["flow", "description", "vars", "secrets", "run", "nodes", "edges"]
-    static let nodeKeys = ["component", "settings", "description", "concurrency"]
+    static let topLevelKeys = ["flow", "description", "vars", "secrets", "run", "connections", "nodes", "edges"]
+    static let nodeKeys = ["component", "connection", "settings", "description", "concurrency"]
     static let edgeKeys = ["from", "to", "data", "description"]
 
     static func decode(_ root: YNode, source: SourceFile) -> (FlowDocument, [Diagnostic]) {
@@ -161,6 +177,14 @@ enum FlowDecoder {
 
         if let run = root["run"], !isNull(run) { doc.run = run }
 
+        if let connections = root["connections"] {
+            if let m = connections.entries {
+                for (k, v) in m { decodeConnection(k, v, &doc, error) }
+            } else if !isNull(connections) {
+                error(.structure, "connections must be a mapping of names to connections", connections.span)
+            }
+        }
+
         if let nodes = root["nodes"] {
             if let m = nodes.entries {
                 for (k, v) in m { decodeNode(k, v, &doc, error) }
@@ -217,6 +241,14 @@ enum FlowDecoder {
                 error(.structure, "settings of '\(name)' must be a mapping, not \(s.kindName)", s.span, nil)
             }
         }
+        if let c = v["connection"] {
+            if let s = c.string, isNodeName(s) {
+                node.connection = s
+            } else {
+                error(.invalidValue, "connection is the name of an entry of `connections:`", c.span, nil)
+            }
+            node.connectionSpan = c.span
+        }
         if let c = v["concurrency"] {
             if case .scalar(.int(let n)) = c.kind, (1...1024).contains(n) {
                 node.concurrency = n
@@ -225,6 +257,35 @@ enum FlowDecoder {
             }
         }
         doc.nodes.append(node)
+    }
+
+    private static func decodeConnection(
+        _ k: YNode, _ v: YNode, _ doc: inout FlowDocument, _ error: (DiagnosticCode, String, Span, String?) -> Void
+    ) {
+        guard let name = k.string, isNodeName(name) else {
+            error(
+                .invalidName, "connection names are lower-case: a letter, then letters, digits and dashes", k.span, nil)
+            return
+        }
+        guard let m = v.entries else {
+            error(
+                .structure, "connection '\(name)' must be a mapping with `kind:`", v.span,
+                "for example {kind: http, baseUrl: ...}")
+            return
+        }
+        var decl = ConnectionDecl(name: name, nameSpan: k.span, kindSpan: k.span)
+        for (key, value) in m {
+            if key.string == "kind" {
+                if let s = value.string { decl.kind = s } else { error(.structure, "kind is a name", value.span, nil) }
+                decl.kindSpan = value.span
+            } else {
+                decl.settings.append((key, value))
+            }
+        }
+        if v["kind"] == nil {
+            error(.missingKey, "connection '\(name)' has no `kind:`", k.span, "write `kind: database` or `kind: http`")
+        }
+        doc.connections.append(decl)
     }
 
     private static func decodeEdge(

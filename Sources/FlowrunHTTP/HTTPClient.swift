@@ -20,16 +20,23 @@ public enum HTTPClient {
             Field("pagination", .anyObject, required: false, doc: "a `paginate` node's bookkeeping, not sent"),
         ] + HTTPOutbound.requestFields + [.contextField])
 
-    static func responseShape(request: Shape, context: Shape) -> Shape {
+    static func responseShape(request: Shape, context: Shape, body: Shape = .any) -> Shape {
         .object([
             Field(
                 "response",
                 .object([
                     Field("statusCode", .int, doc: "0 when nothing was sent (a dry run, a skipped record)"),
-                    Field("headers", .anyObject), Field("body", .string),
                     Field(
-                        "bodyJson", .any,
-                        doc: "parsed when the content type is JSON; dry runs: the request's `json`; skipped: null"),
+                        "headers", .anyObject,
+                        doc:
+                            "by lower-case name (`link`, `content-type`), as HTTP/2 sends them; the checker warns (W403) on other spellings"
+                    ),
+                    Field("body", .string),
+                    Field(
+                        "bodyJson", body,
+                        doc:
+                            "parsed when the content type is JSON (else null); of the node's `responseSchema` when it has one; dry runs: the request's `json`; skipped: null"
+                    ),
                     Field("durationMs", .number),
                     Field(
                         "outcome", .enumeration(HTTPOutbound.outcomes),
@@ -52,7 +59,10 @@ public enum HTTPClient {
             Transport errors, 408, 425, 429 and 5xx are retried up to `retryCount` times with exponential
             backoff from `retryDelay` with full jitter; `Retry-After` is honoured up to `maxRetryAfter`. Other
             4xx are not retried. After the last attempt the message goes to `error` with `retryable` and the
-            last status. A JSON body that does not parse is an error, never null.
+            last status. A JSON body that does not parse is an error, never null. Response headers are keyed
+            by lower-case name (`$.response.headers.link`, `['retry-after']`); the checker warns (W403) on
+            another spelling, which would read null. With `responseSchema`, `bodyJson` has that shape at load
+            time, so `$.response.bodyJson.hasMore` for a body with `has_more` is an error (E107).
 
             Outbound writes are counted on the run record: a POST answered 2xx is `created`, a PUT/PATCH
             `updated`, a DELETE `deleted` (the response's `outcome` says which). A request whose `hash` equals
@@ -79,11 +89,18 @@ public enum HTTPClient {
                 "maxRetryAfter", .duration, default: "5m", doc: "Longest `Retry-After` honoured.", example: "1m"),
             SettingDescriptor(
                 "rateLimit", .object([Field("requests", .int), Field("per", .duration)]),
-                doc: "Token bucket per node.", example: "{requests: 10, per: 1s}"),
+                doc:
+                    "At most `requests` in any window of `per` (a sliding window, no bursts past it), per node or shared by the nodes of a connection.",
+                example: "{requests: 10, per: 1s}"),
             SettingDescriptor(
                 "maxResponseBytes", .int, default: .int(64 << 20), doc: "Larger responses fail.", example: "1048576"),
             SettingDescriptor("concurrency", .int, default: 1, doc: "Requests in flight per node.", example: "4"),
             SettingDescriptor("followRedirects", .bool, default: true, doc: "Follow 3xx redirects.", example: "false"),
+            SettingDescriptor(
+                "responseSchema", .any,
+                doc:
+                    "The shape of the JSON body (`response.bodyJson`), checked at load time: reading a field it lacks is an error. Type names (`string int number bool null any object array`, `?` allows null), mappings of fields (`name?:` optional, `...:` allows others), a list of one shape for an array.",
+                example: "{data: [{id: string, email: string?}], has_more: bool}", evaluation: .literal),
         ],
         ports: [
             .input("request", request, doc: "A request to send."),
@@ -98,23 +115,54 @@ public enum HTTPClient {
                 baseUrl: <<env.API_BASE_URL ?? 'http://127.0.0.1:8089'>>
                 retryCount: 3
             """,
+        dryRun:
+            "GET and HEAD are sent as usual (reads). Other methods are not sent: the response is `{statusCode: 0, headers: {}, body: '', bodyJson: null, durationMs: 0, dryRun: true, wouldSend: create|update|delete|other}` (POST, PUT/PATCH, DELETE), and the run counts them as created, updated or deleted.",
+        connection: ConnectionKind(
+            "http",
+            settings: ["baseUrl", "defaultHeaders", "timeout", "rateLimit", "maxRetryAfter", "followRedirects"],
+            requiresOneOf: ["baseUrl"], shared: "the rate limit: every node using the connection counts against it",
+            sharedSettings: ["rateLimit"]),
+        validate: { settings in
+            guard let notation = settings["responseSchema"] else { return [] }
+            do { _ = try Shape(notation: notation) } catch { return [("responseSchema", "responseSchema: \(error)")] }
+            return []
+        },
         transfer: { t in
             let input = t.input("request")
             if input.isNever { return ["response": .never] }
-            return ["response": responseShape(request: input, context: t.context(of: "request"))]
+            return [
+                "response": responseShape(
+                    request: input, context: t.context(of: "request"), body: bodyShape(t.settings["responseSchema"]))
+            ]
         }
     )
 }
 
 extension HTTPClient {
+    /// The shape of `bodyJson`: the declared `responseSchema` (or null: a response that is not JSON), else any.
+    static func bodyShape(_ notation: Value?) -> Shape {
+        guard let notation, let shape = try? Shape(notation: notation) else { return .any }
+        return .optional(shape)
+    }
+
     /// Sends each request through the shared libcurl engine with retries, backoff with full jitter,
-    /// `Retry-After`, a per-node token bucket, and JSON decoding.
-    /// Immutable apart from the token bucket, which locks: safe to share across runs and threads.
+    /// `Retry-After`, a rate limit (per node, or shared by the nodes of a named connection), and JSON
+    /// decoding. Immutable apart from the limiter, which locks: safe to share across runs and threads.
     final class Instance: AsyncComponent, @unchecked Sendable {
-        let limiter = TokenBucket()
+        let ownLimiter = SharedRateLimiter()
+        /// The named connection the node uses (`connection: crm`), if any: its rate limit is shared.
+        let connection: String?
         let transport: any HTTPTransport
 
-        init(transport: any HTTPTransport = CurlEngine.shared) { self.transport = transport }
+        init(connection: String? = nil, transport: any HTTPTransport = CurlEngine.shared) {
+            self.connection = connection
+            self.transport = transport
+        }
+
+        func limiter(_ context: AsyncContext) -> SharedRateLimiter {
+            guard let connection else { return ownLimiter }
+            return RateLimiters.shared(context.flowName + "/" + connection)
+        }
 
         func start(
             _ message: Value, on port: String, _ context: AsyncContext, done: @escaping @Sendable (AsyncResult) -> Void
@@ -130,6 +178,13 @@ extension HTTPClient {
             }
             let policy = RetryPolicy(context)
             let origin = (context.flowName, context.nodeName, context.redactor)
+            // Configured before anything is sent, so a dry run's lookups are rate limited too.
+            let limiter = limiter(context)
+            if case .object(let rate) = context.setting("rateLimit"), let n = rate["requests"]?.intValue, n > 0,
+                case .string(let per) = rate["per"] ?? .null, let window = Durations.parse(per)
+            {
+                limiter.configure(requests: n, perNanos: window)
+            }
             if context.isDryRun, !["GET", "HEAD"].contains(request.method) {
                 // Not sent: reported as what it would have done, on the run record and in the summary.
                 guard HTTPOutbound.isUpdate(request.method), case .string(let lookup) = message["lookupUrl"] else {
@@ -146,7 +201,7 @@ extension HTTPClient {
                     done(.failure(error))
                     return
                 }
-                attempt(1, lookupRequest, message, policy, origin: origin) { found in
+                attempt(1, lookupRequest, message, policy, limiter, origin: origin) { found in
                     let missing = found.error?.code == "http_404"
                     if let error = found.error, !missing {
                         done(.failure(error))
@@ -158,23 +213,18 @@ extension HTTPClient {
                 }
                 return
             }
-            if case .object(let rate) = context.setting("rateLimit"), let n = rate["requests"]?.intValue, n > 0,
-                case .string(let per) = rate["per"] ?? .null, let window = Durations.parse(per)
-            {
-                limiter.configure(requests: n, perNanos: window)
-            }
             guard HTTPOutbound.isUpdate(request.method), let recreation = HTTPOutbound.recreation(message) else {
-                attempt(1, request, message, policy, origin: origin, done)
+                attempt(1, request, message, policy, limiter, origin: origin, done)
                 return
             }
             // A 404 to the update: the destination record is gone, so it is created again.
-            attempt(1, request, message, policy, origin: origin) { [self] result in
+            attempt(1, request, message, policy, limiter, origin: origin) { [self] result in
                 guard result.error?.code == "http_404" else { return done(result) }
                 let create: HTTPRequest
                 do throws(NodeError) { create = try HTTPClient.build(recreation, context) } catch {
                     return done(.failure(error))
                 }
-                attempt(1, create, message, policy, origin: origin) { created in
+                attempt(1, create, message, policy, limiter, origin: origin) { created in
                     var answer = created
                     answer.counters[.missingDestination, default: 0] += 1
                     answer.counters[.requests, default: 0] += result.counters[.requests] ?? 0
@@ -191,7 +241,7 @@ extension HTTPClient {
         }
 
         func attempt(
-            _ n: Int, _ request: HTTPRequest, _ message: Value, _ policy: RetryPolicy,
+            _ n: Int, _ request: HTTPRequest, _ message: Value, _ policy: RetryPolicy, _ limiter: SharedRateLimiter,
             origin: (flow: String, node: String, redactor: Redactor),
             _ finish: @escaping @Sendable (AsyncResult) -> Void
         ) {
@@ -202,7 +252,6 @@ extension HTTPClient {
                 finish(counted)
             }
             // Waiting for the rate limit never uses up a retry.
-            let wait = limiter.reserve(now: DispatchTime.now().uptimeNanoseconds)
             let send: @Sendable () -> Void = { [self] in
                 transport.send(request) { result in
                     switch result {
@@ -216,7 +265,7 @@ extension HTTPClient {
                         if retryable, n <= policy.retries {
                             let delay = policy.delay(attempt: n, retryAfter: response.header("retry-after"))
                             DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(delay)) {
-                                self.attempt(n + 1, request, message, policy, origin: origin, finish)
+                                self.attempt(n + 1, request, message, policy, limiter, origin: origin, finish)
                             }
                             return
                         }
@@ -240,7 +289,7 @@ extension HTTPClient {
                             DispatchQueue.global().asyncAfter(
                                 deadline: .now() + .nanoseconds(policy.delay(attempt: n, retryAfter: nil))
                             ) {
-                                self.attempt(n + 1, request, message, policy, origin: origin, finish)
+                                self.attempt(n + 1, request, message, policy, limiter, origin: origin, finish)
                             }
                             return
                         }
@@ -254,19 +303,15 @@ extension HTTPClient {
                     }
                 }
             }
-            if wait > 0 {
-                DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(wait), execute: send)
-            } else {
-                send()
-            }
+            limiter.whenAllowed(send)
         }
     }
 
-    public static let factory: ComponentFactory = { _ in Instance() }
+    public static let factory: ComponentFactory = { node in Instance(connection: node.connection) }
 
     /// http-client nodes that send through `transport` instead of libcurl (`flowrun test`'s fixtures).
     public static func factory(transport: any HTTPTransport) -> ComponentFactory {
-        { _ in Instance(transport: transport) }
+        { node in Instance(connection: node.connection, transport: transport) }
     }
 
     /// Transport errors, 408, 425, 429 and 5xx are worth another attempt; other statuses are not.
@@ -415,33 +460,5 @@ struct RetryPolicy: Sendable {
         let cap = baseNanos.multipliedReportingOverflow(by: 1 << min(attempt - 1, 20))
         let ceiling = cap.overflow ? Int.max / 2 : cap.partialValue
         return Int.random(in: 0...max(0, min(ceiling, 3_600_000_000_000)))
-    }
-}
-
-/// A token bucket per node: `requests` per window, shared by every run of the flow.
-final class TokenBucket: @unchecked Sendable {
-    private let lock = NSLock()
-    private var capacity = 0
-    private var interval = 0
-    private var nextFree: UInt64 = 0
-
-    func configure(requests: Int, perNanos: Int) {
-        lock.withLock {
-            capacity = requests
-            interval = max(1, perNanos / requests)
-        }
-    }
-
-    /// Reserves a slot and returns how long to wait for it (0 when unlimited or free now).
-    func reserve(now: UInt64) -> Int {
-        lock.withLock {
-            guard capacity > 0 else { return 0 }
-            // Allow a burst of `capacity` requests, then one every `interval`.
-            let burst = UInt64((capacity - 1) * interval)
-            let earliest = now > burst ? now - burst : 0
-            let slot = max(nextFree, earliest)
-            nextFree = slot + UInt64(interval)
-            return slot > now ? Int(slot - now) : 0
-        }
     }
 }

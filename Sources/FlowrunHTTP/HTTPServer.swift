@@ -68,6 +68,8 @@ public enum HTTPServer {
               component: http-server
               settings: {port: 8089, routes: [{method: GET, path: /users}]}
             """,
+        dryRun:
+            "As in a normal run: it only starts runs and answers them; what a dry run skips is the writes of the I/O nodes downstream.",
         transfer: { _ in ["request": requestShape] }
     )
 }
