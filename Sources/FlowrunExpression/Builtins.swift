@@ -250,16 +250,24 @@ public enum Builtins {
             return .int(n)
         },
         fn(
-            "JSON.stringify", "JSON.stringify(x, indent?: int | string) -> string",
-            "Serializes a value as JSON: compact, or indented as JavaScript's `JSON.stringify(x, null, indent)` (a number of spaces up to 10, or a string cut to 10 characters; 0, '' and null are compact).",
-            1...2,
+            "JSON.stringify", "JSON.stringify(x, indent?) or JSON.stringify(x, null, indent) -> string",
+            "Serializes a value as JSON: compact, or indented as JavaScript's `JSON.stringify(x, null, indent)` (a number of spaces up to 10, or a string cut to 10 characters; 0, '' and null are compact). The two-argument form takes the indent second (flowrun has no replacer functions).",
+            1...3,
             [
                 ("JSON.stringify({a: [1, 'x']})", "\"{\\\"a\\\":[1,\\\"x\\\"]}\""),
-                ("JSON.stringify([1], 0)", "\"[1]\""), ("JSON.stringify({a: 1}, 2)", "\"{\\n  \\\"a\\\": 1\\n}\""),
+                ("JSON.stringify({a: 1}, null, 2)", "\"{\\n  \\\"a\\\": 1\\n}\""),
+                ("JSON.stringify([1], 0)", "\"[1]\""), ("JSON.stringify([1], '--')", "\"[\\n--1\\n]\""),
             ], { _ in .string }
         ) { a, _ throws(BuiltinFailure) in
-            guard a.count > 1 else { return .string(JSON.serialize(a[0])) }
-            return .string(JSON.serialize(a[0], indent: try jsonIndent(a[1])))
+            switch a.count {
+            case 1: return .string(JSON.serialize(a[0]))
+            case 2: return .string(JSON.serialize(a[0], indent: try jsonIndent(a[1])))
+            default:
+                guard a[1].isNull else {
+                    throw BuiltinFailure("JSON.stringify: the replacer must be null (replacer functions are not supported)")
+                }
+                return .string(JSON.serialize(a[0], indent: try jsonIndent(a[2])))
+            }
         },
         fn(
             "JSON.parse", "JSON.parse(s: string) -> any", "Parses JSON text; invalid text is an error, never null.",

@@ -80,6 +80,12 @@ public enum JSDifferences {
             reason: "Objects are Swift ordered dictionaries; keys that differ only in normalization are vanishingly rare in API data."
         ),
         JSDifference(
+            id: "json-indent-argument",
+            javascript: "`JSON.stringify([1], 2)` is `\"[1]\"` (the second argument is a replacer; a number is ignored)",
+            flowrun: "`\"[\\n  1\\n]\"`: with two arguments the second is the indent; `JSON.stringify(x, null, 2)` is exactly JavaScript's",
+            reason: "flowrun has no replacer functions, and flows written before this table relied on the two-argument indent."
+        ),
+        JSDifference(
             id: "octal-escape",
             javascript: "`'\\1'` is U+0001 (legacy octal, non-strict code)",
             flowrun: "a load-time error: use `\\x01` or `\\u0001`",

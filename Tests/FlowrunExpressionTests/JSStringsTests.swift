@@ -88,10 +88,20 @@ import Testing
         ("JSON.stringify([1], null)", #""[1]""#),
         ("JSON.stringify([1], -3)", #""[1]""#),
         ("JSON.stringify([], 2)", #""[]""#),
+        ("JSON.stringify({a: [1]}, null, 2)", #""{\n  \"a\": [\n    1\n  ]\n}""#),
+        ("JSON.stringify([1], null, 0)", #""[1]""#),
+        ("JSON.stringify([1], null, 2.7)", #""[\n  1\n]""#),
+        ("JSON.stringify([1], null, 'abcdefghijkl')", #""[\nabcdefghij1\n]""#),
         (#"JSON.stringify('\u0008\f\n\r\t\u0001\u001f')"#, #""\"\\b\\f\\n\\r\\t\\u0001\\u001f\"""#),
     ])
     func jsonStringify(_ expression: String, _ expected: String) {
         #expect(evaluate("<<\(expression)>>") == expected)
+    }
+
+    /// Item 3: a replacer is not supported: anything but null in its place is a clear error.
+    @Test func jsonStringifyReplacerMustBeNull() {
+        let out = evaluate("<<JSON.stringify([1], 1, 2)>>")
+        #expect(out.contains("the replacer must be null"), "\(out)")
     }
 
     /// Item 4: numbers become text by JavaScript's Number::toString (concatenation, `string()`, templates).
