@@ -264,7 +264,8 @@ public enum Builtins {
             case 2: return .string(JSON.serialize(a[0], indent: try jsonIndent(a[1])))
             default:
                 guard a[1].isNull else {
-                    throw BuiltinFailure("JSON.stringify: the replacer must be null (replacer functions are not supported)")
+                    throw BuiltinFailure(
+                        "JSON.stringify: the replacer must be null (replacer functions are not supported)")
                 }
                 return .string(JSON.serialize(a[0], indent: try jsonIndent(a[2])))
             }

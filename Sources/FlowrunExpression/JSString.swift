@@ -242,7 +242,8 @@ enum JSString {
         if n.isEmpty { return last ? h.count : from }
         guard h.count >= n.count, from <= h.count - n.count else { return nil }
         let first = n[0]
-        let positions = stride(from: last ? h.count - n.count : from, through: last ? from : h.count - n.count,
+        let positions = stride(
+            from: last ? h.count - n.count : from, through: last ? from : h.count - n.count,
             by: last ? -1 : 1)
         for i in positions where h[i] == first {
             var k = 1

@@ -198,7 +198,8 @@ struct Lexer {
             }
             guard digits > 0, v <= 0x10FFFF, pos < limit, bytes[pos] == UInt8(ascii: "}") else {
                 throw .error(
-                    .syntax, "invalid \\u{...} escape (hex digits up to 10FFFF expected)", at: span(start, min(pos + 1, limit)))
+                    .syntax, "invalid \\u{...} escape (hex digits up to 10FFFF expected)",
+                    at: span(start, min(pos + 1, limit)))
             }
             pos += 1
             return v

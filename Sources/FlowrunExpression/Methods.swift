@@ -37,7 +37,10 @@ public struct MethodSpec: Sendable {
 }
 
 public enum Methods {
-    public static let all: [MethodSpec] = [
+    /// Every method: the core list below, then the JavaScript string methods of issue 15.
+    public static let all: [MethodSpec] = core + JSStringMethods.all
+
+    static let core: [MethodSpec] = [
         higher(
             "map", "arr.map((item, index) => value) -> array", "A new array of the function's results.",
             [("[1, 2, 3].map(x => x * 2)", "[2,4,6]"), ("['a', 'b'].map((x, i) => x + i)", "[\"a0\",\"b1\"]")],
@@ -196,7 +199,8 @@ public enum Methods {
         },
         stringMethod(
             "split", "Splits on a separator; an empty separator splits into UTF-16 code units.",
-            [("'a,b,,c'.split(',')", "[\"a\",\"b\",\"\",\"c\"]"), ("'a\\r\\nb'.split('\\n')", "[\"a\\r\",\"b\"]")], arity: 1...1,
+            [("'a,b,,c'.split(',')", "[\"a\",\"b\",\"\",\"c\"]"), ("'a\\r\\nb'.split('\\n')", "[\"a\\r\",\"b\"]")],
+            arity: 1...1,
             result: .array(.string)
         ) { s, args throws(BuiltinFailure) in
             .array(JSString.split(s, try Builtins.text(args[0], "split")).map { .string($0) })
@@ -230,7 +234,7 @@ public enum Methods {
             let a = try Builtins.text(args[0], "replaceAll"), b = try Builtins.text(args[1], "replaceAll")
             return .string(JSString.replace(s, a, b, all: true))
         },
-    ] + JSStringMethods.all
+    ]
 
     public static let byName: [String: MethodSpec] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 

@@ -43,7 +43,9 @@ import Testing
             "DifferentialTests: \(expressions.count) expressions, \(agreed) agree, "
                 + "\(explained.values.reduce(0, +)) differ as documented \(explained.sorted { $0.key < $1.key }), "
                 + "\(unexplained.count) undocumented")
-        #expect(unexplained.isEmpty, "\(unexplained.count) undocumented differences:\n\(unexplained.prefix(25).joined(separator: "\n"))")
+        #expect(
+            unexplained.isEmpty,
+            "\(unexplained.count) undocumented differences:\n\(unexplained.prefix(25).joined(separator: "\n"))")
         let ids = Set(JSDifferences.all.map(\.id))
         #expect(explained.keys.allSatisfy(ids.contains))
         #expect(agreed > expressions.count * 3 / 4, "most generated expressions should agree")
@@ -227,7 +229,8 @@ struct ExpressionGenerator {
             tags.insert("ints-and-floats")
             if rng.chance(10) { tags.insert("json-indent-argument") }
             let replacer = tags.contains("json-indent-argument") ? "" : "null, "
-            return "JSON.stringify(\(value(2)), \(replacer)\(rng.pick(["0", "1", "2", "4", "12", "'--'", "'\\t'", "''", "null"])))"
+            return
+                "JSON.stringify(\(value(2)), \(replacer)\(rng.pick(["0", "1", "2", "4", "12", "'--'", "'\\t'", "''", "null"])))"
         default: return "{k: \(string(2)), n: \(number(2))}"
         }
     }
