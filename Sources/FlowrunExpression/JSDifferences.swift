@@ -85,6 +85,13 @@ public enum JSDifferences {
             reason: "`[object Object]` is never what a flow wants to send."
         ),
         JSDifference(
+            id: "null-in-text",
+            javascript: "`${null}` in a template literal is `\"null\"`",
+            flowrun:
+                "`null` interpolated into text (`id=<<$.missing>>`, `string(null)`) is empty; `'a' + null` is an error (`no-coercion`)",
+            reason: "A missing optional field should leave a gap, not the word null, in a URL or message text."
+        ),
+        JSDifference(
             id: "object-key-equivalence",
             javascript: "`{'e\\u0301': 1, '\\u00e9': 2}` has two keys",
             flowrun:
