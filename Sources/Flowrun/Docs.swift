@@ -134,6 +134,17 @@ public enum DocsRenderer {
             for (e, r) in m.examples { out += "    \(e)  =>  \(r)\n" }
             out += "\n"
         }
+        out += """
+            ## Differences from JavaScript
+
+            Expressions are JavaScript where they look like JavaScript: strings are UTF-16 code units (`.length`,
+            indexes, `slice`, `indexOf`, `split`, comparison; equality compares code units, so `'e\\u0301' == '\\u00e9'`
+            is false), escapes, case mapping, `trim`, `replace` patterns, `JSON.stringify` and numbers in text follow
+            the ECMAScript specification. These are the deliberate differences; the differential test against
+            QuickJS (Tests/FlowrunExpressionTests/DifferentialTests.swift) fails on any mismatch not listed here.
+
+
+            """ + JSDifferences.table
         return out
     }
 

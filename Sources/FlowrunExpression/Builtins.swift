@@ -114,22 +114,22 @@ public enum Builtins {
         },
         fn(
             "len", "len(x: string | array | object) -> int",
-            "Length of a string (in characters), an array, or an object (number of keys).", 1...1,
-            [("len('héllo')", "5"), ("len([1, 2, 3])", "3"), ("len({a: 1})", "1")], { _ in .int }
+            "Length of a string (in UTF-16 code units, as `.length`), an array, or an object (number of keys).", 1...1,
+            [("len('héllo')", "5"), ("len('😀')", "2"), ("len([1, 2, 3])", "3"), ("len({a: 1})", "1")], { _ in .int }
         ) { a, _ throws(BuiltinFailure) in
             switch a[0] {
-            case .string(let s): return .int(s.count)
+            case .string(let s): return .int(JSString.length(s))
             case .array(let x): return .int(x.count)
             case .object(let o): return .int(o.count)
             default: throw .type("len", "a string, array or object", a[0])
             }
         },
         stringFn("lower", "Lower-cases a string.", [("lower('Ann@Example.COM')", "\"ann@example.com\"")]) {
-            $0.lowercased()
+            JSString.lowercased($0)
         },
         stringFn("upper", "Upper-cases a string.", [("upper('abc')", "\"ABC\"")]) { $0.uppercased() },
         stringFn("trim", "Removes leading and trailing whitespace.", [("trim('  a b  ')", "\"a b\"")]) {
-            $0.trimmingSpaces()
+            JSString.trim($0)
         },
         rounding("ceil", "Rounds up to an int.", [("ceil(250 / 100)", "3"), ("ceil(2)", "2")]) { $0.rounded(.up) },
         rounding("floor", "Rounds down to an int.", [("floor(2.7)", "2"), ("floor(-2.5)", "-3")]) { $0.rounded(.down) },
@@ -250,11 +250,25 @@ public enum Builtins {
             return .int(n)
         },
         fn(
-            "JSON.stringify", "JSON.stringify(x, indent?: int) -> string",
-            "Serializes a value as JSON: compact, or pretty-printed when `indent` is given.", 1...2,
-            [("JSON.stringify({a: [1, 'x']})", "\"{\\\"a\\\":[1,\\\"x\\\"]}\"")], { _ in .string }
-        ) { a, _ in
-            .string(a.count > 1 ? JSON.pretty(a[0]) : JSON.serialize(a[0]))
+            "JSON.stringify", "JSON.stringify(x, indent?) or JSON.stringify(x, null, indent) -> string",
+            "Serializes a value as JSON: compact, or indented as JavaScript's `JSON.stringify(x, null, indent)` (a number of spaces up to 10, or a string cut to 10 characters; 0, '' and null are compact). The two-argument form takes the indent second (flowrun has no replacer functions).",
+            1...3,
+            [
+                ("JSON.stringify({a: [1, 'x']})", "\"{\\\"a\\\":[1,\\\"x\\\"]}\""),
+                ("JSON.stringify({a: 1}, null, 2)", "\"{\\n  \\\"a\\\": 1\\n}\""),
+                ("JSON.stringify([1], 0)", "\"[1]\""), ("JSON.stringify([1], '--')", "\"[\\n--1\\n]\""),
+            ], { _ in .string }
+        ) { a, _ throws(BuiltinFailure) in
+            switch a.count {
+            case 1: return .string(JSON.serialize(a[0]))
+            case 2: return .string(JSON.serialize(a[0], indent: try jsonIndent(a[1])))
+            default:
+                guard a[1].isNull else {
+                    throw BuiltinFailure(
+                        "JSON.stringify: the replacer must be null (replacer functions are not supported)")
+                }
+                return .string(JSON.serialize(a[0], indent: try jsonIndent(a[2])))
+            }
         },
         fn(
             "JSON.parse", "JSON.parse(s: string) -> any", "Parses JSON text; invalid text is an error, never null.",
@@ -283,7 +297,7 @@ public enum Builtins {
         "JSON.stringify": { x in .string(JSON.serialize(x)) },
         "len": { x throws(BuiltinFailure) in
             switch x {
-            case .string(let s): return .int(s.count)
+            case .string(let s): return .int(JSString.length(s))
             case .array(let a): return .int(a.count)
             case .object(let o): return .int(o.count)
             default: throw .type("len", "a string, array or object", x)
@@ -357,6 +371,19 @@ public enum Builtins {
         }
     }
 
+    /// The indent argument of `JSON.stringify` as JavaScript reads it: a number of spaces (clamped to
+    /// 0...10, fractions dropped), a string's first 10 code units, `null` for none.
+    static func jsonIndent(_ v: Value) throws(BuiltinFailure) -> String {
+        switch v {
+        case .null: return ""
+        case .int(let i): return String(repeating: " ", count: min(max(i, 0), 10))
+        case .bigInt(let t): return t.hasPrefix("-") ? "" : String(repeating: " ", count: 10)
+        case .double(let d): return d >= 1 ? String(repeating: " ", count: Int(min(d, 10))) : ""
+        case .string(let s): return JSString.slice(s, 0, min(JSString.length(s), 10))
+        default: throw .type("JSON.stringify", "an int or string indent", v)
+        }
+    }
+
     static func text(_ v: Value, _ fn: String) throws(BuiltinFailure) -> String {
         guard case .string(let s) = v else { throw .type(fn, "a string", v) }
         return s
@@ -412,7 +439,7 @@ public enum Builtins {
     public static func compare(_ a: Value, _ b: Value) -> Int? {
         switch (a, b) {
         case (.int(let x), .int(let y)): return x < y ? -1 : x > y ? 1 : 0
-        case (.string(let x), .string(let y)): return x < y ? -1 : x > y ? 1 : 0
+        case (.string(let x), .string(let y)): return JSText.compare(x, y)
         case (.bigInt, .int), (.int, .bigInt), (.bigInt, .bigInt): return Value.compareIntegers(a, b)
         case (.bigInt(let x), .double(let y)): return compare(.double(Double(x)!), .double(y))
         case (.double(let x), .bigInt(let y)): return compare(.double(x), .double(Double(y)!))

@@ -370,7 +370,13 @@ public struct Checker {
                 }
                 return .string
             }
-            if definitelyNot(l, ["number", "string"]) || definitelyNot(r, ["number", "string"]) {
+            // Valid at run time: number + number, and a string with a string, number or bool on either side.
+            // So a bool is wrong only beside an operand that cannot be a string (`$.s + true` is fine).
+            let never: Set<String> = ["number", "string", "bool"], boolOnly: Set<String> = ["number", "string"]
+            if definitelyNot(l, never) || definitelyNot(r, never)
+                || (definitelyNot(l, boolOnly) && definitelyNot(r, ["string"]))
+                || (definitelyNot(r, boolOnly) && definitelyNot(l, ["string"]))
+            {
                 report(.operandType, "cannot apply + to \(l) and \(r)", span)
                 return .any
             }

@@ -219,7 +219,7 @@ struct Compiler {
             if safe { return .null }
             throw EvalError(.typeError, "cannot read field '\(name)' of null (use ?. to allow null)", at: span)
         case .array(let a) where name == "length": return .int(a.count)
-        case .string(let s) where name == "length": return .int(s.count)
+        case .string(let s) where name == "length": return .int(JSString.length(s))
         default: throw EvalError(.typeError, "cannot read field '\(name)' of \(v.typeName)", at: span)
         }
     }
@@ -239,9 +239,7 @@ struct Compiler {
             guard let n = i.intValue else {
                 throw EvalError(.typeError, "a string index must be an int, got \(i.typeName)", at: span)
             }
-            let chars = Array(s)
-            let k = n < 0 ? chars.count + n : n
-            return chars.indices.contains(k) ? .string(String(chars[k])) : .null
+            return JSString.unit(s, at: n < 0 ? JSString.length(s) + n : n).map { .string($0) } ?? .null
         case (.null, _):
             if safe { return .null }
             throw EvalError(.typeError, "cannot index null (use ?.[...] to allow null)", at: span)

@@ -121,34 +121,104 @@ struct Lexer {
                 return Token(kind: .string(String(decoding: out, as: UTF8.self)), start: start, end: pos)
             }
             if c == UInt8(ascii: "\\"), pos + 1 < limit {
-                let e = bytes[pos + 1]
-                pos += 2
-                switch e {
-                case UInt8(ascii: "n"): out.append(10)
-                case UInt8(ascii: "t"): out.append(9)
-                case UInt8(ascii: "r"): out.append(13)
-                case UInt8(ascii: "0"): out.append(0)
-                case UInt8(ascii: "u"):
-                    var v: UInt32 = 0
-                    var digits = 0
-                    while digits < 4, pos < limit, let d = hexValue(bytes[pos]) {
-                        v = v * 16 + d
-                        pos += 1
-                        digits += 1
-                    }
-                    guard digits == 4, let scalar = Unicode.Scalar(v) else {
-                        throw .error(
-                            .syntax, "invalid \\u escape (four hex digits expected)", at: span(pos - digits - 2, pos))
-                    }
-                    out.append(contentsOf: String(Character(scalar)).utf8)
-                default: out.append(e)
-                }
+                try escape(into: &out)
                 continue
             }
             out.append(c)
             pos += 1
         }
         throw .error(.syntax, "unterminated string literal", at: span(start, start + 1))
+    }
+
+    /// One escape sequence after a backslash at `pos`, as JavaScript reads it (non-strict): `\\b \\f \\n
+    /// \\r \\t \\v \\0`, `\\xHH`, `\\uHHHH` (a surrogate pair in two escapes makes one character),
+    /// `\\u{H...}`, a backslash before a line break continues the line, and any other character stands
+    /// for itself (`'\\q'` is `"q"`). Malformed hex escapes, lone surrogates and legacy octal escapes
+    /// (`\\1`) are errors with the escape's location.
+    private mutating func escape(into out: inout [UInt8]) throws(Diagnostic) {
+        let start = pos
+        let e = bytes[pos + 1]
+        pos += 2
+        func append(_ v: UInt32) { out.append(contentsOf: String(Character(Unicode.Scalar(v)!)).utf8) }
+        switch e {
+        case UInt8(ascii: "n"): out.append(0x0A)
+        case UInt8(ascii: "t"): out.append(0x09)
+        case UInt8(ascii: "r"): out.append(0x0D)
+        case UInt8(ascii: "b"): out.append(0x08)
+        case UInt8(ascii: "f"): out.append(0x0C)
+        case UInt8(ascii: "v"): out.append(0x0B)
+        case UInt8(ascii: "0") where !(pos < limit && isDigit(bytes[pos])): out.append(0)
+        case UInt8(ascii: "0")...UInt8(ascii: "9"):
+            throw .error(.syntax, "octal escapes are not supported (use \\x or \\u)", at: span(start, pos))
+        case 0x0D:
+            if pos < limit, bytes[pos] == 0x0A { pos += 1 }
+        case 0x0A: break
+        case UInt8(ascii: "x"):
+            guard pos + 1 < limit, let h = hexValue(bytes[pos]), let l = hexValue(bytes[pos + 1]) else {
+                throw .error(.syntax, "invalid \\x escape (two hex digits expected)", at: span(start, min(pos, limit)))
+            }
+            pos += 2
+            append(h * 16 + l)
+        case UInt8(ascii: "u"):
+            let v = try unicodeEscape(start)
+            if (0xD800..<0xDC00).contains(v), pos + 1 < limit, bytes[pos] == UInt8(ascii: "\\"),
+                bytes[pos + 1] == UInt8(ascii: "u")
+            {
+                let second = pos
+                pos += 2
+                let w = try unicodeEscape(second)
+                guard (0xDC00..<0xE000).contains(w) else {
+                    throw .error(
+                        .syntax, "a lone surrogate cannot be in a string (\\u escapes \(hex(v)) then \(hex(w)))",
+                        at: span(start, pos))
+                }
+                append(0x10000 + ((v - 0xD800) << 10) + (w - 0xDC00))
+            } else if (0xD800..<0xE000).contains(v) {
+                throw .error(
+                    .syntax, "a lone surrogate (\(hex(v))) cannot be in a string; write a pair or \\u{...}",
+                    at: span(start, pos))
+            } else {
+                append(v)
+            }
+        default: out.append(e)
+        }
+    }
+
+    /// The code point of `\\uHHHH` or `\\u{H...}` (at most U+10FFFF), with `pos` just after the `u`.
+    private mutating func unicodeEscape(_ start: Int) throws(Diagnostic) -> UInt32 {
+        var v: UInt32 = 0
+        if pos < limit, bytes[pos] == UInt8(ascii: "{") {
+            pos += 1
+            var digits = 0
+            while pos < limit, let d = hexValue(bytes[pos]) {
+                v = v &* 16 &+ d
+                pos += 1
+                digits += 1
+                if v > 0x10FFFF { break }
+            }
+            guard digits > 0, v <= 0x10FFFF, pos < limit, bytes[pos] == UInt8(ascii: "}") else {
+                throw .error(
+                    .syntax, "invalid \\u{...} escape (hex digits up to 10FFFF expected)",
+                    at: span(start, min(pos + 1, limit)))
+            }
+            pos += 1
+            return v
+        }
+        var digits = 0
+        while digits < 4, pos < limit, let d = hexValue(bytes[pos]) {
+            v = v * 16 + d
+            pos += 1
+            digits += 1
+        }
+        guard digits == 4 else {
+            throw .error(.syntax, "invalid \\u escape (four hex digits expected)", at: span(start, pos))
+        }
+        return v
+    }
+
+    private func hex(_ v: UInt32) -> String {
+        let digits = String(v, radix: 16, uppercase: true)
+        return "U+" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 
     private func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }

@@ -37,7 +37,10 @@ public struct MethodSpec: Sendable {
 }
 
 public enum Methods {
-    public static let all: [MethodSpec] = [
+    /// Every method: the core list below, then the JavaScript string methods of issue 15.
+    public static let all: [MethodSpec] = core + JSStringMethods.all
+
+    static let core: [MethodSpec] = [
         higher(
             "map", "arr.map((item, index) => value) -> array", "A new array of the function's results.",
             [("[1, 2, 3].map(x => x * 2)", "[2,4,6]"), ("['a', 'b'].map((x, i) => x + i)", "[\"a0\",\"b1\"]")],
@@ -125,9 +128,8 @@ public enum Methods {
                 let (lo, hi) = try bounds(args, count: a.count, "slice")
                 return .array(Array(a[lo..<hi]))
             case .string(let s):
-                let chars = Array(s)
-                let (lo, hi) = try bounds(args, count: chars.count, "slice")
-                return .string(String(chars[lo..<hi]))
+                let (lo, hi) = try bounds(args, count: JSString.length(s), "slice")
+                return .string(JSString.slice(s, lo, hi))
             default: throw .type("slice", "an array or string", recv)
             }
         },
@@ -152,27 +154,26 @@ public enum Methods {
         },
         plain(
             "includes", ["array", "string"], "x.includes(item) -> bool",
-            "Whether an array holds the item (deep equality) or a string holds the substring.", 1...1,
+            "Whether an array holds the item (deep equality, as `==`) or a string holds the substring.", 1...1,
             [("[1, 2].includes(2)", "true"), ("'hello'.includes('ell')", "true")], { _, _ in .bool }
         ) { recv, args throws(BuiltinFailure) in
             switch recv {
             case .array(let a): return .bool(a.contains(args[0]))
-            case .string(let s): return .bool(s.contains(try Builtins.text(args[0], "includes")))
+            case .string(let s): return .bool(JSString.includes(s, try Builtins.text(args[0], "includes")))
             default: throw .type("includes", "an array or string", recv)
             }
         },
         plain(
-            "indexOf", ["array", "string"], "x.indexOf(item) -> int", "Index of the first occurrence, or -1.", 1...1,
+            "indexOf", ["array", "string"], "x.indexOf(item) -> int",
+            "Index of the first occurrence (deep equality, as `==`; in a string, of the substring in UTF-16 code units), or -1.",
+            1...1,
             [("['a', 'b'].indexOf('b')", "1"), ("'hello'.indexOf('l')", "2"), ("[1].indexOf(9)", "-1")],
             { _, _ in .int }
         ) {
             recv, args throws(BuiltinFailure) in
             switch recv {
             case .array(let a): return .int(a.firstIndex(of: args[0]) ?? -1)
-            case .string(let s):
-                let needle = try Builtins.text(args[0], "indexOf")
-                guard let r = s.firstRange(of: needle) else { return .int(-1) }
-                return .int(s.distance(from: s.startIndex, to: r.lowerBound))
+            case .string(let s): return .int(JSString.indexOf(s, try Builtins.text(args[0], "indexOf")))
             default: throw .type("indexOf", "an array or string", recv)
             }
         },
@@ -185,51 +186,53 @@ public enum Methods {
             return .string(recv.arrayValue!.map(\.interpolated).joined(separator: sep))
         },
         stringMethod("toLowerCase", "Lower-cases the string.", [("'AbC'.toLowerCase()", "\"abc\"")]) { s, _ in
-            .string(s.lowercased())
+            .string(JSString.lowercased(s))
         },
         stringMethod("toUpperCase", "Upper-cases the string.", [("'AbC'.toUpperCase()", "\"ABC\"")]) { s, _ in
             .string(s.uppercased())
         },
-        stringMethod("trim", "Removes leading and trailing whitespace.", [("' x '.trim()", "\"x\"")]) { s, _ in
-            .string(s.trimmingSpaces())
+        stringMethod(
+            "trim", "Removes leading and trailing whitespace (JavaScript's set: includes U+FEFF, not U+0085).",
+            [("' x '.trim()", "\"x\""), ("'\\u{feff} x\\r\\n'.trim()", "\"x\"")]
+        ) { s, _ in
+            .string(JSString.trim(s))
         },
         stringMethod(
-            "split", "Splits on a separator.", [("'a,b,,c'.split(',')", "[\"a\",\"b\",\"\",\"c\"]")], arity: 1...1,
+            "split", "Splits on a separator; an empty separator splits into UTF-16 code units.",
+            [("'a,b,,c'.split(',')", "[\"a\",\"b\",\"\",\"c\"]"), ("'a\\r\\nb'.split('\\n')", "[\"a\\r\",\"b\"]")],
+            arity: 1...1,
             result: .array(.string)
         ) { s, args throws(BuiltinFailure) in
-            let sep = try Builtins.text(args[0], "split")
-            if sep.isEmpty { return .array(s.map { .string(String($0)) }) }
-            return .array(s.split(separator: sep, omittingEmptySubsequences: false).map { .string(String($0)) })
+            .array(JSString.split(s, try Builtins.text(args[0], "split")).map { .string($0) })
         },
         stringMethod(
             "startsWith", "Whether the string starts with the prefix.", [("'hello'.startsWith('he')", "true")],
             arity: 1...1, result: .bool
         ) { s, args throws(BuiltinFailure) in
-            .bool(s.hasPrefix(try Builtins.text(args[0], "startsWith")))
+            .bool(JSString.startsWith(s, try Builtins.text(args[0], "startsWith")))
         },
         stringMethod(
             "endsWith", "Whether the string ends with the suffix.", [("'hello'.endsWith('lo')", "true")],
             arity: 1...1, result: .bool
         ) { s, args throws(BuiltinFailure) in
-            .bool(s.hasSuffix(try Builtins.text(args[0], "endsWith")))
+            .bool(JSString.endsWith(s, try Builtins.text(args[0], "endsWith")))
         },
         stringMethod(
-            "replace", "Replaces the first occurrence of `a` with `b`.", [("'a-b-c'.replace('-', '+')", "\"a+b-c\"")],
+            "replace",
+            "Replaces the first occurrence of `a` with `b`; in `b`, `$&` is the match, `$$` a `$`, `` $` `` and `$'` the text before and after it.",
+            [("'a-b-c'.replace('-', '+')", "\"a+b-c\""), ("'x'.replace('x', '[$&$&]')", "\"[xx]\"")],
             arity: 2...2
         ) { s, args throws(BuiltinFailure) in
             let a = try Builtins.text(args[0], "replace"), b = try Builtins.text(args[1], "replace")
-            guard !a.isEmpty, let r = s.firstRange(of: a) else { return .string(s) }
-            var out = s
-            out.replaceSubrange(r, with: b)
-            return .string(out)
+            return .string(JSString.replace(s, a, b, all: false))
         },
         stringMethod(
-            "replaceAll", "Replaces every occurrence of `a` with `b`.", [("'a-b-c'.replaceAll('-', '+')", "\"a+b+c\"")],
+            "replaceAll", "Replaces every occurrence of `a` with `b` (with `replace`'s `$` patterns).",
+            [("'a-b-c'.replaceAll('-', '+')", "\"a+b+c\""), ("'ab'.replaceAll('', '-')", "\"-a-b-\"")],
             arity: 2...2
         ) { s, args throws(BuiltinFailure) in
             let a = try Builtins.text(args[0], "replaceAll"), b = try Builtins.text(args[1], "replaceAll")
-            guard !a.isEmpty else { return .string(s) }
-            return .string(s.split(separator: a, omittingEmptySubsequences: false).joined(separator: b))
+            return .string(JSString.replace(s, a, b, all: true))
         },
     ]
 
@@ -245,7 +248,7 @@ public enum Methods {
             lambdaParams: 1...2, result: result, impl: .higherOrder(impl))
     }
 
-    private static func plain(
+    static func plain(
         _ name: String, _ receivers: [String], _ signature: String, _ doc: String, _ arity: ClosedRange<Int>,
         _ examples: [(String, String)], _ result: @escaping @Sendable (Shape, [Shape]) -> Shape,
         _ impl: @escaping @Sendable (Value, [Value]) throws(BuiltinFailure) -> Value
@@ -255,7 +258,7 @@ public enum Methods {
             lambdaParams: nil, result: result, impl: .plain(impl))
     }
 
-    private static func stringMethod(
+    static func stringMethod(
         _ name: String, _ doc: String, _ examples: [(String, String)], arity: ClosedRange<Int> = 0...0,
         result: Shape = .string, _ impl: @escaping @Sendable (String, [Value]) throws(BuiltinFailure) -> Value
     ) -> MethodSpec {
@@ -268,7 +271,7 @@ public enum Methods {
         }
     }
 
-    private static func bounds(_ args: [Value], count: Int, _ fn: String) throws(BuiltinFailure) -> (Int, Int) {
+    static func bounds(_ args: [Value], count: Int, _ fn: String) throws(BuiltinFailure) -> (Int, Int) {
         func index(_ v: Value, _ fallback: Int) throws(BuiltinFailure) -> Int {
             if v.isNull { return fallback }
             guard let i = v.intValue else { throw .type(fn, "int indexes", v) }

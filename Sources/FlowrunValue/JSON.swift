@@ -42,9 +42,14 @@ public enum JSON {
     }
 
     /// Pretty JSON with two-space indentation, for humans.
-    public static func pretty(_ value: Value) -> String {
+    public static func pretty(_ value: Value) -> String { serialize(value, indent: "  ") }
+
+    /// JSON indented as JavaScript's `JSON.stringify(value, null, indent)` does: each level by `indent`
+    /// (the caller limits it to 10 characters as JavaScript does), `": "` after keys; an empty `indent` is compact.
+    public static func serialize(_ value: Value, indent: String) -> String {
+        if indent.isEmpty { return serialize(value) }
         var out = ByteWriter(capacity: 256)
-        write(value, to: &out, indent: 2, level: 0)
+        write(value, to: &out, indent: Array(indent.utf8), level: 0)
         return out.string()
     }
 
@@ -52,7 +57,7 @@ public enum JSON {
     /// with an explicit stack (`parseDeep`, `writeDeep`), so no value costs more than this many frames.
     static let recursiveLevels = 32
 
-    static func write(_ value: Value, to out: inout ByteWriter, indent: Int?, level: Int) {
+    static func write(_ value: Value, to out: inout ByteWriter, indent: [UInt8]?, level: Int) {
         switch value {
         case .null: out.append("null")
         case .bool(let b): out.append(b ? "true" : "false")
@@ -92,7 +97,7 @@ public enum JSON {
 
     /// `write` without recursion: the open arrays and objects and the position in each are kept on
     /// a stack of their own, so a value as deep as `Value.maxDepth` needs no deep thread stack.
-    private static func writeDeep(_ value: Value, to out: inout ByteWriter, indent: Int?, level: Int) {
+    private static func writeDeep(_ value: Value, to out: inout ByteWriter, indent: [UInt8]?, level: Int) {
         enum Open {
             case array([Value], next: Int)
             case object(Value.Object, next: Int)
@@ -145,10 +150,12 @@ public enum JSON {
         }
     }
 
-    private static func newline(_ out: inout ByteWriter, _ indent: Int?, _ level: Int) {
+    private static func newline(_ out: inout ByteWriter, _ indent: [UInt8]?, _ level: Int) {
         guard let indent else { return }
         out.append(UInt8(ascii: "\n"))
-        for _ in 0..<indent * level { out.append(UInt8(ascii: " ")) }
+        indent.withUnsafeBufferPointer { unit in
+            for _ in 0..<level { out.append(unit) }
+        }
     }
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
@@ -179,6 +186,8 @@ public enum JSON {
         case 0x0A: out.append("\\n")
         case 0x0D: out.append("\\r")
         case 0x09: out.append("\\t")
+        case 0x08: out.append("\\b")
+        case 0x0C: out.append("\\f")
         case 0..<0x20:
             out.append("\\u00")
             out.append(hex[Int(byte >> 4)])

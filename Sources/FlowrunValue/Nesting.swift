@@ -37,7 +37,7 @@ extension Value {
         case (.double(let a), .double(let b)): return a == b
         case (.int(let a), .double(let b)): return Double(a) == b
         case (.double(let a), .int(let b)): return a == Double(b)
-        case (.string(let a), .string(let b)): return a == b
+        case (.string(let a), .string(let b)): return JSText.equal(a, b)
         case (.array(let a), .array(let b)):
             guard a.count == b.count else { return false }
             if depth >= JSON.recursiveLevels { return deepEqual(lhs, rhs) }

@@ -113,7 +113,8 @@ public enum Value: Sendable {
         return current
     }
 
-    /// The canonical string form used by string interpolation: strings as-is, numbers canonically,
+    /// The canonical string form used by string interpolation: strings as-is, numbers as JavaScript
+    /// writes them (`0.00001`, `2` for the float 2.0, `1e+21`),
     /// `null` as empty, arrays and objects as compact JSON.
     public var interpolated: String {
         switch self {
@@ -122,7 +123,7 @@ public enum Value: Sendable {
         case .bool(let b): b ? "true" : "false"
         case .int(let i): String(i)
         case .bigInt(let digits): digits
-        case .double(let d): Value.canonical(d)
+        case .double(let d): JSText.number(d)
         case .array, .object: JSON.serialize(self)
         }
     }
@@ -157,10 +158,12 @@ public enum Value: Sendable {
         return order
     }
 
-    /// Shortest round-tripping text for a finite double, always recognisable as a double (`3.0`, `0.1`, `1e+20`).
+    /// The JSON text of a double: JavaScript's Number::toString (`0.00001`, `1e+21`), with `.0` after
+    /// an integral value so that it reads back as a double (`3.0`, `10000000000000000.0`); non-finite is `null`.
     public static func canonical(_ d: Double) -> String {
         if d.isNaN || d.isInfinite { return "null" }
-        return d.description
+        let text = JSText.number(d)
+        return text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") }) ? text : text + ".0"
     }
 }
 
