@@ -90,6 +90,8 @@ public struct RunRecord: Sendable, Equatable {
     /// The cluster node (`FLOWRUN_NODE_ID`) that ran it, and its fencing token.
     public var node: String?
     public var fence: Int?
+    /// The schedule slot (Unix nanoseconds) a scheduled run fired, kept for its retries and rescue runs.
+    public var slot: Int?
     /// Whether `run.retries` may run it again, and why (or why not): set when the run ends.
     public var retryable = false
     public var retryNote: String?
@@ -168,6 +170,7 @@ extension RunRecord {
         if let flowFile { d["flowFile"] = .string(flowFile) }
         if let node { d["node"] = .string(node) }
         if let fence { d["fence"] = .int(fence) }
+        if let slot { d["slot"] = .int(slot) }
         return .object(d)
     }
 
@@ -204,6 +207,7 @@ extension RunRecord {
             r.flowFile = d["flowFile"].stringValue
             r.node = d["node"].stringValue
             r.fence = d["fence"].intValue
+            r.slot = d["slot"].intValue
             if case .object(let o) = d["changedColumns"] {
                 for (k, v) in o { r.changedColumns[k] = v.intValue ?? 0 }
             }
