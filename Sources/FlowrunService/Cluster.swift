@@ -116,7 +116,7 @@ extension Service {
                 metrics.cluster(.rescued, flow: service.name)
                 options.logger.log(
                     .info, "starting a rescue run of \(record.id)", flow: service.name, node: nil, run: record.id)
-                service.began()
+                service.began(catchUp: true)
                 let parent = record.id
                 let slot = record.slot
                 Thread.detachNewThread { self.execute(service, start, trigger: .rescue, parent: parent, slot: slot) }
@@ -206,7 +206,7 @@ extension Service {
             for _ in 0..<(decided.count - waiting.count - fire.count) { service.skipped() }
             guard !fire.isEmpty else { continue }
             fired += fire
-            for _ in fire { service.began() }
+            for _ in fire { service.began(catchUp: true) }
             options.logger.log(
                 .info, "firing \(fire.count) slot(s) deferred behind an abandoned run", flow: service.name, node: nil,
                 run: nil)

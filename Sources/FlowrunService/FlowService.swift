@@ -24,6 +24,9 @@ public final class FlowService: @unchecked Sendable {
     let lock = NSLock()
     public private(set) var slots: [Slot] = []
     public private(set) var running = 0
+    /// Of `running`, the catch-up runs (rescue runs, deferred slots fired late): they do not make the
+    /// schedule's own slots overlap here (a slot that meets one is deferred behind it, in the store).
+    private var catchingUp = 0
     public private(set) var consecutiveFailures = 0
     public private(set) var lastRun: RunRecord?
     public private(set) var skippedSlots = 0
@@ -146,7 +149,7 @@ public final class FlowService: @unchecked Sendable {
                     remember(slots[i].node, slots[i].next)
                     continue
                 }
-                if running > 0, overlap != .allow {
+                if running - catchingUp > 0, overlap != .allow {
                     if overlap == .queue {
                         slots[i].queued = true
                     } else {
@@ -231,15 +234,21 @@ public final class FlowService: @unchecked Sendable {
     func skipped() { lock.withLock { skippedSlots += 1 } }
 
     /// Counts a run that is about to start outside the schedule (manual trigger, webhook).
-    func began() { lock.withLock { running += 1 } }
+    func began(catchUp: Bool = false) {
+        lock.withLock {
+            running += 1
+            if catchUp { catchingUp += 1 }
+        }
+    }
 
     /// Records a finished run for health and the API, and steps the pending slots again with the
     /// health factor after this run (so the slot after a first failure is already stretched). With
     /// `run.health.disableAfter`, disables a flow that failed that many times in a row.
-    func finished(_ records: [RunRecord]) {
+    func finished(_ records: [RunRecord], catchUp: Bool = false) {
         let now = runtime.options.clock()
         let failures = lock.withLock { () -> Int? in
             running -= 1
+            if catchUp { catchingUp -= 1 }
             guard let last = records.last else { return nil }
             lastRun = last
             if let shared = sharedFailures() {

@@ -190,11 +190,12 @@ public final class Service: @unchecked Sendable {
             wake.signal()  // a queued slot may fire now, or the loop may be done
         }
         let records: [RunRecord]
+        let catchUp = trigger == .rescue || waits
         do throws(RunLock.Busy) {
             records = try service.runtime.run(
                 start, trigger: trigger, parent: parent, dryRun: dryRun, slot: slot, waits: waits, started: started)
         } catch {
-            service.finished([])
+            service.finished([], catchUp: catchUp)
             if trigger == .scheduled, let slot, case .trigger(let node) = start {
                 deferSlot(service, DeferredSlots.Entry(node: node, slot: slot, holder: error.holder))
                 return error.description
@@ -208,7 +209,7 @@ public final class Service: @unchecked Sendable {
             metrics.runFinished(r)
             onFinished?(r)
         }
-        service.finished(records)
+        service.finished(records, catchUp: catchUp)
         return nil
     }
 

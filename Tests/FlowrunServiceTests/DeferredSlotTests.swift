@@ -146,6 +146,24 @@ import Testing
         #expect(flow.skippedSlots == 0)
     }
 
+    /// Regression (cluster suite): the replica that started a rescue run skipped the next slot as overlapping
+    /// it, and so did the replica firing deferred slots: nobody claimed it. Catch-up runs do not make a
+    /// slot overlap locally; only the flow's own runs do.
+    @Test func catchUpRunsDoNotMakeSlotsOverlapLocally() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = MemoryStore()
+        let clock = ManualClock(Self.t0 + Self.second / 2)
+        let service = service(store, clock: clock)
+        service.load([try writeFlow("catchup")])
+        let flow = try #require(service.flow(named: "catchup"))
+        flow.began(catchUp: true)  // a rescue run going on here
+        #expect(flow.takeDue(now: Self.t0 + Self.second) == ["tick"])
+        flow.finished([])
+        flow.began()  // a run of the flow's own schedule
+        #expect(flow.takeDue(now: Self.t0 + 2 * Self.second).isEmpty)
+        #expect(flow.skippedSlots == 1)
+    }
+
     /// A slot that met a live run of another node (it renewed its lease and completed) stays skipped.
     @Test func aSlotBehindALiveRunIsSkipped() throws {
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -180,7 +180,12 @@ import Testing
         defer { cluster.cleanUp() }
         try cluster.start(["node-a", "node-b", "node-c"])
         let (victim, replica) = try cluster.holderOfASlowRun()
-        // The ticker flow's lease too, now and then: its slots are deferred until the sweep abandons its run.
+        // Killed while it holds the ticker flow's lease too when that happens within the slow run (0.3 s of
+        // every second, on one of three replicas): the slots due until the sweep abandons that run are
+        // deferred, then fired.
+        _ = try CLITests.waitFor(3) {
+            try cluster.store.get(flow: "ticks", key: "lock/")?["node"].stringValue == replica.node
+        }
         kill(replica.pid, SIGKILL)
         replica.process.waitUntilExit()
         let killedAt = Date()
