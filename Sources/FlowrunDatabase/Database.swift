@@ -196,11 +196,13 @@ extension Database {
             }
             let logger = context.logger
             let (flow, node, run) = (context.flowName, context.nodeName, context.runID)
-            db.perform(request, dryRun: context.isDryRun, notice: { text in
-                let notice = PostgresNotice.parse(text)
-                guard logger.enabled(notice.level) else { return }
-                logger.log(notice.level, "postgres: \(notice.message)", flow: flow, node: node, run: run)
-            }, done: finish)
+            db.perform(
+                request, dryRun: context.isDryRun,
+                notice: { text in
+                    let notice = PostgresNotice.parse(text)
+                    guard logger.enabled(notice.level) else { return }
+                    logger.log(notice.level, "postgres: \(notice.message)", flow: flow, node: node, run: run)
+                }, done: finish)
         }
 
         /// A libpq connection string from host/port/database/username/password/sslMode (values quoted).

@@ -70,7 +70,6 @@ public enum LeaseRules {
 
     static let ownPrefix = "@run/"
 
-
     /// The token of the next acquisition: above both the remembered counter and the lease replaced.
     public static func nextFence(counter: Value?, replacing held: Value?) -> Int {
         max(counter?.intValue ?? 0, held?["fence"].intValue ?? 0) + 1

@@ -33,7 +33,10 @@ import Testing
     }
 
     @Test(arguments: [
-        ("NOTICE:  relation \"t\" already exists, skipping\n", LogLevel.info, "relation \"t\" already exists, skipping"),
+        (
+            "NOTICE:  relation \"t\" already exists, skipping\n", LogLevel.info,
+            "relation \"t\" already exists, skipping"
+        ),
         ("WARNING:  careful\n", .warning, "careful"),
         ("DEBUG:  x", .debug, "x"),
         ("no severity", .info, "no severity"),
@@ -73,7 +76,8 @@ struct PostgresNoticeAndRetryTests {
         #expect(throws: NodeError.self) { try run(c, ["operation": "query", "query": .string(read)]) }
         let afterRead = try run(c, ["operation": "query", "query": .string("SELECT last_value FROM \(name)_seq")])
         #expect(afterRead.rows.first?["last_value"] == 3)
-        #expect(try run(c, ["operation": "query", "query": .string("SELECT count(*) AS n FROM \(name)")]).rows[0]["n"] == 0)
+        #expect(
+            try run(c, ["operation": "query", "query": .string("SELECT count(*) AS n FROM \(name)")]).rows[0]["n"] == 0)
     }
 
     @Test func noticesGoToTheRunsLoggerWithTheNode() throws {

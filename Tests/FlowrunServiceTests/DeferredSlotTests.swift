@@ -54,7 +54,9 @@ import Testing
 
     @Test func slotsAreKeptOncePerNodeAndSlotOldestFirst() {
         var stored: Value? = nil
-        for slot in [3, 1, 2, 1] { stored = DeferredSlots.adding(Entry(node: "t", slot: slot, holder: "h"), to: stored) }
+        for slot in [3, 1, 2, 1] {
+            stored = DeferredSlots.adding(Entry(node: "t", slot: slot, holder: "h"), to: stored)
+        }
         stored = DeferredSlots.adding(Entry(node: "u", slot: 1, holder: "h"), to: stored)
         #expect(DeferredSlots.entries(stored).map { "\($0.node)\($0.slot)" } == ["t1", "u1", "t2", "t3"])
         #expect(DeferredSlots.value([]) == nil)
@@ -124,9 +126,10 @@ import Testing
         let due = try #require(flow.takeDueSlots(now: clock.now).first)
         #expect(due.slot == Self.t0 + Self.second)
         #expect(service.execute(flow, .trigger(due.node), trigger: .scheduled, slot: due.slot) != nil)  // busy
-        #expect(DeferredSlots.entries(try store.get(flow: "deferme", key: DeferredSlots.key)) == [
-            Entry(node: "tick", slot: Self.t0 + Self.second, holder: "r-holder")
-        ])
+        #expect(
+            DeferredSlots.entries(try store.get(flow: "deferme", key: DeferredSlots.key)) == [
+                Entry(node: "tick", slot: Self.t0 + Self.second, holder: "r-holder")
+            ])
         #expect(service.settleDeferredSlots(now: clock.now).isEmpty)  // the holder may be alive
         #expect(try store.get(flow: "deferme", key: DeferredSlots.key) != nil)
         // No renewal for TTL + a sweep: swept, abandoned, rescued; the deferred slot fires.

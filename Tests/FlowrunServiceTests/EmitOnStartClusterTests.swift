@@ -22,7 +22,8 @@ import Testing
     ])
     func whoFires(others: [Int], claimedAt: Int?, fires: Bool) {
         let claimed = claimedAt.map { StartClaims.claim(node: "x", at: $0) }
-        #expect(StartClaims.fires(started: Self.t0, others: others, claimed: claimed, window: 15 * Self.second) == fires)
+        #expect(
+            StartClaims.fires(started: Self.t0, others: others, claimed: claimed, window: 15 * Self.second) == fires)
     }
 
     func service(_ store: MemoryStore, clock: ManualClock, node: String) -> Service {

@@ -8,7 +8,8 @@ import Testing
 /// Issue 14 item 5: the flow's shared health is updated in the same fenced transaction as the run's final
 /// record (it was a second write, after the record), on every backend.
 @Suite struct RunEndHealthTests {
-    @Test(arguments: StoreBackend.available) func theFinalRecordAndHealthCommitTogether(_ backend: StoreBackend) throws {
+    @Test(arguments: StoreBackend.available) func theFinalRecordAndHealthCommitTogether(_ backend: StoreBackend) throws
+    {
         let (one, two, cleanUp) = try backend.open()
         defer { cleanUp() }
         try one.set(flow: "f", key: "lock/", value: ["run": "ra", "fence": 3])
@@ -48,7 +49,9 @@ import Testing
             if key == SharedHealth.key { note("compareAndSet \(key)") }
             return try inner.compareAndSet(flow: flow, key: key, expected: expected, new: new)
         }
-        func claim(flow: String, key: String, due: Int) throws -> Bool { try inner.claim(flow: flow, key: key, due: due) }
+        func claim(flow: String, key: String, due: Int) throws -> Bool {
+            try inner.claim(flow: flow, key: key, due: due)
+        }
         func entries(flow: String?, prefix: String) throws -> [(flow: String, key: String, value: Value)] {
             try inner.entries(flow: flow, prefix: prefix)
         }
