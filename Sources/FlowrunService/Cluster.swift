@@ -179,8 +179,8 @@ extension Service {
     }
 
     /// Decides every flow's deferred slots: the replica whose compare-and-set takes them fires those whose
-    /// holder was abandoned (one after the other, each waiting for the flow's lease) and counts the rest as
-    /// skipped. Returns the slots it fired.
+    /// holder was abandoned (one after the other, each waiting for the flow's lease, with the holder as
+    /// `parentId`) and counts the rest as skipped. Returns the slots it fired.
     @discardableResult
     func settleDeferredSlots(now: Int) -> [DeferredSlots.Entry] {
         var fired: [DeferredSlots.Entry] = []
@@ -212,7 +212,8 @@ extension Service {
                 run: nil)
             Thread.detachNewThread {
                 for e in fire {
-                    self.execute(service, .trigger(e.node), trigger: .scheduled, slot: e.slot, waits: true)
+                    self.execute(
+                        service, .trigger(e.node), trigger: .scheduled, parent: e.holder, slot: e.slot, waits: true)
                 }
             }
         }

@@ -60,17 +60,15 @@ public enum DeferredSlots {
         return .array(list.suffix(limit).map(\.value))
     }
 
-    /// A scheduled run that started this long after its slot is a late one (a deferred slot fired late).
-    public static let lateAfter = 1_000_000_000
-
     /// What becomes of a deferred slot at `now`, from the record of the run that held the flow (nil: none
-    /// saved yet). Catch-up work does not displace the schedule: a slot that met a rescue run or a late
-    /// slot fires once that run is over, whatever its outcome.
+    /// saved yet). Catch-up work does not displace the schedule: a slot that met a rescue run or a deferred
+    /// slot fired late (a scheduled run whose `parentId` names the run it was deferred behind) fires once
+    /// that run is over, whatever its outcome.
     public static func decide(_ entry: Entry, holder: RunRecord?, now: Int) -> Decision {
         guard SlotClaims.isClaimable(due: entry.slot, now: now) else { return .skip }
         guard let holder, holder.status != .running else { return .wait }
         if holder.status == .abandoned || holder.trigger == .rescue { return .fire }
-        if holder.trigger == .scheduled, let slot = holder.slot, holder.startedAt - slot >= lateAfter { return .fire }
+        if holder.trigger == .scheduled, holder.parentID != nil { return .fire }
         return .skip
     }
 }

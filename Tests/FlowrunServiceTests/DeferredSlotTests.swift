@@ -45,10 +45,12 @@ import Testing
         #expect(DeferredSlots.decide(entry, holder: nil, now: Self.t0 + Self.second) == .wait)
         let late = Self.t0 + SlotClaims.horizon
         #expect(DeferredSlots.decide(entry, holder: record(.abandoned), now: late) == .skip)
-        // A late slot (fired from the deferred list) holding the flow lets the next one fire too.
+        // A deferred slot fired late (its parent: the run it was deferred behind) lets the next one fire too;
+        // an on-time scheduled run does not, even one that started late (a loaded machine).
         var lateRun = record(.completed, slot: Self.t0 - 3 * Self.second)
+        lateRun.parentID = "r-dead"
         #expect(DeferredSlots.decide(entry, holder: lateRun, now: Self.t0 + Self.second) == .fire)
-        lateRun.slot = Self.t0 - Self.second / 10
+        lateRun.parentID = nil
         #expect(DeferredSlots.decide(entry, holder: lateRun, now: Self.t0 + Self.second) == .skip)
     }
 
@@ -141,6 +143,7 @@ import Testing
             try waitFor {
                 try store.runs(flow: "deferme", limit: 10).contains {
                     $0.trigger == .scheduled && $0.slot == Self.t0 + Self.second && $0.status == .completed
+                        && $0.parentID == "r-holder"
                 }
             })
         #expect(try waitFor { try store.runs(flow: "deferme", limit: 10).contains { $0.trigger == .rescue } })

@@ -142,7 +142,7 @@ import Testing
         first.standardError = FileHandle.nullDevice
         try first.run()
         // Wait (with a deadline) until the first run holds the flow (its record is saved once it does).
-        let running = try #require(try e.waitForRun(20) { $0["status"] == "running" }["id"].stringValue)
+        let running = try #require(e.waitForRun(20) { $0["status"] == "running" }["id"].stringValue)
         let second = try e.sync()
         #expect(second.status == 4, "\(second.stdout)\(second.stderr)")
         #expect(second.stderr.contains("run \(running) holds it"), "\(second.stderr)")

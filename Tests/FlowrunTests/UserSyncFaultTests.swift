@@ -106,13 +106,13 @@ import Testing
         #expect(accepted.status == 202, "\(accepted.body)")
         #expect(try JSON.parse(accepted.body)["userId"] == "u42")
         // Deadlines generous enough for a loaded CI machine; each poll runs `flowrun runs list`.
-        let webhookRun = try e.waitForRun {
+        let webhookRun = e.waitForRun {
             $0["trigger"] == "webhook" && $0["status"] != "running" && $0["flow"] == "user-sync"
         }
         #expect(webhookRun["status"] == "completed", "\(banner)")
         #expect(webhookRun["counters"]["processed"] == 1)
 
-        let scheduledRun = try e.waitForRun { $0["trigger"] == "scheduled" && $0["status"] != "running" }
+        let scheduledRun = e.waitForRun { $0["trigger"] == "scheduled" && $0["status"] != "running" }
         p.terminate()
         p.waitUntilExit()
         stopped = true
