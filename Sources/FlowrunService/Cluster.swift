@@ -202,7 +202,8 @@ extension Service {
                     flow: service.name, key: DeferredSlots.key, expected: stored, new: DeferredSlots.value(waiting)))
                     == true
             else { continue }
-            let fire = decided.filter { $0.1 == .fire }.map(\.0)
+            // A flow disabled meanwhile fires nothing (its slots are skipped and counted, as on time).
+            let fire = service.isDisabled ? [] : decided.filter { $0.1 == .fire }.map(\.0)
             for _ in 0..<(decided.count - waiting.count - fire.count) { service.skipped() }
             guard !fire.isEmpty else { continue }
             fired += fire
