@@ -209,8 +209,8 @@ extension Service {
             fired += fire
             for _ in fire { service.began(catchUp: true) }
             options.logger.log(
-                .info, "firing \(fire.count) slot(s) deferred behind an abandoned run", flow: service.name, node: nil,
-                run: nil)
+                .info, "firing \(fire.count) deferred slot(s): the run they met was abandoned or catch-up work",
+                flow: service.name, node: nil, run: nil)
             Thread.detachNewThread {
                 for e in fire {
                     self.execute(
