@@ -22,6 +22,10 @@ declare -A pids
 cleanup() {
     for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
     eval "$PG_CLUSTER_STOP"
+    # The replicas' logs are kept (the path is printed); the rest goes.
+    logs=$(mktemp -d /tmp/flowrun-cluster-soak-logs.XXXXXX)
+    cp "$work"/*.log "$work/kills" "$logs/" 2>/dev/null || true
+    echo "replica logs: $logs"
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -64,7 +68,8 @@ sleep 60
 stopped=$(now_ns)
 codes=()
 for r in a b c; do
-    kill -TERM "${pids[$r]}"
+    # A replica that ended on its own (it should not) is reported with its exit status.
+    kill -TERM "${pids[$r]}" 2>/dev/null || echo "${nodes[$r]} had already exited"
     if wait "${pids[$r]}"; then codes+=(0); else codes+=($?); fi
 done
 echo "SIGTERM of all: exit codes ${codes[*]}"
