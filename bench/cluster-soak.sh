@@ -54,13 +54,21 @@ for ((m = 1; m < minutes; m++)); do
         [ -n "$holder" ] && break
         sleep 0.2
     done
+    # Killed while it holds the ticker flow's lease too when that comes within 3 s (its slots are then
+    # deferred until the sweep abandons that run, and fired late).
+    ticks_holder=""
+    for _ in $(seq 30); do
+        ticks_holder=$(psql -qtA "$url" -c "SELECT value::json->>'node' FROM flowrun_state WHERE flow = 'ticks' AND key = 'lock/'")
+        [ -n "$holder" ] && [ "$ticks_holder" = "$holder" ] && break
+        sleep 0.1
+    done
     victim=""
     for r in a b c; do [ "${nodes[$r]}" = "$holder" ] && victim=$r; done
     [ -n "$victim" ] || victim=$(printf 'a\nb\nc\n' | sed -n "$(((m - 1) % 3 + 1))p")
     kill -KILL "${pids[$victim]}"
     wait "${pids[$victim]}" 2>/dev/null || true
     echo "$(now_ns) ${nodes[$victim]} ${holder:-none}" >>"$work/kills"
-    echo "minute $m: killed ${nodes[$victim]}$([ "$holder" = "${nodes[$victim]}" ] && echo " (holding a slow run)")"
+    echo "minute $m: killed ${nodes[$victim]}$([ "$holder" = "${nodes[$victim]}" ] && echo " (holding a slow run)")$([ "$ticks_holder" = "${nodes[$victim]}" ] && echo " (and the ticker's lease)")"
     sleep 5
     start_replica "$victim" "node-$victim-$m"
 done
