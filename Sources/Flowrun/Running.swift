@@ -44,7 +44,11 @@ public enum Running {
         var out = "run \(r.id)  \(r.flow)  \(r.status.rawValue)  in \(duration(r.durationNanos))"
         if r.dryRun { out += "  (dry run)" }
         if let parent = r.parentID {
-            out += r.trigger == .replay ? "  (replay of a dead letter from \(parent))" : "  (retry of \(parent))"
+            switch r.trigger {
+            case .replay: out += "  (replay of a dead letter from \(parent))"
+            case .scheduled: out += "  (a slot deferred behind \(parent))"
+            default: out += "  (retry of \(parent))"
+            }
         }
         out +=
             "\n  processed \(r[.processed])  created \(r[.created])  updated \(r[.updated])  unchanged \(r[.unchanged])"

@@ -13,7 +13,8 @@ public enum Ticker {
             Set either `interval` (a duration) or `cron` (5 fields: minute hour day-of-month month day-of-week,
             evaluated in `timezone`). Interval slots lie on a grid anchored at the Unix epoch (`1s` fires on whole
             seconds, `1h` on the hour), so `serve` replicas sharing a store agree on each slot and fire it once.
-            `emitOnStart` emits once as soon as the flow starts. `maxEmissions`
+            `emitOnStart` emits once as soon as the flow starts (under `serve` replicas sharing a store: once per
+            start of the cluster, on one replica; a replica joining a running cluster does not). `maxEmissions`
             stops after that many emissions (0 = unlimited). With `autoStart: false` the ticker waits for a
             `{start: true}` message on `control`; `{start: false}` pauses it.
             """,

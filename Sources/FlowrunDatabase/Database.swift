@@ -218,7 +218,15 @@ extension Database {
             let conninfo = url.isEmpty ? Self.conninfo(context) : url
             let size = context.setting("maxOpenConns").intValue ?? 4
             let db = drivers.postgres(conninfo, size: size, scope: connection.map { context.flowName + "/" + $0 })
-            db.perform(request, dryRun: context.isDryRun, done: finish)
+            let logger = context.logger
+            let (flow, node, run) = (context.flowName, context.nodeName, context.runID)
+            db.perform(
+                request, dryRun: context.isDryRun,
+                notice: { text in
+                    let notice = PostgresNotice.parse(text)
+                    guard logger.enabled(notice.level) else { return }
+                    logger.log(notice.level, "postgres: \(notice.message)", flow: flow, node: node, run: run)
+                }, done: finish)
         }
 
         /// A libpq connection string from host/port/database/username/password/sslMode (values quoted).

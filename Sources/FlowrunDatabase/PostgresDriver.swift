@@ -19,8 +19,10 @@ final class PostgresDriver: @unchecked Sendable {
         busy = Array(repeating: 0, count: connections.count)
     }
 
+    /// Runs `request` on the least busy connection; the server's notices while it runs go to `notice`.
     func perform(
-        _ request: DatabaseRequest, dryRun: Bool, done: @escaping @Sendable (Result<DatabaseResult, NodeError>) -> Void
+        _ request: DatabaseRequest, dryRun: Bool, notice: (@Sendable (String) -> Void)? = nil,
+        done: @escaping @Sendable (Result<DatabaseResult, NodeError>) -> Void
     ) {
         let i = lock.withLock {
             let i = busy.indices.min { busy[$0] < busy[$1] }!
@@ -29,9 +31,12 @@ final class PostgresDriver: @unchecked Sendable {
         }
         connections[i].queue.async {
             let result: Result<DatabaseResult, NodeError>
-            do throws(NodeError) { result = .success(try self.connections[i].run(request, dryRun: dryRun)) } catch {
+            let connection = self.connections[i]
+            connection.notices.target = notice
+            do throws(NodeError) { result = .success(try connection.run(request, dryRun: dryRun)) } catch {
                 result = .failure(error)
             }
+            connection.notices.target = nil
             self.lock.withLock { self.busy[i] -= 1 }
             done(result)
         }
@@ -53,6 +58,14 @@ final class PostgresDriver: @unchecked Sendable {
         }
 
         deinit { PQfinish(conn) }
+
+        /// Where the server's notices (`RAISE NOTICE`, "relation already exists, skipping") go: set for the
+        /// duration of a request (the connection's queue is serial); dropped when nobody listens.
+        final class Notices: @unchecked Sendable {
+            var target: (@Sendable (String) -> Void)?
+            func receive(_ text: String) { target?(text) }
+        }
+        let notices = Notices()
 
         /// Whether the current session is still usable (false after it broke or the server ended it).
         var isOpen: Bool {
@@ -91,7 +104,13 @@ final class PostgresDriver: @unchecked Sendable {
                 PQfinish(c)
                 throw NodeError("postgres: cannot connect: \(message)", code: "connect", retryable: true)
             }
-            flowrun_pq_silence_notices(c)
+            // libpq would print notices to stderr: they go to `notices` (which outlives the session).
+            PQsetNoticeProcessor(
+                c,
+                { arg, message in
+                    guard let arg, let message else { return }
+                    Unmanaged<Notices>.fromOpaque(arg).takeUnretainedValue().receive(String(cString: message))
+                }, Unmanaged.passUnretained(notices).toOpaque())
             conn = c
             return c
         }
@@ -115,7 +134,8 @@ final class PostgresDriver: @unchecked Sendable {
 
         /// Runs the request, retrying once on a new connection when the connection broke under it (server
         /// restart, killed backend) and running it again cannot apply it twice:
-        /// - a read, or an upsert (it writes the same rows again);
+        /// - a read (a query `StatementKind` finds no write in: not a data-modifying `WITH ... INSERT`), or an
+        ///   upsert (it writes the same rows again);
         /// - a request whose transaction had not been asked to commit (`transaction: true` failing before its
         ///   COMMIT was sent, or a failure before anything was sent): the server rolls back the transaction
         ///   of a session that ends.
@@ -130,9 +150,7 @@ final class PostgresDriver: @unchecked Sendable {
             } catch {
                 // The server's FATAL error can be read before the end of the stream: libpq may still say
                 // CONNECTION_OK, so `isOpen` reads what is left.
-                guard conn != nil, !isOpen,
-                    request.operation == .query || request.operation == .upsert || !commitRequested
-                else { throw error }
+                guard conn != nil, !isOpen, request.operation == .upsert || !commitRequested else { throw error }
                 return try runOnce(request, dryRun: dryRun)
             }
         }
@@ -147,6 +165,8 @@ final class PostgresDriver: @unchecked Sendable {
             let c = try connection()
             switch request.operation {
             case .query:
+                // A query that may write is, once sent, of unknown outcome like an autocommitted write.
+                if !StatementKind.isRead(request.query) { commitRequested = true }
                 return DatabaseResult(rows: try execute(c, request.query, request.parameters).objects)
             case .execute:
                 if dryRun { return DatabaseResult(dryRun: true) }
@@ -427,5 +447,25 @@ final class PostgresDriver: @unchecked Sendable {
                 "postgres: \(String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines))",
                 code: "connection", retryable: true)
         }
+    }
+}
+
+/// A libpq notice as a log line: its severity as the level (`DEBUG`/`LOG` debug, `INFO`/`NOTICE` info,
+/// `WARNING` warning) and its text without the severity prefix and trailing newline.
+enum PostgresNotice {
+    static func parse(_ text: String) -> (level: LogLevel, message: String) {
+        var message = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        var level = LogLevel.info
+        if let colon = message.firstIndex(of: ":") {
+            let severity = message[..<colon]
+            let known: [String: LogLevel] = [
+                "DEBUG": .debug, "LOG": .debug, "INFO": .info, "NOTICE": .info, "WARNING": .warning,
+            ]
+            if let l = known[String(severity)] {
+                level = l
+                message = message[message.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return (level, message)
     }
 }

@@ -37,16 +37,21 @@ public final class PostgresStore: StateStore, @unchecked Sendable {
     ]
 
     private let connection: PostgresDriver.Connection
+    /// The advisory lock key under which a store creates and migrates its tables ("flowrun" in ASCII).
+    static let migrationLock = 0x666c_6f77_7275_6e
     private let lock = NSLock()
 
     public init(url: String) throws {
         connection = PostgresDriver.Connection(url: url, index: 0)
         try lock.withLock {
             let c = try connection.connection()
-            _ = try connection.simple(c, "CREATE TABLE IF NOT EXISTS flowrun_schema (version INTEGER NOT NULL)")
-            // One migrator at a time across replicas.
-            _ = try connection.simple(c, "BEGIN; LOCK TABLE flowrun_schema IN EXCLUSIVE MODE")
+            // One migrator at a time across replicas. The advisory lock comes first: replicas starting at
+            // the same instant on a fresh database would otherwise race in `CREATE TABLE IF NOT EXISTS`
+            // (23505 on pg_type), and a replica would exit.
+            _ = try connection.simple(c, "BEGIN; SELECT pg_advisory_xact_lock(\(Self.migrationLock))")
             do {
+                _ = try connection.simple(c, "CREATE TABLE IF NOT EXISTS flowrun_schema (version INTEGER NOT NULL)")
+                _ = try connection.simple(c, "LOCK TABLE flowrun_schema IN EXCLUSIVE MODE")
                 let version =
                     try connection.execute(c, "SELECT max(version) FROM flowrun_schema", []).rows.first?.first?.intValue
                     ?? 0

@@ -26,9 +26,14 @@ public struct CheckContext: Sendable {
             Field(
                 "fence", .oneOf([.int, .null]),
                 doc:
-                    "the fencing token of the run's lease (grows with every run that takes the flow's lease; null with run.overlap: allow): guard a destination write with it so a run that lost its lease cannot overwrite a newer one"
+                    "the fencing token of the run's lease (grows with every run that takes the flow's lease; with run.overlap: allow each run has a lease of its own): guard a destination write with it so a run that lost its lease cannot overwrite a newer one"
             ),
             Field("node", .string, doc: "the cluster node running it (FLOWRUN_NODE_ID)"),
+            Field(
+                "slot", .oneOf([.int, .null]),
+                doc:
+                    "the schedule slot (Unix nanoseconds) a scheduled run fires, also in its retries and rescue runs; null for other runs: key a destination write by it to make a rescued slot idempotent"
+            ),
         ])
         self.flow = .object([
             Field("name", .string, doc: "the flow's name (`flow:`)"),

@@ -137,7 +137,7 @@ public enum RunPolicy {
         Setting(
             "overlap", .choice(Overlap.allCases.map(\.rawValue)), default: "skip",
             doc:
-                "A trigger that fires during a run of the flow: `skip` it (counted), `queue` it (fires once when the run ends) or `allow` runs side by side."
+                "A trigger that fires during a run of the flow: `skip` it (counted), `queue` it (fires once when the run ends) or `allow` runs side by side (each run then holds a lease of its own). A slot skipped because a replica that died still held the flow fires once its run is abandoned."
         ) { v, x in v.overlap = x.stringValue.flatMap(Overlap.init(rawValue:)) ?? v.overlap },
         Setting(
             "catchUp", .choice(CatchUp.allCases.map(\.rawValue)), default: "skip",

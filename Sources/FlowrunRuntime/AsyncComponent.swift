@@ -27,6 +27,8 @@ public struct AsyncContext: Sendable {
     public let isDryRun: Bool
     /// Takes the run's secrets out of texts the component keeps or reports.
     public let redactor: Redactor
+    /// The run's logger (secrets redacted), for what the component hears while it works (server notices).
+    public var logger: any RunLogger = SilentLogger()
 
     public func setting(_ name: String) -> Value { settings[name] ?? .null }
 }

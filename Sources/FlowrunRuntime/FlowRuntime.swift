@@ -185,24 +185,25 @@ public final class FlowRuntime: @unchecked Sendable {
     /// counts its own failures).
     /// Returns every attempt's record, the last one last.
     /// `started` sees each attempt's record as it starts (the admin API answers with the run id).
+    /// `slot` is the schedule slot a scheduled run fires (`run.slot`; rescue runs pass their parent's);
+    /// `waits` makes the start wait for the flow's lease like `run.overlap: queue` (a deferred slot).
     public func run(
-        _ start: Start, trigger: RunRecord.Trigger, parent: String? = nil, dryRun: Bool? = nil,
-        started: ((RunRecord) -> Void)? = nil
+        _ start: Start, trigger: RunRecord.Trigger, parent: String? = nil, dryRun: Bool? = nil, slot: Int? = nil,
+        waits: Bool = false, started: ((RunRecord) -> Void)? = nil
     ) throws(RunLock.Busy) -> [RunRecord] {
         let dryRun = dryRun ?? options.dryRun
         var id = Self.newRunID(at: options.clock())
-        let lock = try admit(start, runID: id, trigger: trigger)
+        let lock = try admit(start, runID: id, trigger: trigger, waits: waits)
         defer { lock?.release() }
         var records: [RunRecord] = []
+        let retries = trigger != .replay
         var record = runOnce(
-            start, trigger: trigger, parent: parent, attempt: 1, id: id, dryRun: dryRun, lease: lock,
-            started: started)
+            start, trigger: trigger, parent: parent, attempt: 1, id: id, dryRun: dryRun, slot: slot, lease: lock,
+            retries: retries, started: started)
         records.append(record)
         if trigger == .retry || trigger == .rescue, let parent { linkRetry(parent, record.id) }
         var delay = program.policy.retryDelayNanos
-        while record.isRetryable, trigger != .replay, record.attempt <= program.policy.retries,
-            !cancellation.isCancelled, lock?.isLost != true
-        {
+        while retries, willRetry(record, lease: lock) {
             options.logger.log(
                 .info, "retrying in \(Durations.format(delay))", flow: program.name, node: nil, run: record.id)
             options.sleep(delay)
@@ -212,43 +213,33 @@ public final class FlowRuntime: @unchecked Sendable {
             lock?.transfer(to: id)
             record = runOnce(
                 start, trigger: .retry, parent: record.id, attempt: record.attempt + 1, id: id, dryRun: dryRun,
-                lease: lock, started: started)
+                slot: slot, lease: lock, retries: retries, started: started)
             records.append(record)
             linkRetry(previous, record.id)
         }
-        if let last = records.last, last.isRetryable, trigger != .replay {
-            var r = last
-            r.retryNote =
-                (r.retryNote ?? "retryable") + "; not retried: run.retries (\(program.policy.retries)) used up"
-            self.records.save(r)
-            records[records.count - 1] = r
-        }
-        if let last = records.last { recordHealth(last, lease: lock) }
         return records
     }
 
-    /// The flow's shared health after the run's last attempt: written through the run's fence as the run
-    /// ends, or by compare-and-set without a lease.
-    func recordHealth(_ last: RunRecord, lease: RunLock?) {
-        let now = options.clock()
-        guard let lease, !lease.isLost, last.status != .abandoned else {
-            SharedHealth.record(last.status, flow: program.name, store: store, now: now)
-            return
-        }
-        let committed = try? store.commit(
-            flow: program.name, fence: lease.fence, keys: [SharedHealth.key], record: nil
-        ) { current in
-            [SharedHealth.key: SharedHealth.next(current[SharedHealth.key], after: last.status, at: now)]
-        }
-        if committed != true { SharedHealth.record(last.status, flow: program.name, store: store, now: now) }
+    /// Whether `run.retries` runs the work again after the attempt that ended with `record`.
+    func willRetry(_ record: RunRecord, lease: RunLock?) -> Bool {
+        record.isRetryable && record.attempt <= program.policy.retries && !cancellation.isCancelled
+            && lease?.isLost != true
     }
 
-    /// Takes the flow's run claim for a new run (none with `run.overlap: allow`): a live run holding it
-    /// makes this start `Busy` (`skip`), or wait until it ends (`queue`).
+    /// The flow's shared health after the run's last attempt when its final record could not carry it (the
+    /// lease was lost, or the run has none): by compare-and-set.
+    func recordHealth(_ last: RunRecord) {
+        SharedHealth.record(last.status, flow: program.name, store: store, now: options.clock())
+    }
+
+    /// Takes the flow's run claim for a new run: a live run holding it makes this start `Busy` (`skip`), or
+    /// wait until it ends (`queue`). With `run.overlap: allow` the run takes a lease of its own instead
+    /// (`LeaseRules.ownKey`), so it excludes nothing yet is rescued and fenced like the others.
     /// A rescue run waits for the lease like `queue` does. The lease's heartbeat starts at once.
-    func admit(_ start: Start, runID: String, trigger: RunRecord.Trigger = .manual) throws(RunLock.Busy) -> RunLock? {
-        guard program.policy.overlap != .allow else { return nil }
-        let key = concurrencyKey(for: start)
+    func admit(
+        _ start: Start, runID: String, trigger: RunRecord.Trigger = .manual, waits: Bool = false
+    ) throws(RunLock.Busy) -> RunLock? {
+        let key = program.policy.overlap == .allow ? LeaseRules.ownKey(run: runID) : concurrencyKey(for: start)
         while true {
             do {
                 let lock = try RunLock.acquire(
@@ -257,7 +248,7 @@ public final class FlowRuntime: @unchecked Sendable {
                 lock.startHeartbeat(clock: options.clock)
                 return lock
             } catch {
-                guard program.policy.overlap == .queue || trigger == .rescue, !cancellation.isCancelled else {
+                guard program.policy.overlap == .queue || trigger == .rescue || waits, !cancellation.isCancelled else {
                     throw error
                 }
                 options.sleep(100_000_000)
@@ -303,7 +294,7 @@ public final class FlowRuntime: @unchecked Sendable {
 
     func runOnce(
         _ start: Start, trigger: RunRecord.Trigger, parent: String?, attempt: Int, id: String, dryRun: Bool,
-        lease: RunLock? = nil, started: ((RunRecord) -> Void)? = nil
+        slot: Int? = nil, lease: RunLock? = nil, retries: Bool = true, started: ((RunRecord) -> Void)? = nil
     ) -> RunRecord {
         let startedAt = options.clock()
         var record = RunRecord(id: id, flow: program.name, trigger: trigger, startedAt: startedAt)
@@ -313,6 +304,7 @@ public final class FlowRuntime: @unchecked Sendable {
         record.owner = Self.owner
         record.node = options.node
         record.fence = lease?.fence.token
+        record.slot = slot
         record.flowFile = flowFile
         if case .input(let message, let node, let port) = start {
             record.input = message
@@ -322,7 +314,7 @@ public final class FlowRuntime: @unchecked Sendable {
         let globals = globals(run: [
             "id": .string(record.id), "startedAt": .int(startedAt), "trigger": .string(trigger.rawValue),
             "dryRun": .bool(dryRun), "fence": lease.map { .int($0.fence.token) } ?? .null,
-            "node": .string(options.node),
+            "node": .string(options.node), "slot": slot.map { .int($0) } ?? .null,
         ])
         let flag = CancellationFlag(parent: cancellation)
         let logger = options.logger
@@ -375,10 +367,19 @@ public final class FlowRuntime: @unchecked Sendable {
         }
         execution.finish()
         record = redactor.redact(execution.record)
+        // The run's last attempt: its final record carries the flow's shared health, in one transaction.
+        let last = !(retries && willRetry(record, lease: lease))
+        if last, retries, record.isRetryable {
+            record.retryNote =
+                (record.retryNote ?? "retryable") + "; not retried: run.retries (\(program.policy.retries)) used up"
+        }
+        var healthWritten = false
         if let lease = execution.lease, !execution.fencedOut {
-            if records.save(record, fence: lease.fence) == nil {
+            let saved = records.save(record, fence: lease.fence, healthAt: last ? options.clock() : nil)
+            if saved == nil {
                 execution.loseLease("lease lost: the final record was refused by its fencing token")
             }
+            healthWritten = saved == true
         } else if execution.lease == nil {
             records.save(record)
         }
@@ -389,6 +390,7 @@ public final class FlowRuntime: @unchecked Sendable {
             record.retryable = false
             records.save(record)
         }
+        if last, !healthWritten { recordHealth(record) }
         return record
     }
 

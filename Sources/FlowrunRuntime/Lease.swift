@@ -60,6 +60,16 @@ public enum LeaseRules {
     /// The store key remembering the last fencing token of a lock key (tokens only grow).
     public static func counterKey(_ lockKey: String) -> String { "fence/" + lockKey }
 
+    /// The concurrency key of a run's own lease (`run.overlap: allow`: it excludes no other run, but the
+    /// run is swept, rescued and fenced like any other). Nobody else ever takes such a key, so its token
+    /// is always 1 and no counter is kept for it.
+    public static func ownKey(run: String) -> String { ownPrefix + run }
+
+    /// Whether a lock key (`lock/...`) is a run's own lease.
+    public static func isOwn(lockKey: String) -> Bool { lockKey.hasPrefix("lock/" + ownPrefix) }
+
+    static let ownPrefix = "@run/"
+
     /// The token of the next acquisition: above both the remembered counter and the lease replaced.
     public static func nextFence(counter: Value?, replacing held: Value?) -> Int {
         max(counter?.intValue ?? 0, held?["fence"].intValue ?? 0) + 1

@@ -267,6 +267,17 @@ public final class RedactingStore: StateStore, @unchecked Sendable {
     public func runs(flow: String?, limit: Int) throws -> [RunRecord] { try base.runs(flow: flow, limit: limit) }
     public func run(id: String) throws -> RunRecord? { try base.run(id: id) }
     public func deleteRuns(olderThan: Int) throws -> Int { try base.deleteRuns(olderThan: olderThan) }
+    /// The base store's own fenced commit (one transaction), with the values and the record redacted.
+    public func commit(
+        flow: String, fence: Fence, keys: [String], record: RunRecord?,
+        update: ([String: Value]) -> [String: Value?]
+    ) throws -> Bool {
+        try base.commit(flow: flow, fence: fence, keys: keys, record: record.map(redactor.redact)) { current in
+            var out: [String: Value?] = [:]
+            for (key, value) in update(current) { out[key] = value.map { redacted(key, $0) } }
+            return out
+        }
+    }
 }
 
 /// A logger whose every message is redacted before the wrapped logger (text or JSON) formats it.

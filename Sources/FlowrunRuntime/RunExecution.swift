@@ -80,7 +80,7 @@ public final class RunExecution {
     /// Set from another thread to stop the run (SIGINT/SIGTERM, API); checked between deliveries.
     public let cancellation: CancellationFlag
     private let deadline: Int?
-    /// The run's lease (nil with `run.overlap: allow`): its commits are fenced by its token, and a run
+    /// The run's lease (with `run.overlap: allow` one of its own): its commits are fenced by its token, and a run
     /// whose lease is lost stops and ends `abandoned`.
     var lease: RunLock? {
         didSet { componentStore = lease.map { FencedStore(inner: store, lease: $0) } ?? store }
@@ -402,6 +402,7 @@ public final class RunExecution {
             nodeName: program.nodes[node].name, runID: record.id, settings: settings[node], globals: globals,
             isDryRun: record.dryRun, redactor: redactor)
         context.flowName = program.name
+        context.logger = logger
         let inbox = self.inbox
         io.start(message, on: port, context) { result in inbox.post(node, seq, result) }
     }

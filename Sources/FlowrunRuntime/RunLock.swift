@@ -68,14 +68,15 @@ public final class RunLock: @unchecked Sendable {
         let key = storeKey(concurrencyKey)
         for _ in 0..<5 {
             let held = try? store.get(flow: flow, key: key)
-            if let held, !isStale(held, store: store, flow: flow, now: now) {
+            if let held, !isStale(held, store: store, flow: flow, now: now, grace: timing.sweepEvery) {
                 throw Busy(flow: flow, holder: held["run"].stringValue ?? "?", concurrencyKey: concurrencyKey)
             }
-            let counter = try? store.get(flow: flow, key: LeaseRules.counterKey(key))
+            let own = LeaseRules.isOwn(lockKey: key)
+            let counter = own ? nil : try? store.get(flow: flow, key: LeaseRules.counterKey(key))
             let fence = LeaseRules.nextFence(counter: counter ?? nil, replacing: held)
             let mine = LeaseRules.lease(run: runID, owner: owner, node: node, fence: fence, now: now, timing: timing)
             if (try? store.compareAndSet(flow: flow, key: key, expected: held, new: mine)) == true {
-                try? store.set(flow: flow, key: LeaseRules.counterKey(key), value: .int(fence))
+                if !own { try? store.set(flow: flow, key: LeaseRules.counterKey(key), value: .int(fence)) }
                 return RunLock(
                     store: store, flow: flow, key: key, keeper: LeaseKeeper(held: mine, timing: timing, now: now))
             }
@@ -84,11 +85,13 @@ public final class RunLock: @unchecked Sendable {
         throw Busy(flow: flow, holder: held["run"].stringValue ?? "?", concurrencyKey: concurrencyKey)
     }
 
-    /// A lease is stale when it expired, or its run is no longer `running`, or its owner is a process of
-    /// this host that no longer exists, or its run record never appeared within `unsavedGrace`.
-    static func isStale(_ held: Value, store: any StateStore, flow: String, now: Int) -> Bool {
+    /// A lease is stale when it expired `grace` ago, or its run is no longer `running`, or its owner is a
+    /// process of this host that no longer exists, or its run record never appeared within `unsavedGrace`.
+    /// The grace (one sweep interval) lets a replica's sweep take an expired lease first: the sweep marks
+    /// the dead run `abandoned` and rescues it, a start that took the lease over would leave it `running`.
+    static func isStale(_ held: Value, store: any StateStore, flow: String, now: Int, grace: Int = 0) -> Bool {
         guard let run = held["run"].stringValue else { return true }
-        if LeaseRules.isExpired(held, now: now) { return true }
+        if LeaseRules.isExpired(held, now: now - grace) { return true }
         guard let record = try? store.run(id: run) else {
             return now - (held["since"].intValue ?? 0) > unsavedGrace
         }

@@ -90,6 +90,8 @@ public struct RunRecord: Sendable, Equatable {
     /// The cluster node (`FLOWRUN_NODE_ID`) that ran it, and its fencing token.
     public var node: String?
     public var fence: Int?
+    /// The schedule slot (Unix nanoseconds) a scheduled run fired, kept for its retries and rescue runs.
+    public var slot: Int?
     /// Whether `run.retries` may run it again, and why (or why not): set when the run ends.
     public var retryable = false
     public var retryNote: String?
@@ -172,6 +174,7 @@ extension RunRecord {
             d["nodeMessages"] = .object(
                 .init(uniqueKeysWithValues: nodeMessages.sorted { $0.key < $1.key }.map { ($0, .int($1)) }))
         }
+        if let slot { d["slot"] = .int(slot) }
         return .object(d)
     }
 
@@ -208,6 +211,7 @@ extension RunRecord {
             r.flowFile = d["flowFile"].stringValue
             r.node = d["node"].stringValue
             r.fence = d["fence"].intValue
+            r.slot = d["slot"].intValue
             if case .object(let o) = d["changedColumns"] {
                 for (k, v) in o { r.changedColumns[k] = v.intValue ?? 0 }
             }

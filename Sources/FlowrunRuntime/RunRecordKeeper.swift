@@ -91,14 +91,18 @@ public final class RunRecordKeeper: @unchecked Sendable {
 
     /// Saves the final record of a run with a lease through `fence` (one transaction with the token
     /// check), with the retries and the spool of `save`; nil (nothing written, nothing kept) when the
-    /// fence refused it: the run lost its lease.
-    public func save(_ record: RunRecord, fence: Fence) -> Bool? {
+    /// fence refused it: the run lost its lease. With `healthAt`, the flow's shared health (`SharedHealth`)
+    /// is updated for the record's outcome in the same transaction: the run's last attempt.
+    public func save(_ record: RunRecord, fence: Fence, healthAt: Int? = nil) -> Bool? {
         final class Refused: Error {}
         let store = self.store
+        let keys = healthAt == nil ? [] : [SharedHealth.key]
         return save(record, keep: true) { r in
-            guard try store.commit(flow: r.flow, fence: fence, keys: [], record: r, update: { _ in [:] }) else {
-                throw Refused()
+            let committed = try store.commit(flow: r.flow, fence: fence, keys: keys, record: r) { current in
+                guard let healthAt else { return [:] }
+                return [SharedHealth.key: SharedHealth.next(current[SharedHealth.key], after: r.status, at: healthAt)]
             }
+            guard committed else { throw Refused() }
         } refused: {
             $0 is Refused
         }

@@ -24,6 +24,9 @@ public final class FlowService: @unchecked Sendable {
     let lock = NSLock()
     public private(set) var slots: [Slot] = []
     public private(set) var running = 0
+    /// Of `running`, the catch-up runs (rescue runs, deferred slots fired late): they do not make the
+    /// schedule's own slots overlap here (a slot that meets one is deferred behind it, in the store).
+    private var catchingUp = 0
     public private(set) var consecutiveFailures = 0
     public private(set) var lastRun: RunRecord?
     public private(set) var skippedSlots = 0
@@ -82,7 +85,8 @@ public final class FlowService: @unchecked Sendable {
     public var nextRun: Int? { lock.withLock { slots.compactMap(\.next).min() } }
 
     /// Schedules from the flow's tickers, resumed from the next-run times the state store remembers.
-    func prepareSlots(now: Int) {
+    /// `emitsOnStart` says whether a ticker's `emitOnStart` slot fires here (in a cluster: on one replica).
+    func prepareSlots(now: Int, emitsOnStart: ((String) -> Bool)? = nil) {
         var prepared: [Slot] = []
         for t in runtime.program.triggers {
             let node = runtime.program.nodes[t]
@@ -90,7 +94,10 @@ public final class FlowService: @unchecked Sendable {
                 continue
             }
             let remembered = (try? runtime.store.get(flow: name, key: Self.scheduleKey(node.name)))?.intValue
-            let next = SchedulePlanner.resume(schedule, remembered: remembered, now: now, catchUp: catchUp)
+            var next = SchedulePlanner.resume(schedule, remembered: remembered, now: now, catchUp: catchUp)
+            if schedule.emitOnStart, next == now, emitsOnStart?(node.name) == false {
+                next = schedule.next(after: now)
+            }
             prepared.append(Slot(node: node.name, schedule: schedule, next: next, remaining: schedule.maxEmissions))
             remember(node.name, next)
         }
@@ -108,10 +115,19 @@ public final class FlowService: @unchecked Sendable {
         try? runtime.store.set(flow: name, key: Self.scheduleKey(node), value: next.map { .int($0) } ?? .null)
     }
 
+    /// A slot to fire now: the trigger node and the slot time (`run.slot`).
+    struct Due: Equatable {
+        let node: String
+        let slot: Int
+    }
+
+    /// The trigger nodes of `takeDueSlots`.
+    func takeDue(now: Int) -> [String] { takeDueSlots(now: now).map(\.node) }
+
     /// Slots due at `now` that may start a run now; skipped (overlap) slots are counted and moved on.
-    func takeDue(now: Int) -> [String] {
+    func takeDueSlots(now: Int) -> [Due] {
         lock.withLock {
-            var fire: [String] = []
+            var fire: [Due] = []
             var disabledFlag: Bool?
             func disabled() -> Bool {  // read from the store once, when a slot is due
                 if disabledFlag == nil { disabledFlag = isDisabled }
@@ -133,7 +149,7 @@ public final class FlowService: @unchecked Sendable {
                     remember(slots[i].node, slots[i].next)
                     continue
                 }
-                if running > 0, overlap != .allow {
+                if running - catchingUp > 0, overlap != .allow {
                     if overlap == .queue {
                         slots[i].queued = true
                     } else {
@@ -145,7 +161,7 @@ public final class FlowService: @unchecked Sendable {
                 }
                 // Replicas sharing the state store fire each slot once: the first to claim it runs it.
                 if claimSlot(node: slots[i].node, due: due, now: now) {
-                    fire.append(slots[i].node)
+                    fire.append(Due(node: slots[i].node, slot: due))
                     running += 1
                     claimedSlots += 1
                     if let r = slots[i].remaining { slots[i].remaining = r - 1 }
@@ -157,7 +173,7 @@ public final class FlowService: @unchecked Sendable {
             if running == 0, let i = slots.indices.first(where: { slots[$0].queued }) {
                 slots[i].queued = false
                 if !disabled() {
-                    fire.append(slots[i].node)
+                    fire.append(Due(node: slots[i].node, slot: slots[i].base ?? now))
                     running += 1
                 }
             }
@@ -214,16 +230,25 @@ public final class FlowService: @unchecked Sendable {
         SharedHealth.consecutiveFailures((try? runtime.store.get(flow: name, key: SharedHealth.key)) ?? nil)
     }
 
+    /// Counts a slot skipped outside `takeDue` (a deferred slot that overlapped a live run).
+    func skipped() { lock.withLock { skippedSlots += 1 } }
+
     /// Counts a run that is about to start outside the schedule (manual trigger, webhook).
-    func began() { lock.withLock { running += 1 } }
+    func began(catchUp: Bool = false) {
+        lock.withLock {
+            running += 1
+            if catchUp { catchingUp += 1 }
+        }
+    }
 
     /// Records a finished run for health and the API, and steps the pending slots again with the
     /// health factor after this run (so the slot after a first failure is already stretched). With
     /// `run.health.disableAfter`, disables a flow that failed that many times in a row.
-    func finished(_ records: [RunRecord]) {
+    func finished(_ records: [RunRecord], catchUp: Bool = false) {
         let now = runtime.options.clock()
         let failures = lock.withLock { () -> Int? in
             running -= 1
+            if catchUp { catchingUp -= 1 }
             guard let last = records.last else { return nil }
             lastRun = last
             if let shared = sharedFailures() {

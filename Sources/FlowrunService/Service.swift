@@ -24,6 +24,8 @@ public final class Service: @unchecked Sendable {
 
     public let store: any StateStore
     public let metrics = ServiceMetrics()
+    /// When this replica started (the cluster registry shows it; `StartClaims` compares it).
+    let startedAt: Int
     let cluster = ClusterClock()
     /// Final run records waiting while the store is unreachable, shared by every flow (and kept across
     /// reloads): the next save of any run writes them.
@@ -47,6 +49,7 @@ public final class Service: @unchecked Sendable {
     public init(store: any StateStore, options: Options) {
         self.store = store
         self.options = options
+        startedAt = options.clock()
         Telemetry.install(metrics)
     }
 
@@ -111,6 +114,8 @@ public final class Service: @unchecked Sendable {
         for (file, text) in failures {
             options.logger.log(.error, "\(file) was not loaded:\n\(text)", flow: "serve", node: nil, run: nil)
         }
+        // In the registry before the first flow starts: replicas starting later see this one (emitOnStart).
+        if !loaded.isEmpty { publish(now: options.clock()) }
         for service in loaded { install(service) }
         lock.withLock {
             for (file, text) in failures {
@@ -140,7 +145,8 @@ public final class Service: @unchecked Sendable {
         }
         // Runs this host's dead processes left `running` are closed now, not when the flow next runs.
         service.runtime.markAbandonedRuns()
-        service.prepareSlots(now: options.clock())
+        let now = options.clock()
+        service.prepareSlots(now: now) { [self] node in claimStart(flow: service.name, node: node, now: now) }
         for t in service.runtime.program.triggers {
             let node = service.runtime.program.nodes[t]
             guard let server = node.component as? ServingComponent else { continue }
@@ -176,7 +182,7 @@ public final class Service: @unchecked Sendable {
     @discardableResult
     func execute(
         _ service: FlowService, _ start: FlowRuntime.Start, trigger: RunRecord.Trigger, dryRun: Bool? = nil,
-        parent: String? = nil, started: ((RunRecord) -> Void)? = nil
+        parent: String? = nil, slot: Int? = nil, waits: Bool = false, started: ((RunRecord) -> Void)? = nil
     ) -> String? {
         runs.enter()
         defer {
@@ -184,11 +190,16 @@ public final class Service: @unchecked Sendable {
             wake.signal()  // a queued slot may fire now, or the loop may be done
         }
         let records: [RunRecord]
+        let catchUp = trigger == .rescue || waits
         do throws(RunLock.Busy) {
             records = try service.runtime.run(
-                start, trigger: trigger, parent: parent, dryRun: dryRun, started: started)
+                start, trigger: trigger, parent: parent, dryRun: dryRun, slot: slot, waits: waits, started: started)
         } catch {
-            service.finished([])
+            service.finished([], catchUp: catchUp)
+            if trigger == .scheduled, let slot, case .trigger(let node) = start {
+                deferSlot(service, DeferredSlots.Entry(node: node, slot: slot, holder: error.holder))
+                return error.description
+            }
             options.logger.log(.info, "\(error.description); not started", flow: service.name, node: nil, run: nil)
             return error.description
         }
@@ -198,7 +209,7 @@ public final class Service: @unchecked Sendable {
             metrics.runFinished(r)
             onFinished?(r)
         }
-        service.finished(records)
+        service.finished(records, catchUp: catchUp)
         return nil
     }
 
@@ -271,8 +282,10 @@ public final class Service: @unchecked Sendable {
             if untilIdle, flows.allSatisfy(\.isIdle) { return }
             var soonest = now + 1_000_000_000
             for service in flows {
-                for node in service.takeDue(now: now) {
-                    Thread.detachNewThread { self.execute(service, .trigger(node), trigger: .scheduled) }
+                for due in service.takeDueSlots(now: now) {
+                    Thread.detachNewThread {
+                        self.execute(service, .trigger(due.node), trigger: .scheduled, slot: due.slot)
+                    }
                 }
                 if let next = service.nextRun { soonest = min(soonest, next) }
             }

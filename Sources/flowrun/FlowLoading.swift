@@ -18,9 +18,13 @@ enum FlowLoading {
     }
 
     /// A runtime for the flow; exit status 1, with the reason on standard error, when it cannot be made.
+    /// The runtime of a CLI run (`flowrun FILE`, `runs retry`, `dlq replay`): final records the store
+    /// cannot take are kept on disk beside the flow file (`FileSpool`), since the process ends with the run.
     static func runtime(
         _ flow: CheckedFlow, file: String, store: any StateStore, options: FlowRuntime.Options
     ) throws -> FlowRuntime {
+        var options = options
+        if options.recordSpool == nil { options.recordSpool = FileSpool.beside(flowFile: file) }
         do throws(NodeError) {
             return try FlowRuntime(flow: flow, factories: .standard, store: store, options: options)
         } catch {

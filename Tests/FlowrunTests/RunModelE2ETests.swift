@@ -106,7 +106,7 @@ import Testing
         _ = try e.sync(["--set", "vars.syncType=full"])
         try e.startMock(faults: ["MOCK_CRM_POISON": "*"])
         _ = try e.sync(["--set", "vars.syncType=full"])
-        let runs = (try JSON.parse(try e.flowrun(["runs", "list", "--format", "json"]).stdout).arrayValue ?? [])
+        let runs = (try e.runs())
             .reversed()
         #expect(runs.map { $0["status"].stringValue } == ["completed", "completed_with_errors", "failed"])
         let logs = try e.query("SELECT status, records_processed, pages FROM sync_logs ORDER BY id")
@@ -141,14 +141,8 @@ import Testing
         first.standardOutput = FileHandle.nullDevice
         first.standardError = FileHandle.nullDevice
         try first.run()
-        // Wait (with a deadline) until the first run holds the flow.
-        var holder: String?
-        _ = CLITests.waitFor(20) {
-            let held = try? e.flowrun(["state", "get", "user-sync", "lock/"])
-            holder = held.flatMap { try? JSON.parse($0.stdout)["run"].stringValue } ?? nil
-            return holder != nil
-        }
-        let running = try #require(holder)
+        // Wait (with a deadline) until the first run holds the flow (its record is saved once it does).
+        let running = try #require(e.waitForRun(20) { $0["status"] == "running" }["id"].stringValue)
         let second = try e.sync()
         #expect(second.status == 4, "\(second.stdout)\(second.stderr)")
         #expect(second.stderr.contains("run \(running) holds it"), "\(second.stderr)")

@@ -96,6 +96,22 @@ final class SyncEnvironment {
         try CLITests.run(arguments + ["--state", state], in: dir, environment: env)
     }
 
+    /// The run records as `flowrun runs list --format json` prints them, newest first.
+    func runs() throws -> [Value] {
+        try JSON.parse(try flowrun(["runs", "list", "--format", "json"]).stdout).arrayValue ?? []
+    }
+
+    /// Polls `runs()` (every 0.1 s, for at most `seconds`) for the newest run that matches; null when none did.
+    func waitForRun(_ seconds: Double = 60, where matches: (Value) -> Bool) -> Value {
+        var found: Value = nil
+        _ = CLITests.waitFor(seconds) {
+            // `runs list` may fail while the flow's process holds the store: polled again.
+            found = (try? runs())?.first(where: matches) ?? nil
+            return !found.isNull
+        }
+        return found
+    }
+
     /// Rows of a query on the sync's database (SQLite file or PostgreSQL).
     func query(_ sql: String) throws -> [[Value]] {
         if let databaseURL { return try PostgresTesting.query(databaseURL, sql) }

@@ -37,7 +37,7 @@ import Testing
         #expect(skip.stdout == "\(id): skipped\n")
         let after = try JSON.parse(try e.flowrun(["dlq", "list", "--format", "json"]).stdout).arrayValue ?? []
         #expect(after.count == 1)
-        let runs = try JSON.parse(try e.flowrun(["runs", "list", "--format", "json"]).stdout).arrayValue ?? []
+        let runs = try e.runs()
         #expect(runs.first?["trigger"] == "replay")
     }
 
@@ -106,23 +106,13 @@ import Testing
         #expect(accepted.status == 202, "\(accepted.body)")
         #expect(try JSON.parse(accepted.body)["userId"] == "u42")
         // Deadlines generous enough for a loaded CI machine; each poll runs `flowrun runs list`.
-        var webhookRun: Value = nil
-        _ = try CLITests.waitFor(60) {
-            let runs = try JSON.parse(try e.flowrun(["runs", "list", "--format", "json"]).stdout).arrayValue ?? []
-            webhookRun =
-                runs.first { $0["trigger"] == "webhook" && $0["status"] != "running" && $0["flow"] == "user-sync" }
-                ?? nil
-            return !webhookRun.isNull
+        let webhookRun = e.waitForRun {
+            $0["trigger"] == "webhook" && $0["status"] != "running" && $0["flow"] == "user-sync"
         }
         #expect(webhookRun["status"] == "completed", "\(banner)")
         #expect(webhookRun["counters"]["processed"] == 1)
 
-        var scheduledRun: Value = nil
-        _ = try CLITests.waitFor(60) {
-            let runs = try JSON.parse(try e.flowrun(["runs", "list", "--format", "json"]).stdout).arrayValue ?? []
-            scheduledRun = runs.first { $0["trigger"] == "scheduled" && $0["status"] != "running" } ?? nil
-            return !scheduledRun.isNull
-        }
+        let scheduledRun = e.waitForRun { $0["trigger"] == "scheduled" && $0["status"] != "running" }
         p.terminate()
         p.waitUntilExit()
         stopped = true
@@ -153,7 +143,7 @@ import Testing
         #expect(next.stdout.contains("processed 250"), "\(next.stdout)")
         #expect(try e.query("SELECT count(*) FROM users") == [[250]])
         #expect(try e.usersChecksum() == SyncEnvironment.expectedChecksum())
-        let runs = try JSON.parse(try e.flowrun(["runs", "list", "--format", "json"]).stdout).arrayValue ?? []
+        let runs = try e.runs()
         #expect(runs.map { $0["status"] } == ["completed", "abandoned"])
         #expect(runs.last?["reason"].stringValue?.contains("ended without finishing it") == true)
     }
@@ -180,7 +170,7 @@ import Testing
         }
         #expect(try e.query("SELECT count(*) FROM sync_logs") == [[1]])
         // The cursor did not move: a live incremental run still sees nothing new.
-        let runs = try JSON.parse(try e.flowrun(["runs", "list", "--format", "json"]).stdout).arrayValue ?? []
+        let runs = try e.runs()
         #expect(runs.first?["dryRun"] == true)
         #expect(runs.first?["changedColumns"] == ["email": 1])
         #expect(stateBefore != "")
