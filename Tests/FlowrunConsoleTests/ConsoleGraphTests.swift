@@ -36,9 +36,10 @@ import Testing
         #expect(backwards.allSatisfy { reaches($0.to, $0.from) })
         #expect(backwards.count < layout.edges.count / 4)
         #expect(layout.columns >= 8)
+        let pages = try #require(layout.nodes.first { $0.name == "pages" })
         let fetch = try #require(layout.nodes.first { $0.name == "fetch-page" })
-        let extract = try #require(layout.nodes.first { $0.name == "extract-page" })
-        #expect(extract.column > fetch.column)
+        let items = try #require(layout.nodes.first { $0.name == "process-items" })
+        #expect(fetch.column > pages.column && items.column > pages.column)
         #expect(layout.edges.contains { $0.isError })
         #expect(layout.edges.contains { $0.isLoop })
     }
