@@ -37,8 +37,35 @@ public enum FlowSchema {
                     "type": "integer", "minimum": 1, "maximum": 1024,
                     "description": "Messages an I/O node handles at once (results keep their order).",
                 ],
+                "connection": [
+                    "type": "string",
+                    "description": "A connection named under `connections:`, whose settings the node gets.",
+                ],
             ],
             "allOf": .array(conditions),
+        ]
+        // A connection holds the settings its kind's component declares for connections (`ConnectionKind`).
+        var kindConditions: [Value] = []
+        for (kind, component) in registry.connectionKinds {
+            var properties = Value.Object()
+            properties["kind"] = ["const": .string(kind.name)]
+            if case .object(let all) = settings(component)["properties"] {
+                for name in kind.settings { properties[name] = all[name] }
+            }
+            kindConditions.append([
+                "if": ["properties": ["kind": ["const": .string(kind.name)]]],
+                "then": ["properties": .object(properties), "additionalProperties": false],
+            ])
+        }
+        definitions["connection"] = [
+            "type": "object", "required": ["kind"],
+            "properties": [
+                "kind": [
+                    "enum": .array(registry.connectionKinds.map { .string($0.kind.name) }),
+                    "description": "What the connection reaches; its settings are those of that kind's component.",
+                ]
+            ],
+            "allOf": .array(kindConditions),
         ]
         definitions["endpoint"] = [
             "type": "string", "pattern": "^[a-z][a-z0-9-]*\\.[^.]+$", "description": "node.port",
@@ -87,6 +114,12 @@ public enum FlowSchema {
                     "type": "object", "propertyNames": ["pattern": "^[a-z][a-z0-9-]*$"],
                     "additionalProperties": ["$ref": "#/definitions/node"],
                     "description": "The nodes, by name.",
+                ]
+            case "connections":
+                properties[key] = [
+                    "type": "object", "propertyNames": ["pattern": "^[A-Za-z_][A-Za-z0-9_-]*$"],
+                    "additionalProperties": ["$ref": "#/definitions/connection"],
+                    "description": "Databases and APIs named once and used by nodes with `connection: NAME`.",
                 ]
             case "edges":
                 properties[key] = [

@@ -61,6 +61,40 @@ public enum ErrorCodes {
         Entry(
             code: "component", retryable: "as the message says (state store failures: yes)",
             doc: "Any other failure of a component (the default code)."),
+        Entry(
+            code: "bad_settings", retryable: "no",
+            doc:
+                "A node's settings cannot work for this message (paginate: an offset that cannot advance; state: a `lag` of the wrong kind for the cursor)."
+        ),
+        Entry(
+            code: "bad_mapping", retryable: "no",
+            doc: "map: a mapping rule without `to`, or with neither `from` nor `transform`."),
+        Entry(
+            code: "bad_page", retryable: "no",
+            doc:
+                "paginate: the page's records (at `records`) are not a list, or the body is not what the strategy reads."
+        ),
+        Entry(
+            code: "max_pages", retryable: "no",
+            doc:
+                "paginate: `maxPages` was reached while the source still had pages; the records after it were not read."
+        ),
+        Entry(
+            code: "repeated_page", retryable: "no",
+            doc: "paginate: a page came back identical to an earlier one (the page parameter is probably ignored)."),
+        Entry(
+            code: "repeated_token", retryable: "no",
+            doc: "paginate: the cursor or next-page URL repeats, which would loop forever."),
+        Entry(
+            code: "source_shifted", retryable: "no",
+            doc:
+                "paginate with `key`: a record was served twice in one run, so the source shifted and a neighbour may have been skipped; the cursor holds so the next run reads it again."
+        ),
+        Entry(
+            code: "missing_source", retryable: "no",
+            doc:
+                "http-client: a field named in `required` is null, so the record is not sent (counted `missing_source`)."
+        ),
         Entry(code: "unimplemented", retryable: "no", doc: "A component without a runtime implementation."),
     ]
 
