@@ -37,201 +37,219 @@ public struct MethodSpec: Sendable {
 }
 
 public enum Methods {
-    public static let all: [MethodSpec] = [
-        higher(
-            "map", "arr.map((item, index) => value) -> array", "A new array of the function's results.",
-            [("[1, 2, 3].map(x => x * 2)", "[2,4,6]"), ("['a', 'b'].map((x, i) => x + i)", "[\"a0\",\"b1\"]")],
-            { _, a in .array(a.first ?? .any) }
-        ) { recv, f, _, env throws(EvalError) in
-            let items = recv.arrayValue!
-            var out: [Value] = []
-            out.reserveCapacity(items.count)
-            for (i, item) in items.enumerated() {
-                let v = try f.call(env, item, .int(i))
-                try Nesting.check(v, at: nil)
-                out.append(v)
-            }
-            return .array(out)
-        },
-        higher(
-            "filter", "arr.filter((item, index) => bool) -> array", "The items for which the function is truthy.",
-            [("[1, 2, 3, 4].filter(x => x % 2 == 0)", "[2,4]")], { r, _ in r }
-        ) { recv, f, _, env throws(EvalError) in
-            var out: [Value] = []
-            for (i, item) in recv.arrayValue!.enumerated() where try f.call(env, item, .int(i)).isTruthy {
-                out.append(item)
-            }
-            return .array(out)
-        },
-        higher(
-            "find", "arr.find((item, index) => bool) -> item | null",
-            "The first item for which the function is truthy, or null.",
-            [("[{id: 1}, {id: 2}].find(u => u.id == 2)", "{\"id\":2}"), ("[1].find(x => x > 5)", "null")],
-            { r, _ in Shape.optional(r.element) }
-        ) { recv, f, _, env throws(EvalError) in
-            for (i, item) in recv.arrayValue!.enumerated() where try f.call(env, item, .int(i)).isTruthy { return item }
-            return .null
-        },
-        higher(
-            "some", "arr.some((item, index) => bool) -> bool", "Whether the function is truthy for any item.",
-            [("[1, 5].some(x => x > 3)", "true")], { _, _ in .bool }
-        ) { recv, f, _, env throws(EvalError) in
-            for (i, item) in recv.arrayValue!.enumerated() where try f.call(env, item, .int(i)).isTruthy {
-                return .bool(true)
-            }
-            return .bool(false)
-        },
-        higher(
-            "every", "arr.every((item, index) => bool) -> bool", "Whether the function is truthy for every item.",
-            [("[1, 5].every(x => x > 3)", "false"), ("[].every(x => false)", "true")], { _, _ in .bool }
-        ) {
-            recv, f, _, env throws(EvalError) in
-            for (i, item) in recv.arrayValue!.enumerated() where try !f.call(env, item, .int(i)).isTruthy {
+    public static let all: [MethodSpec] =
+        [
+            higher(
+                "map", "arr.map((item, index) => value) -> array", "A new array of the function's results.",
+                [("[1, 2, 3].map(x => x * 2)", "[2,4,6]"), ("['a', 'b'].map((x, i) => x + i)", "[\"a0\",\"b1\"]")],
+                { _, a in .array(a.first ?? .any) }
+            ) { recv, f, _, env throws(EvalError) in
+                let items = recv.arrayValue!
+                var out: [Value] = []
+                out.reserveCapacity(items.count)
+                for (i, item) in items.enumerated() {
+                    let v = try f.call(env, item, .int(i))
+                    try Nesting.check(v, at: nil)
+                    out.append(v)
+                }
+                return .array(out)
+            },
+            higher(
+                "filter", "arr.filter((item, index) => bool) -> array", "The items for which the function is truthy.",
+                [("[1, 2, 3, 4].filter(x => x % 2 == 0)", "[2,4]")], { r, _ in r }
+            ) { recv, f, _, env throws(EvalError) in
+                var out: [Value] = []
+                for (i, item) in recv.arrayValue!.enumerated() where try f.call(env, item, .int(i)).isTruthy {
+                    out.append(item)
+                }
+                return .array(out)
+            },
+            higher(
+                "find", "arr.find((item, index) => bool) -> item | null",
+                "The first item for which the function is truthy, or null.",
+                [("[{id: 1}, {id: 2}].find(u => u.id == 2)", "{\"id\":2}"), ("[1].find(x => x > 5)", "null")],
+                { r, _ in Shape.optional(r.element) }
+            ) { recv, f, _, env throws(EvalError) in
+                for (i, item) in recv.arrayValue!.enumerated() where try f.call(env, item, .int(i)).isTruthy {
+                    return item
+                }
+                return .null
+            },
+            higher(
+                "some", "arr.some((item, index) => bool) -> bool", "Whether the function is truthy for any item.",
+                [("[1, 5].some(x => x > 3)", "true")], { _, _ in .bool }
+            ) { recv, f, _, env throws(EvalError) in
+                for (i, item) in recv.arrayValue!.enumerated() where try f.call(env, item, .int(i)).isTruthy {
+                    return .bool(true)
+                }
                 return .bool(false)
-            }
-            return .bool(true)
-        },
-        MethodSpec(
-            name: "reduce", signature: "arr.reduce((acc, item, index) => value, initial?) -> value",
-            doc: "Folds the array from the left; without `initial` the first item starts the fold.",
-            receivers: ["array"], arity: 1...2,
-            examples: [
-                ("[1, 2, 3].reduce((acc, x) => acc + x, 0)", "6"), ("['a', 'b'].reduce((a, x) => a + x)", "\"ab\""),
-            ],
-            lambdaParams: 2...3, result: { _, a in a.count > 1 ? Shape.join(a[0], a[1]) : (a.first ?? .any) },
-            impl: .higherOrder { recv, f, args, env throws(EvalError) in
-                var items = recv.arrayValue![...]
-                var acc: Value
-                if let initial = args.first {
-                    acc = initial
-                } else {
-                    guard let first = items.first else {
-                        throw EvalError(.badArgument, "reduce of an empty array with no initial value", at: nil)
+            },
+            higher(
+                "every", "arr.every((item, index) => bool) -> bool", "Whether the function is truthy for every item.",
+                [("[1, 5].every(x => x > 3)", "false"), ("[].every(x => false)", "true")], { _, _ in .bool }
+            ) {
+                recv, f, _, env throws(EvalError) in
+                for (i, item) in recv.arrayValue!.enumerated() where try !f.call(env, item, .int(i)).isTruthy {
+                    return .bool(false)
+                }
+                return .bool(true)
+            },
+            MethodSpec(
+                name: "reduce", signature: "arr.reduce((acc, item, index) => value, initial?) -> value",
+                doc: "Folds the array from the left; without `initial` the first item starts the fold.",
+                receivers: ["array"], arity: 1...2,
+                examples: [
+                    ("[1, 2, 3].reduce((acc, x) => acc + x, 0)", "6"), ("['a', 'b'].reduce((a, x) => a + x)", "\"ab\""),
+                ],
+                lambdaParams: 2...3, result: { _, a in a.count > 1 ? Shape.join(a[0], a[1]) : (a.first ?? .any) },
+                impl: .higherOrder { recv, f, args, env throws(EvalError) in
+                    var items = recv.arrayValue![...]
+                    var acc: Value
+                    if let initial = args.first {
+                        acc = initial
+                    } else {
+                        guard let first = items.first else {
+                            throw EvalError(.badArgument, "reduce of an empty array with no initial value", at: nil)
+                        }
+                        acc = first
+                        items = items.dropFirst()
                     }
-                    acc = first
-                    items = items.dropFirst()
+                    for (i, item) in zip(items.indices, items) { acc = try f.call(env, acc, item, .int(i)) }
+                    return acc
+                }),
+            plain(
+                "slice", ["array", "string"], "x.slice(start?, end?) -> same",
+                "Part of an array or string from `start` up to (not including) `end`; negative indexes count from the end.",
+                0...2,
+                [("[1, 2, 3, 4].slice(1, 3)", "[2,3]"), ("'hello'.slice(-3)", "\"llo\"")], { r, _ in r }
+            ) { recv, args throws(BuiltinFailure) in
+                switch recv {
+                case .array(let a):
+                    let (lo, hi) = try bounds(args, count: a.count, "slice")
+                    return .array(Array(a[lo..<hi]))
+                case .string(let s):
+                    let chars = Array(s)
+                    let (lo, hi) = try bounds(args, count: chars.count, "slice")
+                    return .string(String(chars[lo..<hi]))
+                default: throw .type("slice", "an array or string", recv)
                 }
-                for (i, item) in zip(items.indices, items) { acc = try f.call(env, acc, item, .int(i)) }
-                return acc
-            }),
-        plain(
-            "slice", ["array", "string"], "x.slice(start?, end?) -> same",
-            "Part of an array or string from `start` up to (not including) `end`; negative indexes count from the end.",
-            0...2,
-            [("[1, 2, 3, 4].slice(1, 3)", "[2,3]"), ("'hello'.slice(-3)", "\"llo\"")], { r, _ in r }
-        ) { recv, args throws(BuiltinFailure) in
-            switch recv {
-            case .array(let a):
-                let (lo, hi) = try bounds(args, count: a.count, "slice")
-                return .array(Array(a[lo..<hi]))
-            case .string(let s):
-                let chars = Array(s)
-                let (lo, hi) = try bounds(args, count: chars.count, "slice")
-                return .string(String(chars[lo..<hi]))
-            default: throw .type("slice", "an array or string", recv)
-            }
-        },
-        plain(
-            "concat", ["array"], "arr.concat(other, ...) -> array",
-            "The array followed by the items of the other arrays (or values).",
-            0...16, [("[1].concat([2, 3], 4)", "[1,2,3,4]")],
-            { r, a in
-                .array(a.reduce(r.element) { Shape.join($0, $1.kind == "array" ? $1.element : $1) })
-            }
-        ) { recv, args throws(BuiltinFailure) in
-            var out = recv.arrayValue!
-            for a in args {
-                if case .array(let x) = a {
-                    out.append(contentsOf: x)
-                } else {
-                    try Nesting.check(a)
-                    out.append(a)
+            },
+            plain(
+                "concat", ["array"], "arr.concat(other, ...) -> array",
+                "The array followed by the items of the other arrays (or values).",
+                0...16, [("[1].concat([2, 3], 4)", "[1,2,3,4]")],
+                { r, a in
+                    .array(a.reduce(r.element) { Shape.join($0, $1.kind == "array" ? $1.element : $1) })
                 }
-            }
-            return .array(out)
-        },
-        plain(
-            "includes", ["array", "string"], "x.includes(item) -> bool",
-            "Whether an array holds the item (deep equality) or a string holds the substring.", 1...1,
-            [("[1, 2].includes(2)", "true"), ("'hello'.includes('ell')", "true")], { _, _ in .bool }
-        ) { recv, args throws(BuiltinFailure) in
-            switch recv {
-            case .array(let a): return .bool(a.contains(args[0]))
-            case .string(let s): return .bool(s.contains(try Builtins.text(args[0], "includes")))
-            default: throw .type("includes", "an array or string", recv)
-            }
-        },
-        plain(
-            "indexOf", ["array", "string"], "x.indexOf(item) -> int", "Index of the first occurrence, or -1.", 1...1,
-            [("['a', 'b'].indexOf('b')", "1"), ("'hello'.indexOf('l')", "2"), ("[1].indexOf(9)", "-1")],
-            { _, _ in .int }
-        ) {
-            recv, args throws(BuiltinFailure) in
-            switch recv {
-            case .array(let a): return .int(a.firstIndex(of: args[0]) ?? -1)
-            case .string(let s):
-                let needle = try Builtins.text(args[0], "indexOf")
-                guard let r = s.firstRange(of: needle) else { return .int(-1) }
-                return .int(s.distance(from: s.startIndex, to: r.lowerBound))
-            default: throw .type("indexOf", "an array or string", recv)
-            }
-        },
-        plain(
-            "join", ["array"], "arr.join(separator?) -> string",
-            "The items' string forms joined by `separator` (default `,`).", 0...1,
-            [("[1, 'a', null].join('-')", "\"1-a-\""), ("[1, 2].join()", "\"1,2\"")], { _, _ in .string }
-        ) { recv, args throws(BuiltinFailure) in
-            let sep = args.isEmpty ? "," : try Builtins.text(args[0], "join")
-            return .string(recv.arrayValue!.map(\.interpolated).joined(separator: sep))
-        },
-        stringMethod("toLowerCase", "Lower-cases the string.", [("'AbC'.toLowerCase()", "\"abc\"")]) { s, _ in
-            .string(s.lowercased())
-        },
-        stringMethod("toUpperCase", "Upper-cases the string.", [("'AbC'.toUpperCase()", "\"ABC\"")]) { s, _ in
-            .string(s.uppercased())
-        },
-        stringMethod("trim", "Removes leading and trailing whitespace.", [("' x '.trim()", "\"x\"")]) { s, _ in
-            .string(s.trimmingSpaces())
-        },
-        stringMethod(
-            "split", "Splits on a separator.", [("'a,b,,c'.split(',')", "[\"a\",\"b\",\"\",\"c\"]")], arity: 1...1,
-            result: .array(.string)
-        ) { s, args throws(BuiltinFailure) in
-            let sep = try Builtins.text(args[0], "split")
-            if sep.isEmpty { return .array(s.map { .string(String($0)) }) }
-            return .array(s.split(separator: sep, omittingEmptySubsequences: false).map { .string(String($0)) })
-        },
-        stringMethod(
-            "startsWith", "Whether the string starts with the prefix.", [("'hello'.startsWith('he')", "true")],
-            arity: 1...1, result: .bool
-        ) { s, args throws(BuiltinFailure) in
-            .bool(s.hasPrefix(try Builtins.text(args[0], "startsWith")))
-        },
-        stringMethod(
-            "endsWith", "Whether the string ends with the suffix.", [("'hello'.endsWith('lo')", "true")],
-            arity: 1...1, result: .bool
-        ) { s, args throws(BuiltinFailure) in
-            .bool(s.hasSuffix(try Builtins.text(args[0], "endsWith")))
-        },
-        stringMethod(
-            "replace", "Replaces the first occurrence of `a` with `b`.", [("'a-b-c'.replace('-', '+')", "\"a+b-c\"")],
-            arity: 2...2
-        ) { s, args throws(BuiltinFailure) in
-            let a = try Builtins.text(args[0], "replace"), b = try Builtins.text(args[1], "replace")
-            guard !a.isEmpty, let r = s.firstRange(of: a) else { return .string(s) }
-            var out = s
-            out.replaceSubrange(r, with: b)
-            return .string(out)
-        },
-        stringMethod(
-            "replaceAll", "Replaces every occurrence of `a` with `b`.", [("'a-b-c'.replaceAll('-', '+')", "\"a+b+c\"")],
-            arity: 2...2
-        ) { s, args throws(BuiltinFailure) in
-            let a = try Builtins.text(args[0], "replaceAll"), b = try Builtins.text(args[1], "replaceAll")
-            guard !a.isEmpty else { return .string(s) }
-            return .string(s.split(separator: a, omittingEmptySubsequences: false).joined(separator: b))
-        },
-    ]
+            ) { recv, args throws(BuiltinFailure) in
+                var out = recv.arrayValue!
+                for a in args {
+                    if case .array(let x) = a {
+                        out.append(contentsOf: x)
+                    } else {
+                        try Nesting.check(a)
+                        out.append(a)
+                    }
+                }
+                return .array(out)
+            },
+            plain(
+                "includes", ["array", "string"], "x.includes(item) -> bool",
+                "Whether an array holds the item (deep equality) or a string holds the substring.", 1...1,
+                [("[1, 2].includes(2)", "true"), ("'hello'.includes('ell')", "true")], { _, _ in .bool }
+            ) { recv, args throws(BuiltinFailure) in
+                switch recv {
+                case .array(let a): return .bool(a.contains(args[0]))
+                case .string(let s): return .bool(s.contains(try Builtins.text(args[0], "includes")))
+                default: throw .type("includes", "an array or string", recv)
+                }
+            },
+            plain(
+                "indexOf", ["array", "string"], "x.indexOf(item) -> int", "Index of the first occurrence, or -1.",
+                1...1,
+                [("['a', 'b'].indexOf('b')", "1"), ("'hello'.indexOf('l')", "2"), ("[1].indexOf(9)", "-1")],
+                { _, _ in .int }
+            ) {
+                recv, args throws(BuiltinFailure) in
+                switch recv {
+                case .array(let a): return .int(a.firstIndex(of: args[0]) ?? -1)
+                case .string(let s):
+                    let needle = try Builtins.text(args[0], "indexOf")
+                    guard let r = s.firstRange(of: needle) else { return .int(-1) }
+                    return .int(s.distance(from: s.startIndex, to: r.lowerBound))
+                default: throw .type("indexOf", "an array or string", recv)
+                }
+            },
+            plain(
+                "join", ["array"], "arr.join(separator?) -> string",
+                "The items' string forms joined by `separator` (default `,`).", 0...1,
+                [("[1, 'a', null].join('-')", "\"1-a-\""), ("[1, 2].join()", "\"1,2\"")], { _, _ in .string }
+            ) { recv, args throws(BuiltinFailure) in
+                let sep = args.isEmpty ? "," : try Builtins.text(args[0], "join")
+                return .string(recv.arrayValue!.map(\.interpolated).joined(separator: sep))
+            },
+            stringMethod("toLowerCase", "Lower-cases the string.", [("'AbC'.toLowerCase()", "\"abc\"")]) { s, _ in
+                .string(s.lowercased())
+            },
+            stringMethod("toUpperCase", "Upper-cases the string.", [("'AbC'.toUpperCase()", "\"ABC\"")]) { s, _ in
+                .string(s.uppercased())
+            },
+            stringMethod("trim", "Removes leading and trailing whitespace.", [("' x '.trim()", "\"x\"")]) { s, _ in
+                .string(s.trimmingSpaces())
+            },
+            stringMethod(
+                "split", "Splits on a separator (a string or a regex, whose groups are spliced in).",
+                [
+                    ("'a,b,,c'.split(',')", "[\"a\",\"b\",\"\",\"c\"]"),
+                    ("'a1b22c'.split(/\\d+/)", "[\"a\",\"b\",\"c\"]"),
+                ], arity: 1...1,
+                result: .array(.string)
+            ) { s, args throws(BuiltinFailure) in
+                if let parts = try Methods.regexForm("split", s, args) { return parts }
+                let sep = try Builtins.text(args[0], "split")
+                if sep.isEmpty { return .array(s.map { .string(String($0)) }) }
+                return .array(s.split(separator: sep, omittingEmptySubsequences: false).map { .string(String($0)) })
+            },
+            stringMethod(
+                "startsWith", "Whether the string starts with the prefix.", [("'hello'.startsWith('he')", "true")],
+                arity: 1...1, result: .bool
+            ) { s, args throws(BuiltinFailure) in
+                .bool(s.hasPrefix(try Builtins.text(args[0], "startsWith")))
+            },
+            stringMethod(
+                "endsWith", "Whether the string ends with the suffix.", [("'hello'.endsWith('lo')", "true")],
+                arity: 1...1, result: .bool
+            ) { s, args throws(BuiltinFailure) in
+                .bool(s.hasSuffix(try Builtins.text(args[0], "endsWith")))
+            },
+            stringMethod(
+                "replace",
+                "Replaces the first occurrence of `a` with `b`; a regex `a` replaces its first match (every match with "
+                    + "the g flag), and `b` may use `$1`, `$<name>`, `$&`, `$$`.",
+                [
+                    ("'a-b-c'.replace('-', '+')", "\"a+b-c\""),
+                    ("'2024-05-06'.replace(/(\\d+)-(\\d+)-(\\d+)/, '$3.$2.$1')", "\"06.05.2024\""),
+                ],
+                arity: 2...2
+            ) { s, args throws(BuiltinFailure) in
+                if let replaced = try Methods.regexForm("replace", s, args) { return replaced }
+                let a = try Builtins.text(args[0], "replace"), b = try Builtins.text(args[1], "replace")
+                guard !a.isEmpty, let r = s.firstRange(of: a) else { return .string(s) }
+                var out = s
+                out.replaceSubrange(r, with: b)
+                return .string(out)
+            },
+            stringMethod(
+                "replaceAll", "Replaces every occurrence of `a` (a string, or a regex with the g flag) with `b`.",
+                [("'a-b-c'.replaceAll('-', '+')", "\"a+b+c\""), ("'a1b2'.replaceAll(/\\d/g, '<$&>')", "\"a<1>b<2>\"")],
+                arity: 2...2
+            ) { s, args throws(BuiltinFailure) in
+                if let replaced = try Methods.regexForm("replaceAll", s, args) { return replaced }
+                let a = try Builtins.text(args[0], "replaceAll"), b = try Builtins.text(args[1], "replaceAll")
+                guard !a.isEmpty else { return .string(s) }
+                return .string(s.split(separator: a, omittingEmptySubsequences: false).joined(separator: b))
+            },
+        ] + regexMethods + [at]
 
     public static let byName: [String: MethodSpec] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
