@@ -105,7 +105,7 @@ public enum DocsRenderer {
             for (e, r) in m.examples { out += "    \(e)  =>  \(r)\n" }
             out += "\n"
         }
-        return out
+        return out + regexGuide
     }
 
     static func diagnostics() -> String {

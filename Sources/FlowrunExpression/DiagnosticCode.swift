@@ -74,8 +74,8 @@ public struct DiagnosticCode: Sendable, Hashable, CustomStringConvertible {
             + "accumulator in a new array on every step. JSON input stops at the same depth.")
     public static let regexLimit = DiagnosticCode(
         "E129", "regular expression limit",
-        "A regular expression match gave up after 1,000,000 backtracking steps (or 10,000 levels of nesting, or "
-            + "16 MiB): the pattern backtracks catastrophically on this subject, e.g. `(a+)+$` on `'aaaa...b'`. "
+        "A regular expression match gave up after 1,000,000 backtracking steps (or 1,000,000 levels of nesting, or "
+            + "64 MiB): the pattern backtracks catastrophically on this subject, e.g. `(a+)+$` on `'aaaa...b'`. "
             + "Make the pattern unambiguous (`a+$`).")
 
     // MARK: Flow file structure (E2xx)

@@ -24,8 +24,8 @@ final class CompiledRegex: @unchecked Sendable {  // immutable after init; PCRE2
     /// Backtracking steps one match may take (a catastrophic `(a+)+$` on 30 characters stops in ~10 ms).
     static let matchLimit: UInt32 = 1_000_000
     /// Nested backtracking depth and heap (KiB) of one match.
-    static let depthLimit: UInt32 = 10_000
-    static let heapLimitKiB: UInt32 = 16_384
+    static let depthLimit: UInt32 = 1_000_000
+    static let heapLimitKiB: UInt32 = 65_536
     static let maxPatternLength = 10_000
 
     init(source: String, flags: String) throws(BuiltinFailure) {
