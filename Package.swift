@@ -21,10 +21,11 @@ let package = Package(
             name: "FlowrunValue",
             dependencies: [.product(name: "OrderedCollections", package: "swift-collections")]
         ),
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-16", providers: [.apt(["libpcre2-dev"])]),
         .target(
             name: "FlowrunExpression",
             dependencies: [
-                "FlowrunValue", .product(name: "OrderedCollections", package: "swift-collections"),
+                "FlowrunValue", "CPCRE2", .product(name: "OrderedCollections", package: "swift-collections"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -145,7 +145,7 @@ public enum DocsRenderer {
 
 
             """ + JSDifferences.table
-        return out
+        return out + regexGuide
     }
 
     static func errors() -> String {

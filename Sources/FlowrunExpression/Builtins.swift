@@ -165,12 +165,12 @@ public enum Builtins {
             }
         },
         extremum(
-            "min", "Smallest of its arguments, or of one array argument.",
-            [("min(3, 1, 2)", "1"), ("min([4, 2.5])", "2.5")]
+            "min", "Smallest of its arguments, or of one array argument (null for an empty array).",
+            [("min(3, 1, 2)", "1"), ("min([4, 2.5])", "2.5"), ("min([]) ?? 0", "0")]
         ) { $0 < 0 },
         extremum(
-            "max", "Largest of its arguments, or of one array argument.",
-            [("max(3, 1, 2)", "3"), ("max(['a', 'b'])", "\"b\"")]
+            "max", "Largest of its arguments, or of one array argument (null for an empty array).",
+            [("max(3, 1, 2)", "3"), ("max(['a', 'b'])", "\"b\""), ("max([]) ?? 'cursor-0'", "\"cursor-0\"")]
         ) { $0 > 0 },
         fn(
             "range", "range(end) or range(start, end) -> array<int>",
@@ -280,7 +280,7 @@ public enum Builtins {
                 throw BuiltinFailure("JSON.parse: \(error.description)")
             }
         },
-    ]
+    ] + regexFunctions + uriFunctions + timeFunctions
 
     public static let byName: [String: FunctionSpec] = Dictionary(
         uniqueKeysWithValues: functions.map { spec in
@@ -351,7 +351,8 @@ public enum Builtins {
         fn(
             name, "\(name)(a, b, ...) or \(name)(array)", doc, 1...64, examples,
             { args in
-                args.count == 1 ? args[0].element : args.reduce(Shape.never) { Shape.join($0, $1) }
+                // One array argument may be empty: then the result is null (`max(xs) ?? fallback`).
+                args.count == 1 ? Shape.optional(args[0].element) : args.reduce(Shape.never) { Shape.join($0, $1) }
             }
         ) { a, _ throws(BuiltinFailure) in
             var items = a
@@ -359,7 +360,7 @@ public enum Builtins {
                 guard case .array(let x) = a[0] else { throw .type(name, "several arguments or an array", a[0]) }
                 items = x
             }
-            guard var best = items.first else { throw BuiltinFailure("\(name) of an empty array") }
+            guard var best = items.first else { return .null }
             for item in items.dropFirst() {
                 guard let order = compare(item, best) else {
                     throw BuiltinFailure(.typeError, "\(name) cannot compare \(item.typeName) with \(best.typeName)")

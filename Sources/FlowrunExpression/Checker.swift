@@ -124,10 +124,11 @@ public struct Checker {
             let shapes = args.map { checkArgument($0) }
             guard let spec = Builtins.byName[name] else {
                 report(
-                    .unknownFunction, "unknown function '\(name)'", span,
-                    help: didYouMean(name, Builtins.byName.keys)
-                        ?? (Methods.byName[name] != nil ? "\(name) is a method: write x.\(name)(...)" : nil))
+                    .unknownFunction, "unknown function '\(name)'", span, help: Suggestions.function(name))
                 return .any
+            }
+            if name == "regex", case .failure(let failure)? = RegexOps.constant(args) {
+                report(failure.code, failure.message, span)
             }
             if !spec.arity.contains(args.count) {
                 report(
@@ -235,10 +236,7 @@ public struct Checker {
     {
         guard let spec = Methods.byName[name] else {
             for a in args { _ = checkIgnoringArrow(a) }
-            let help =
-                didYouMean(name, Methods.byName.keys)
-                ?? (Builtins.byName[name] != nil ? "\(name) is a function: write \(name)(x)" : nil)
-            report(.unknownMethod, "unknown method '.\(name)'", span, help: help)
+            report(.unknownMethod, "unknown method '.\(name)'", span, help: Suggestions.method(name))
             return .any
         }
         if let kind = r.kind, kind != "null" || !(optional || probing), !spec.receivers.contains(kind) {

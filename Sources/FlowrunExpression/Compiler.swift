@@ -254,6 +254,15 @@ struct Compiler {
         guard spec.arity.contains(args.count) else {
             throw .error(.arity, "\(name) takes \(Self.describe(spec.arity)), got \(args.count)", at: span)
         }
+        if name == "regex", let constant = RegexOps.constant(args) {
+            // A regex literal: compiled once, here; its value is a constant.
+            switch constant {
+            case .success(let regex):
+                let value = RegexOps.value(regex)
+                return { _ in value }
+            case .failure(let failure): throw .error(failure.code, failure.message, at: span)
+            }
+        }
         let compiled = try args.map { (a: Expr) throws(Diagnostic) -> Step in Step(try compile(a)) }
         let impl = spec.impl
         switch compiled.count {

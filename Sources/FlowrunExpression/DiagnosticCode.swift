@@ -51,6 +51,11 @@ public struct DiagnosticCode: Sendable, Hashable, CustomStringConvertible {
     public static let misplacedArrow = DiagnosticCode(
         "E111", "arrow function in the wrong place",
         "Arrow functions (`x => ...`) may only be passed to methods such as `.map`, `.filter` and `.reduce`.")
+    public static let invalidRegex = DiagnosticCode(
+        "E119", "invalid regular expression",
+        "A regular expression's pattern or flags are not valid (flags are g i m s u y, each at most once). "
+            + "A regex literal or a `regex(...)` of constant strings is reported when the flow loads; a pattern "
+            + "built at run time is an error of the node evaluating it.")
     // MARK: Runtime errors of expressions (E12x), delivered on the target node's error port
     public static let typeError = DiagnosticCode(
         "E120", "runtime type error", "A value had a type the operation does not accept, e.g. `null + 1`.")
@@ -67,6 +72,11 @@ public struct DiagnosticCode: Sendable, Hashable, CustomStringConvertible {
         "E124", "value nested too deeply",
         "A value would nest more than 512 arrays and objects inside each other, e.g. a `reduce` that wraps its "
             + "accumulator in a new array on every step. JSON input stops at the same depth.")
+    public static let regexLimit = DiagnosticCode(
+        "E129", "regular expression limit",
+        "A regular expression match gave up after 1,000,000 backtracking steps (or 1,000,000 levels of nesting, or "
+            + "64 MiB): the pattern backtracks catastrophically on this subject, e.g. `(a+)+$` on `'aaaa...b'`. "
+            + "Make the pattern unambiguous (`a+$`).")
 
     // MARK: Flow file structure (E2xx)
     public static let yamlSyntax = DiagnosticCode(
@@ -147,8 +157,9 @@ public struct DiagnosticCode: Sendable, Hashable, CustomStringConvertible {
 
     public static let all: [DiagnosticCode] = [
         .syntax, .unterminatedTemplate, .unknownIdentifier, .unknownFunction, .arity, .unknownMethod, .methodOnType,
-        .noSuchField, .operandType, .tooDeep, .numberRange, .misplacedArrow, .typeError, .divisionByZero,
-        .badArgument, .overflow, .valueTooDeep, .yamlSyntax, .invalidUTF8, .duplicateKey, .nestingTooDeep, .tabIndent,
+        .noSuchField, .operandType, .tooDeep, .numberRange, .misplacedArrow, .invalidRegex, .typeError, .divisionByZero,
+        .badArgument, .overflow, .valueTooDeep, .regexLimit, .yamlSyntax, .invalidUTF8, .duplicateKey, .nestingTooDeep,
+        .tabIndent,
         .aliasBomb,
         .structure, .unknownKey, .invalidName, .missingKey, .invalidValue, .unknownComponent, .unknownSetting,
         .missingSetting, .settingType, .unknownNode, .unknownPort, .portDirection, .missingField, .unknownField,

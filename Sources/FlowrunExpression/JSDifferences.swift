@@ -120,6 +120,43 @@ public enum JSDifferences {
             flowrun: "allowed (it is part of the string)",
             reason: "Expressions live in YAML, where long literals wrap across lines."
         ),
+        JSDifference(
+            id: "regex-limits", javascript: "matching runs until it is done (a catastrophic pattern hangs)",
+            flowrun: "matching can fail with `E129` (1,000,000 backtracking steps, 1,000,000 levels, 64 MiB)",
+            reason: "a pattern or subject from data must not hang a run"),
+        JSDifference(
+            id: "regex-match-array", javascript: "`s.match(re)` is an array with `.index`, `.groups` and `.input`",
+            flowrun: "`s.match(re)` without g is a plain array: no `.index`, `.groups` or `.input` on it",
+            reason: "arrays have no extra properties in the value model; `matchAll` gives index and groups"),
+        JSDifference(
+            id: "regex-no-lastindex", javascript: "a g or y regex keeps `lastIndex` between `test` and `exec` calls",
+            flowrun:
+                "no `lastIndex`: `re.test(s)` and `re.exec` state do not carry over between calls (there is no `exec`)",
+            reason: "expressions are pure functions of their inputs"),
+        JSDifference(
+            id: "regex-value", javascript: "a RegExp object",
+            flowrun:
+                "a regex is the plain object `{source, flags}` (`typeof` would say object; `==` compares source and flags)",
+            reason: "one value model that serialises into messages"),
+        JSDifference(
+            id: "regex-line-ends",
+            javascript: "`.` and `^ $` (m) also stop at U+2028/U+2029; `\\s` is Unicode white space",
+            flowrun: "`.` and `^ $` with m stop at CR and LF but not at U+2028/U+2029; `\\s` is ASCII white space",
+            reason: "PCRE2's newline setting and character tables"),
+        JSDifference(
+            id: "regex-case-folding",
+            javascript: "`i` folds case by Unicode simple case folding; lookbehind may be unbounded",
+            flowrun:
+                "`i` folds case for ASCII letters only unless the u flag is set; lookbehind must have a bounded length",
+            reason: "PCRE2's matching rules"),
+        JSDifference(
+            id: "regex-lone-surrogates", javascript: "a match may split a surrogate pair",
+            flowrun: "a match that splits a surrogate pair (a lone surrogate, without u) comes out as U+FFFD",
+            reason: "strings are always valid Unicode"),
+        JSDifference(
+            id: "regex-no-function-replace", javascript: "`s.replace(re, fn)` calls `fn` for each match",
+            flowrun: "`s.replace(re, fn)` with a function replacement is not supported",
+            reason: "arrow functions are only method arguments of arrays"),
     ]
 
     /// The Markdown table for components/expressions.md.

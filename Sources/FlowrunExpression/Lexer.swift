@@ -8,6 +8,8 @@ struct Token {
         case identifier(String)
         case dollar
         case punct(String)
+        /// A regular expression literal `/source/flags` (Regex.swift).
+        case regex(source: String, flags: String)
         case end
     }
     let kind: Kind
@@ -38,7 +40,7 @@ struct Lexer {
     mutating func tokenize() throws(Diagnostic) -> [Token] {
         var tokens: [Token] = []
         while true {
-            let token = try next()
+            let token = try next(regexAllowed: Self.operandExpected(after: tokens.last?.kind))
             tokens.append(token)
             if token.kind == .end { return tokens }
         }
@@ -46,7 +48,7 @@ struct Lexer {
 
     private func span(_ start: Int, _ end: Int) -> Span { Span(source: source, start: start, end: end) }
 
-    private mutating func next() throws(Diagnostic) -> Token {
+    private mutating func next(regexAllowed: Bool) throws(Diagnostic) -> Token {
         while pos < limit, bytes[pos] == 0x20 || bytes[pos] == 0x0A || bytes[pos] == 0x0D || bytes[pos] == 0x09 {
             pos += 1
         }
@@ -65,6 +67,7 @@ struct Lexer {
             return Token(kind: .identifier(source.slice(start, pos)), start: start, end: pos)
         }
         if c == UInt8(ascii: "'") || c == UInt8(ascii: "\"") { return try string(quote: c) }
+        if c == UInt8(ascii: "/"), regexAllowed { return try regex() }
         for p in Self.punctuation where pos + p.count <= limit && bytes[pos..<pos + p.count].elementsEqual(p) {
             // `?.` followed by a digit is `? .5`, as in JavaScript.
             if p == Array("?.".utf8), pos + 2 < limit, isDigit(bytes[pos + 2]) { continue }
@@ -219,6 +222,45 @@ struct Lexer {
     private func hex(_ v: UInt32) -> String {
         let digits = String(v, radix: 16, uppercase: true)
         return "U+" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
+    /// Whether a `/` after this token starts a regex literal: where an operand is expected, as in JavaScript
+    /// (after an operator, an opening bracket, a comma or colon, or at the start), never after a value.
+    private static func operandExpected(after previous: Token.Kind?) -> Bool {
+        switch previous {
+        case nil: true
+        case .punct(let p): p != ")" && p != "]" && p != "}"
+        default: false
+        }
+    }
+
+    /// regex := '/' (char | '\\' char | '[' class ']')+ '/' flags; the pattern itself is compiled (and
+    /// its errors reported) by the checker and compiler.
+    private mutating func regex() throws(Diagnostic) -> Token {
+        let start = pos
+        pos += 1
+        var inClass = false
+        while pos < limit {
+            let c = bytes[pos]
+            if c == 0x0A || c == 0x0D { break }
+            if c == UInt8(ascii: "\\"), pos + 1 < limit {
+                pos += 2
+                continue
+            }
+            if c == UInt8(ascii: "[") { inClass = true }
+            if c == UInt8(ascii: "]") { inClass = false }
+            if c == UInt8(ascii: "/"), !inClass {
+                let body = source.slice(start + 1, pos)
+                pos += 1
+                let flagsStart = pos
+                while pos < limit, isIdentPart(bytes[pos]) { pos += 1 }
+                guard !body.isEmpty else { throw .error(.syntax, "empty regular expression", at: span(start, pos)) }
+                return Token(
+                    kind: .regex(source: body, flags: source.slice(flagsStart, pos)), start: start, end: pos)
+            }
+            pos += 1
+        }
+        throw .error(.syntax, "unterminated regular expression literal", at: span(start, start + 1))
     }
 
     private func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }

@@ -38,7 +38,7 @@ public struct MethodSpec: Sendable {
 
 public enum Methods {
     /// Every method: the core list below, then the JavaScript string methods of issue 15.
-    public static let all: [MethodSpec] = core + JSStringMethods.all
+    public static let all: [MethodSpec] = core + JSStringMethods.all + regexMethods + [at]
 
     static let core: [MethodSpec] = [
         higher(
@@ -198,12 +198,17 @@ public enum Methods {
             .string(JSString.trim(s))
         },
         stringMethod(
-            "split", "Splits on a separator; an empty separator splits into UTF-16 code units.",
-            [("'a,b,,c'.split(',')", "[\"a\",\"b\",\"\",\"c\"]"), ("'a\\r\\nb'.split('\\n')", "[\"a\\r\",\"b\"]")],
+            "split",
+            "Splits on a separator (a string, or a regex whose groups are spliced in); an empty separator splits into UTF-16 code units.",
+            [
+                ("'a,b,,c'.split(',')", "[\"a\",\"b\",\"\",\"c\"]"), ("'a\\r\\nb'.split('\\n')", "[\"a\\r\",\"b\"]"),
+                ("'a1b22c'.split(/\\d+/)", "[\"a\",\"b\",\"c\"]"),
+            ],
             arity: 1...1,
             result: .array(.string)
         ) { s, args throws(BuiltinFailure) in
-            .array(JSString.split(s, try Builtins.text(args[0], "split")).map { .string($0) })
+            if let parts = try Methods.regexForm("split", s, args) { return parts }
+            return .array(JSString.split(s, try Builtins.text(args[0], "split")).map { .string($0) })
         },
         stringMethod(
             "startsWith", "Whether the string starts with the prefix.", [("'hello'.startsWith('he')", "true")],
@@ -219,18 +224,27 @@ public enum Methods {
         },
         stringMethod(
             "replace",
-            "Replaces the first occurrence of `a` with `b`; in `b`, `$&` is the match, `$$` a `$`, `` $` `` and `$'` the text before and after it.",
-            [("'a-b-c'.replace('-', '+')", "\"a+b-c\""), ("'x'.replace('x', '[$&$&]')", "\"[xx]\"")],
+            "Replaces the first occurrence of `a` with `b`; in `b`, `$&` is the match, `$$` a `$`, `` $` `` and `$'` the text before and after it. A regex `a` replaces its first match (every match with the g flag), and `b` may also use `$1` and `$<name>`.",
+            [
+                ("'a-b-c'.replace('-', '+')", "\"a+b-c\""), ("'x'.replace('x', '[$&$&]')", "\"[xx]\""),
+                ("'2024-05-06'.replace(/(\\d+)-(\\d+)-(\\d+)/, '$3.$2.$1')", "\"06.05.2024\""),
+            ],
             arity: 2...2
         ) { s, args throws(BuiltinFailure) in
+            if let replaced = try Methods.regexForm("replace", s, args) { return replaced }
             let a = try Builtins.text(args[0], "replace"), b = try Builtins.text(args[1], "replace")
             return .string(JSString.replace(s, a, b, all: false))
         },
         stringMethod(
-            "replaceAll", "Replaces every occurrence of `a` with `b` (with `replace`'s `$` patterns).",
-            [("'a-b-c'.replaceAll('-', '+')", "\"a+b+c\""), ("'ab'.replaceAll('', '-')", "\"-a-b-\"")],
+            "replaceAll",
+            "Replaces every occurrence of `a` (a string, or a regex with the g flag) with `b` (with `replace`'s `$` patterns).",
+            [
+                ("'a-b-c'.replaceAll('-', '+')", "\"a+b+c\""), ("'ab'.replaceAll('', '-')", "\"-a-b-\""),
+                ("'a1b2'.replaceAll(/\\d/g, '<$&>')", "\"a<1>b<2>\""),
+            ],
             arity: 2...2
         ) { s, args throws(BuiltinFailure) in
+            if let replaced = try Methods.regexForm("replaceAll", s, args) { return replaced }
             let a = try Builtins.text(args[0], "replaceAll"), b = try Builtins.text(args[1], "replaceAll")
             return .string(JSString.replace(s, a, b, all: true))
         },

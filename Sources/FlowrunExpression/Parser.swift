@@ -50,6 +50,7 @@ public struct Parser {
         case .identifier(let n): "'\(n)'"
         case .dollar: "'$'"
         case .punct(let p): "'\(p)'"
+        case .regex: "regular expression"
         }
     }
 
@@ -301,7 +302,7 @@ public struct Parser {
         return args
     }
 
-    /// primary := NUMBER | STRING | 'true' | 'false' | 'null' | '$' | IDENT | '(' expression ')' | array | object
+    /// primary := NUMBER | STRING | REGEX | 'true' | 'false' | 'null' | '$' | IDENT | '(' expression ')' | array | object
     private mutating func primary() throws(Diagnostic) -> Expr {
         let token = peek
         switch token.kind {
@@ -311,6 +312,11 @@ public struct Parser {
         case .string(let s):
             advance()
             return Expr(.literal(.string(s)), span(token))
+        case .regex(let pattern, let flags):
+            // `/p/f` is `regex('p', 'f')`: a constant pattern, compiled once when the expression is.
+            advance()
+            let at = span(token)
+            return Expr(.call("regex", [Expr(.literal(.string(pattern)), at), Expr(.literal(.string(flags)), at)]), at)
         case .dollar:
             advance()
             return Expr(.input, span(token))

@@ -62,9 +62,13 @@ import Testing
         var out = ""
         for expr in [
             "$.x + 1", "$.n / $.z", "$.big + $.big", "JSON.parse($.s)", "range(600).reduce((acc, x) => [acc], [])",
+            "regex($.p)", "$.a.match(/(a+)+$/)",
         ] {
             let (t, _, _) = ExpressionCompiler.compileTemplate("<<\(expr)>>")
-            let input: Value = ["x": nil, "n": 1, "z": 0, "big": .int(Int.max), "s": "{"]
+            let input: Value = [
+                "x": nil, "n": 1, "z": 0, "big": .int(Int.max), "s": "{", "p": "(",
+                "a": .string(String(repeating: "a", count: 40) + "!"),
+            ]
             do { _ = try t?.evaluate(input, Globals()) } catch { out += error.diagnostic.render() }
         }
         return out

@@ -13,6 +13,7 @@ install_packages() {
     "${as[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# What building flowrun needs: sqlite3 (state store), libcurl (http-client) and libpq (database).
+# What building flowrun needs: sqlite3 (state store), libcurl (http-client), libpq (database) and
+# PCRE2 (regular expressions in expressions, its 16-bit library).
 # Yams vendors libyaml.
-BUILD_PACKAGES=(libsqlite3-dev libcurl4-openssl-dev libpq-dev)
+BUILD_PACKAGES=(libsqlite3-dev libcurl4-openssl-dev libpq-dev libpcre2-dev)
