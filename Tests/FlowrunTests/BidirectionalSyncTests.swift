@@ -151,7 +151,7 @@ struct BidirectionalSyncTests {
         try Self.sync(e, [2, 0, 0, 0, 0], strategy: "manual")
         for (id, name) in [(1, "Ann"), (2, "Bob")] {
             try Self.changeLocal(e, id, "name = '\(name) L'")
-            _ = try e.api("PUT", "/_control/contacts/\(try Self.remoteID(e, local: id))", ["name": "\(name) R"])
+            _ = try e.api("PUT", "/_control/contacts/\(try Self.remoteID(e, local: id))", ["name": .string("\(name) R")])
         }
         let remoteBefore = try e.remote()
         let localBefore = try e.local()
@@ -173,14 +173,15 @@ struct BidirectionalSyncTests {
         #expect(conflict["payload"]["pairs"][0]["contact"]["name"] == "Ann R")
 
         // Resolved: 1 takes the local version (pushed), 2 the remote one (written locally), each at once.
-        let take1 = try e.flowrun(["dlq", "resolve", try item("1"), "--take", "local"])
-        #expect(take1.status == 0 && take1.stdout.contains("\(try item("1")): resolved"), "\(take1.stdout)\(take1.stderr)")
+        let (id1, id2) = (try item("1"), try item("2"))
+        let take1 = try e.flowrun(["dlq", "resolve", id1, "--take", "local"])
+        #expect(take1.status == 0 && take1.stdout.contains("\(id1): resolved"), "\(take1.stdout)\(take1.stderr)")
         #expect(Self.counts(try SQLiteStore(path: e.state).runs(flow: Self.flow, limit: 1).first) == [0, 1, 0, 0, 0])
-        let take2 = try e.flowrun(["dlq", "resolve", try item("2"), "--take", "remote"])
+        let take2 = try e.flowrun(["dlq", "resolve", id2, "--take", "remote"])
         #expect(take2.status == 0, "\(take2.stdout)\(take2.stderr)")
         #expect(Self.counts(try SQLiteStore(path: e.state).runs(flow: Self.flow, limit: 1).first) == [0, 1, 0, 0, 0])
         #expect(try e.flowrun(["dlq", "list"]).stdout.contains("no unresolved items"))
-        let again = try e.flowrun(["dlq", "resolve", try item("2"), "--take", "local"])
+        let again = try e.flowrun(["dlq", "resolve", id2, "--take", "local"])
         #expect(again.status != 0 && again.stderr.contains("is resolved, not open"), "\(again.stderr)")
 
         try Self.noEcho(e)
