@@ -131,43 +131,43 @@ struct DLQ: ParsableCommand {
         _ item: DeadLetterQueue.Item, payload: Value, store: any StateStore, file: String?, dryRun: Bool,
         closeAs: DeadLetterQueue.Status
     ) throws -> (code: Int32, replayed: Bool) {
-            let queue = DeadLetterQueue(store: store)
-            let id = item.id
-            guard let path = file ?? item.flowFile else { throw UsageError("\(id): unknown flow file (use --file)") }
-            guard let entry = item.entry else {
-                throw UsageError("\(id): the dead-letter node has no `entry` setting to replay into")
-            }
-            let flow = try FlowLoading.checked(path)
-            guard flow.name == item.flow else {
-                throw UsageError("\(path) holds flow '\(flow.name)', the item belongs to '\(item.flow)'")
-            }
-            var options = FlowRuntime.Options()
-            options.dryRun = dryRun
-            options.logger = ConsoleLogger(format: .text)
-            let runtime = try FlowLoading.runtime(flow, file: path, store: store, options: options)
-            let records: [RunRecord]
-            do throws(RunLock.Busy) {
-                records = try runtime.run(.input(payload, entry: entry), trigger: .replay, parent: item.lastRun)
-            } catch {
-                FileHandleOutput.stderr("\(error.description); not replayed")
-                return (Running.busyExitCode, false)
-            }
-            for r in records { print(Running.summary(r)) }
-            let last = records.last!
-            var passed = false
-            if last.status == .completed {
-                passed = true
-                if !dryRun {
-                    // A replay that failed again was recorded by the dead-letter node (still unresolved).
-                    if try queue.closeReplayed(item, now: Globals.systemClock(), as: closeAs) {
-                        print("\(id): \(closeAs.rawValue)")
-                    } else {
-                        passed = false
-                    }
+        let queue = DeadLetterQueue(store: store)
+        let id = item.id
+        guard let path = file ?? item.flowFile else { throw UsageError("\(id): unknown flow file (use --file)") }
+        guard let entry = item.entry else {
+            throw UsageError("\(id): the dead-letter node has no `entry` setting to replay into")
+        }
+        let flow = try FlowLoading.checked(path)
+        guard flow.name == item.flow else {
+            throw UsageError("\(path) holds flow '\(flow.name)', the item belongs to '\(item.flow)'")
+        }
+        var options = FlowRuntime.Options()
+        options.dryRun = dryRun
+        options.logger = ConsoleLogger(format: .text)
+        let runtime = try FlowLoading.runtime(flow, file: path, store: store, options: options)
+        let records: [RunRecord]
+        do throws(RunLock.Busy) {
+            records = try runtime.run(.input(payload, entry: entry), trigger: .replay, parent: item.lastRun)
+        } catch {
+            FileHandleOutput.stderr("\(error.description); not replayed")
+            return (Running.busyExitCode, false)
+        }
+        for r in records { print(Running.summary(r)) }
+        let last = records.last!
+        var passed = false
+        if last.status == .completed {
+            passed = true
+            if !dryRun {
+                // A replay that failed again was recorded by the dead-letter node (still unresolved).
+                if try queue.closeReplayed(item, now: Globals.systemClock(), as: closeAs) {
+                    print("\(id): \(closeAs.rawValue)")
+                } else {
+                    passed = false
                 }
             }
-            return (Running.exitCode(last.status), passed)
         }
+        return (Running.exitCode(last.status), passed)
+    }
 
     struct Skip: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Close an item without replaying it.")

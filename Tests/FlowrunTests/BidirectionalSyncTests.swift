@@ -151,7 +151,8 @@ struct BidirectionalSyncTests {
         try Self.sync(e, [2, 0, 0, 0, 0], strategy: "manual")
         for (id, name) in [(1, "Ann"), (2, "Bob")] {
             try Self.changeLocal(e, id, "name = '\(name) L'")
-            _ = try e.api("PUT", "/_control/contacts/\(try Self.remoteID(e, local: id))", ["name": .string("\(name) R")])
+            _ = try e.api(
+                "PUT", "/_control/contacts/\(try Self.remoteID(e, local: id))", ["name": .string("\(name) R")])
         }
         let remoteBefore = try e.remote()
         let localBefore = try e.local()
