@@ -36,6 +36,9 @@ struct BidirectionalSyncTests {
         #expect(live.status == 0, "\(live.stdout)\(live.stderr)", sourceLocation: sourceLocation)
         #expect(record?.dryRun == false, sourceLocation: sourceLocation)
         #expect(counts(record) == expected, "live run: \(live.stdout)", sourceLocation: sourceLocation)
+        #expect(
+            expected[4] == 0 || live.stdout.contains("  conflicts \(expected[4])"), "the summary: \(live.stdout)",
+            sourceLocation: sourceLocation)
     }
 
     /// The run after a sync: the sync's own writes are read back past both cursors and dropped (no echo):
