@@ -22,7 +22,10 @@ public enum DeadLetter {
             `version` is the record's checkpoint value: the cursor advances to just before the oldest
             unresolved one. Messages on `resolve` (`{keys: [...]}` or `{key}`) close the unresolved items of
             records a run synced successfully. Error messages (`{error, input, context}`) can be connected
-            directly.
+            directly. An item whose `error.code` is `conflict` (a record changed on both sides of a bidirectional
+            sync, its payload holding both versions) is parked at once and is not a failure: it counts as
+            `dead_lettered` only, and waits for `flowrun dlq resolve ID --take local|remote`, which replays the
+            payload with `take` set into `entry`.
             """,
         isIO: true,
         settings: [
@@ -76,8 +79,10 @@ extension DeadLetter {
         func receive(_ message: Value, on port: String, _ context: inout NodeContext) throws(NodeError) {
             if port == "resolve" { return try resolve(message, &context) }
             let key = message["key"].isNull ? JSON.serialize(message["payload"]) : message["key"].interpolated
+            // A conflict waits for an operator's decision; it is no failure of the run.
+            let isConflict = message["error"]["code"] == "conflict"
             guard !context.isDryRun else {
-                context.countFailure(of: message)
+                if isConflict { context.count(.deadLettered) } else { context.countFailure(of: message) }
                 return
             }
             let result: (item: DeadLetterQueue.Item, outcome: DeadLetterQueue.Outcome)
@@ -87,7 +92,7 @@ extension DeadLetter {
                     runID: context.runID, entry: context.setting("entry").stringValue,
                     flowFile: context.flowFile,
                     maxAttempts: context.setting("maxAttempts").intValue ?? 3, now: context.now,
-                    version: message["version"], parkAtOnce: context.parksFailures)
+                    version: message["version"], parkAtOnce: context.parksFailures || isConflict)
             } catch {
                 // Not recorded: the failure is counted where this error is handled (or as unhandled).
                 throw NodeError(
@@ -98,10 +103,15 @@ extension DeadLetter {
                 context.count(.skipped)
                 return
             }
+            lock.withLock { unresolved?.keys.insert(key) }
+            if isConflict {
+                context.count(.deadLettered)
+                context.log(.warning, "parked \(result.item.id) (key \(key)): changed on both sides")
+                return
+            }
             context.countFailure(of: message)
             context.markFailedVersion(message, version: message["version"])
             context.count(.deadLettered)
-            lock.withLock { unresolved?.keys.insert(key) }
             if result.item.status == .parked {
                 context.markParked(message)
                 context.log(

@@ -12,15 +12,17 @@ public enum Modify {
             All the work happens on the incoming edge: its `data:` mapping (or single template) builds the
             message, and `modify` emits it unchanged on `out`. Use it to shape state, compute fields, or
             start a loop iteration. `count` adds each message to a counter of the run record, e.g. `failed`
-            for an error edge that collects errors without stopping the run, or `pages` on the node that
-            handles each page of a paginated API (the run summary then shows the pages). A failure counted
+            for an error edge that collects errors without stopping the run, `pages` on the node that
+            handles each page of a paginated API (the run summary then shows the pages), `created` or
+            `updated` for writes no connector counts, or `conflicts` for records changed on both sides of a
+            bidirectional sync. A failure counted
             by two nodes (`count: failed` and a dead letter) counts once. `failRun: true` ends the run as
             `failed` with the error the message carries as its reason (retryable when the error is): for
             failures no record-by-record handling can fix, such as a database that stays unreachable.
             """,
         settings: [
             SettingDescriptor(
-                "count", .enumeration(["processed", "skipped", "failed", "pages"]),
+                "count", .enumeration(["processed", "created", "updated", "skipped", "failed", "pages", "conflicts"]),
                 doc: "Counts each message on the run record.", example: "failed"),
             SettingDescriptor(
                 "failRun", .bool, default: false,

@@ -44,7 +44,8 @@ enum Actions {
         }
     }
 
-    /// Replay or skip: one item (`one=replay:ID`) or the selected ones (`action` with `id` fields).
+    /// Replay or skip: one item (`one=replay:ID`) or the selected ones (`action` with `id` fields); a
+    /// conflict is resolved with `one=take-local:ID` or `one=take-remote:ID`.
     static func deadLetters(_ console: Console, form: Form) -> ServerResponse {
         var action = form["action"] ?? ""
         var ids = form.all("id")
@@ -52,13 +53,20 @@ enum Actions {
             action = String(one[..<colon])
             ids = [String(one[one.index(after: colon)...])]
         }
-        guard action == "replay" || action == "skip", !ids.isEmpty else {
+        let take: DeadLetterQueue.Take? =
+            action.hasPrefix("take-") ? DeadLetterQueue.Take(rawValue: String(action.dropFirst(5))) : nil
+        guard action == "replay" || action == "skip" || take != nil, !ids.isEmpty else {
             return Console.redirect("/dlq?notice=" + HTML.urlComponent("select items first"))
         }
         var done: [String] = []
         var problems: [String] = []
         for id in ids.prefix(500) {
-            if action == "skip" {
+            if let take {
+                switch console.service.resolve(conflict: id, take: take) {
+                case .success(let run): done.append("\(id) (run \(run))")
+                case .failure(let refusal): problems.append(refusal.description)
+                }
+            } else if action == "skip" {
                 switch console.service.skip(deadLetter: id) {
                 case .success: done.append(id)
                 case .failure(let refusal): problems.append(refusal.description)
@@ -70,7 +78,7 @@ enum Actions {
                 }
             }
         }
-        let verb = action == "skip" ? "skipped" : "replaying"
+        let verb = take.map { "resolving (take \($0.rawValue))" } ?? (action == "skip" ? "skipped" : "replaying")
         let text =
             (done.isEmpty ? "" : "\(verb) \(done.joined(separator: ", "))")
             + (problems.isEmpty ? "" : (done.isEmpty ? "" : "; ") + "refused: \(problems.joined(separator: "; "))")

@@ -2,7 +2,7 @@ import Flowrun
 import FlowrunHTTP
 
 /// The dead-letter queue per flow: each item's key, attempts, first and last run, error and status,
-/// with Replay and Skip for one item or a selection.
+/// with Replay and Skip for one item or a selection, and Resolve (take local / take remote) for a conflict.
 struct DeadLettersPage {
     let console: Console
     let context: PageContext
@@ -48,13 +48,23 @@ struct DeadLettersPage {
                 let message = error["message"].stringValue ?? JSON.serialize(error)
                 let key = redactor.map { $0.redact(item.key) } ?? item.key
                 let open = item.status.isUnresolved
+                let actions: HTML =
+                    !open
+                    ? ""
+                    : item.isConflict
+                        ? HTML(
+                            "<button type=\"submit\" name=\"one\" value=\"take-local:\(item.id)\">Resolve: take local</button> <button type=\"submit\" name=\"one\" value=\"take-remote:\(item.id)\">Resolve: take remote</button> <button type=\"submit\" class=\"secondary\" name=\"one\" value=\"skip:\(item.id)\">Skip</button>"
+                        )
+                        : HTML(
+                            "<button type=\"submit\" name=\"one\" value=\"replay:\(item.id)\">Replay</button> <button type=\"submit\" class=\"secondary\" name=\"one\" value=\"skip:\(item.id)\">Skip</button>"
+                        )
                 body += """
                     <tr data-item="\(item.id)"><td>\(open ? HTML("<input type=\"checkbox\" name=\"id\" value=\"\(item.id)\" aria-label=\"select \(key)\">") : "")</td>
                     <td><code>\(key)</code><details><summary>payload</summary><pre>\(JSON.serialize(payload))</pre></details></td>
-                    <td class="num">\(item.attempts)</td><td>\(Layout.status(item.status.rawValue))</td>
+                    <td class="num">\(item.attempts)</td><td>\(Layout.status(item.status.rawValue))\(item.isConflict ? " (conflict)" : "")</td>
                     <td>\(Layout.runLink(item.firstRun))</td><td>\(Layout.runLink(item.lastRun)) \(Layout.time(item.updatedAt))</td>
                     <td>\(message)</td>
-                    <td>\(open ? HTML("<button type=\"submit\" name=\"one\" value=\"replay:\(item.id)\">Replay</button> <button type=\"submit\" class=\"secondary\" name=\"one\" value=\"skip:\(item.id)\">Skip</button>") : "")</td></tr>
+                    <td>\(actions)</td></tr>
                     """
             }
             body += "</tbody></table></div>"

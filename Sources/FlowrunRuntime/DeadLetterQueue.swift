@@ -47,6 +47,10 @@ public struct DeadLetterQueue {
         /// a parked item while its attempts are fewer).
         public var maxAttempts: Int?
 
+        /// A record changed on both sides of a bidirectional sync, parked for an operator's decision
+        /// (its error's `code` is `conflict`; its payload holds both versions).
+        public var isConflict: Bool { error["code"] == "conflict" }
+
         /// Whether `run.retryParked` may deliver it again: parked, with an entry and attempts left.
         public var isDueForRetry: Bool {
             status == .parked && entry != nil && attempts < (maxAttempts ?? 0)
@@ -167,13 +171,40 @@ public struct DeadLetterQueue {
         try store.entries(flow: nil, prefix: Self.prefix + id).compactMap { Item($0.value) }.first { $0.id == id }
     }
 
-    /// After a replay of `item` ended `completed`: closes it as `replayed`, unless the replay failed it
-    /// again (the dead-letter node recorded a newer run). Returns whether it was closed.
-    public func closeReplayed(_ item: Item, now: Int) throws -> Bool {
+    /// After a replay of `item` ended `completed`: closes it as `replayed` (a conflict resolution as
+    /// `resolved`), unless the replay failed it again (the dead-letter node recorded a newer run).
+    /// Returns whether it was closed.
+    public func closeReplayed(_ item: Item, now: Int, as status: Status = .replayed) throws -> Bool {
         let current = try self.item(id: item.id) ?? item
         guard current.lastRun == item.lastRun || current.status == .resolved else { return false }
-        try setStatus(current, .replayed, now: now)
+        try setStatus(current, status, now: now)
         return true
+    }
+
+    /// Which version of a conflict wins: `local` is applied to the remote side, `remote` to the local one.
+    public enum Take: String, Sendable, CaseIterable {
+        case local, remote
+    }
+
+    /// Why an item cannot be resolved as a conflict.
+    public struct NotAConflict: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// What `flowrun dlq resolve ID --take SIDE` replays into the item's `entry`: its payload (an object)
+    /// with `take` set to the chosen side; the flow applies that side to the other one.
+    public static func resolution(of item: Item, take: Take) throws(NotAConflict) -> Value {
+        guard item.isConflict else {
+            throw NotAConflict(description: "\(item.id) is not a conflict (replay or skip it instead)")
+        }
+        guard item.status.isUnresolved else {
+            throw NotAConflict(description: "\(item.id) is \(item.status.rawValue), not open")
+        }
+        guard item.entry != nil, case .object(var payload) = item.payload else {
+            throw NotAConflict(description: "\(item.id): the dead-letter node has no `entry` to resolve into")
+        }
+        payload["take"] = .string(take.rawValue)
+        return .object(payload)
     }
 
     public func setStatus(_ item: Item, _ status: Status, now: Int) throws {

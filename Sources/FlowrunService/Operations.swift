@@ -52,6 +52,27 @@ extension Service {
         guard item.status.isUnresolved else {
             return .failure(Refusal(status: 409, description: "\(id) is \(item.status.rawValue), not open"))
         }
+        return replay(item, payload: item.payload, closeAs: .replayed)
+    }
+
+    /// Settles a conflict item with the chosen side, as `flowrun dlq resolve ID --take SIDE` does: its
+    /// payload with `take` set is replayed through the loaded flow as a new run (trigger `replay`), which
+    /// applies that side to the other one; when the run completes the item is closed as `resolved`.
+    public func resolve(conflict id: String, take: DeadLetterQueue.Take) -> Result<String, Refusal> {
+        guard let item = try? DeadLetterQueue(store: store).item(id: id) else {
+            return .failure(Refusal(status: 404, description: "no dead-letter item \(id)"))
+        }
+        let payload: Value
+        do { payload = try DeadLetterQueue.resolution(of: item, take: take) } catch {
+            return .failure(Refusal(status: 409, description: error.description))
+        }
+        return replay(item, payload: payload, closeAs: .resolved)
+    }
+
+    private func replay(_ item: DeadLetterQueue.Item, payload: Value, closeAs: DeadLetterQueue.Status) -> Result<
+        String, Refusal
+    > {
+        let id = item.id
         guard let flow = flow(named: item.flow) else {
             return .failure(Refusal(status: 404, description: "flow \(item.flow) is not loaded"))
         }
@@ -65,7 +86,7 @@ extension Service {
         nonisolated(unsafe) var outcome: Launch?
         Thread.detachNewThread {
             let refused = self.execute(
-                flow, .input(item.payload, entry: entry), trigger: .replay, dryRun: false, parent: item.lastRun
+                flow, .input(payload, entry: entry), trigger: .replay, dryRun: false, parent: item.lastRun
             ) { record in
                 if outcome == nil {
                     outcome = .started(record.id)
@@ -76,7 +97,7 @@ extension Service {
                 outcome = .busy(refused)
                 started.signal()
             } else if case .started(let runID) = outcome, (try? self.store.run(id: runID))?.status == .completed {
-                _ = try? DeadLetterQueue(store: self.store).closeReplayed(item, now: self.options.clock())
+                _ = try? DeadLetterQueue(store: self.store).closeReplayed(item, now: self.options.clock(), as: closeAs)
             }
         }
         started.wait()

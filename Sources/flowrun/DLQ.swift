@@ -5,8 +5,9 @@ import Foundation
 struct DLQ: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dlq",
-        abstract: "The dead-letter queue: list unresolved items, replay one through its flow, or skip it.",
-        subcommands: [List.self, Replay.self, Skip.self], defaultSubcommand: List.self)
+        abstract:
+            "The dead-letter queue: list unresolved items, replay one through its flow, resolve a conflict, or skip one.",
+        subcommands: [List.self, Replay.self, Resolve.self, Skip.self], defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -28,7 +29,8 @@ struct DLQ: ParsableCommand {
             let header = ["ID", "FLOW", "KEY", "ATTEMPTS", "STATUS", "LAST RUN", "ERROR"]
             let rows = items.map { i in
                 [
-                    i.id, i.flow, String(i.key.prefix(40)), String(i.attempts), i.status.rawValue, i.lastRun,
+                    i.id, i.flow, String(i.key.prefix(40)), String(i.attempts),
+                    i.status.rawValue + (i.isConflict ? " (conflict)" : ""), i.lastRun,
                     String((i.error["message"].stringValue ?? JSON.serialize(i.error)).prefix(80)),
                 ]
             }
@@ -87,45 +89,84 @@ struct DLQ: ParsableCommand {
             if worst != 0 { throw ExitCode(worst) }
         }
 
-        /// Replays one item as a linked run; returns its exit status and whether it passed.
         func replay(_ item: DeadLetterQueue.Item, store: any StateStore) throws -> (code: Int32, replayed: Bool) {
-            let queue = DeadLetterQueue(store: store)
-            let id = item.id
-            guard let path = file ?? item.flowFile else { throw UsageError("\(id): unknown flow file (use --file)") }
-            guard let entry = item.entry else {
-                throw UsageError("\(id): the dead-letter node has no `entry` setting to replay into")
+            try DLQ.replay(item, payload: item.payload, store: store, file: file, dryRun: dryRun, closeAs: .replayed)
+        }
+    }
+
+    struct Resolve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Settle a conflict item (changed on both sides of a bidirectional sync) with the chosen side.",
+            discussion: """
+                The item's payload, with `take` set to `local` or `remote`, is replayed at once into the
+                dead-letter node's `entry` as a new linked run (trigger: replay); the flow applies the chosen
+                version to the other side. When that run completes the item is closed as `resolved`; otherwise
+                it stays unresolved. Only items listed as `(conflict)` can be resolved; exit status as for
+                `flowrun dlq replay`.
+                """)
+        @OptionGroup var common: Runs.Common
+        @Argument(help: "Conflict item id (from `flowrun dlq list`).") var id: String
+        @Option(help: "The side that wins: local or remote.") var take: DeadLetterQueue.Take
+        @Option(help: "The flow file (default: the file that parked the item).") var file: String?
+        @Flag(help: "Reads happen, writes do not.") var dryRun = false
+
+        func run() throws {
+            let store = try common.open()
+            guard let item = try DeadLetterQueue(store: store).item(id: id) else {
+                throw UsageError("no dead-letter item \(id)")
             }
-            let flow = try FlowLoading.checked(path)
-            guard flow.name == item.flow else {
-                throw UsageError("\(path) holds flow '\(flow.name)', the item belongs to '\(item.flow)'")
+            let payload: Value
+            do { payload = try DeadLetterQueue.resolution(of: item, take: take) } catch {
+                throw UsageError(error.description)
             }
-            var options = FlowRuntime.Options()
-            options.dryRun = dryRun
-            options.logger = ConsoleLogger(format: .text)
-            let runtime = try FlowLoading.runtime(flow, file: path, store: store, options: options)
-            let records: [RunRecord]
-            do throws(RunLock.Busy) {
-                records = try runtime.run(.input(item.payload, entry: entry), trigger: .replay, parent: item.lastRun)
-            } catch {
-                FileHandleOutput.stderr("\(error.description); not replayed")
-                return (Running.busyExitCode, false)
-            }
-            for r in records { print(Running.summary(r)) }
-            let last = records.last!
-            var passed = false
-            if last.status == .completed {
-                passed = true
-                if !dryRun {
-                    // A replay that failed again was recorded by the dead-letter node (still unresolved).
-                    if try queue.closeReplayed(item, now: Globals.systemClock()) {
-                        print("\(id): replayed")
-                    } else {
-                        passed = false
-                    }
+            let outcome = try DLQ.replay(
+                item, payload: payload, store: store, file: file, dryRun: dryRun, closeAs: .resolved)
+            if outcome.code != 0 { throw ExitCode(outcome.code) }
+        }
+    }
+
+    /// Replays one item (with this payload) as a linked run; returns its exit status and whether it
+    /// passed (then the item is closed as `closeAs`, unless it is a dry run).
+    static func replay(
+        _ item: DeadLetterQueue.Item, payload: Value, store: any StateStore, file: String?, dryRun: Bool,
+        closeAs: DeadLetterQueue.Status
+    ) throws -> (code: Int32, replayed: Bool) {
+        let queue = DeadLetterQueue(store: store)
+        let id = item.id
+        guard let path = file ?? item.flowFile else { throw UsageError("\(id): unknown flow file (use --file)") }
+        guard let entry = item.entry else {
+            throw UsageError("\(id): the dead-letter node has no `entry` setting to replay into")
+        }
+        let flow = try FlowLoading.checked(path)
+        guard flow.name == item.flow else {
+            throw UsageError("\(path) holds flow '\(flow.name)', the item belongs to '\(item.flow)'")
+        }
+        var options = FlowRuntime.Options()
+        options.dryRun = dryRun
+        options.logger = ConsoleLogger(format: .text)
+        let runtime = try FlowLoading.runtime(flow, file: path, store: store, options: options)
+        let records: [RunRecord]
+        do throws(RunLock.Busy) {
+            records = try runtime.run(.input(payload, entry: entry), trigger: .replay, parent: item.lastRun)
+        } catch {
+            FileHandleOutput.stderr("\(error.description); not replayed")
+            return (Running.busyExitCode, false)
+        }
+        for r in records { print(Running.summary(r)) }
+        let last = records.last!
+        var passed = false
+        if last.status == .completed {
+            passed = true
+            if !dryRun {
+                // A replay that failed again was recorded by the dead-letter node (still unresolved).
+                if try queue.closeReplayed(item, now: Globals.systemClock(), as: closeAs) {
+                    print("\(id): \(closeAs.rawValue)")
+                } else {
+                    passed = false
                 }
             }
-            return (Running.exitCode(last.status), passed)
         }
+        return (Running.exitCode(last.status), passed)
     }
 
     struct Skip: ParsableCommand {
@@ -147,6 +188,7 @@ struct DLQ: ParsableCommand {
             "status": .string(i.status.rawValue), "entry": i.entry.map { .string($0) } ?? .null,
             "firstRun": .string(i.firstRun), "lastRun": .string(i.lastRun),
             "updatedAt": .string(Time.rfc3339(nanos: i.updatedAt)), "error": i.error, "payload": i.payload,
+            "conflict": .bool(i.isConflict),
         ]
     }
 }
@@ -162,3 +204,5 @@ enum Table {
         }
     }
 }
+
+extension DeadLetterQueue.Take: ExpressibleByArgument {}
