@@ -33,7 +33,7 @@ import Testing
         server.standardError = FileHandle.nullDevice
         try server.run()
         defer {
-            server.terminate()
+            kill(server.processIdentifier, SIGKILL)  // a child of the test process may not get SIGTERM
             server.waitUntilExit()
         }
         let url = "http://127.0.0.1:\(port)/items?page=3"
