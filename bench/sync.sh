@@ -3,6 +3,8 @@
 #   bench/sync.sh [USERS]     (default 100000; also runs 1,000,000 for the memory comparison)
 #   QUICK=1       only USERS (no 1,000,000 run)
 #   RUNS=K        flowrun and the native client K times each, alternating; medians printed (default 1)
+#   PEERS=0       skip the Python baseline and the limit script
+#   FLOWRUN_BIN=F measure the flowrun binary F instead of building one (e.g. a copy built from another commit)
 #   CALLGRIND=DIR also run flowrun once under valgrind's callgrind (a debug-stripped copy), output kept in
 #                 DIR/callgrind-USERS.out; prints its instruction count (issue 19's per-row profile: run
 #                 10,000 and 100,000 users and divide the difference by 90,000)
@@ -19,8 +21,12 @@ limit=100
 source scripts/lib/packages.sh
 command -v nginx >/dev/null || install_packages nginx-light
 python3 -c 'import psycopg, requests' 2>/dev/null || pip install -q "psycopg[binary]" requests
-swift build -c release --static-swift-stdlib --product flowrun >/dev/null
-bin=$PWD/.build/release/flowrun
+if [ -n "${FLOWRUN_BIN:-}" ]; then
+    bin=$FLOWRUN_BIN
+else
+    swift build -c release --static-swift-stdlib --product flowrun >/dev/null
+    bin=$PWD/.build/release/flowrun
+fi
 
 cleanup=()
 # Undone in reverse order: nginx is stopped (its pid file read) before the work directory goes.
@@ -112,7 +118,7 @@ sync_run() {  # sync_run N: the three syncs of N users
         grep -q "processed" "$work/callgrind.out" || { cat "$work/callgrind.out" "$work/callgrind.err"; exit 1; }
         echo "callgrind: $(grep -oE 'Collected : [0-9]+' "$work/callgrind.err" | grep -oE '[0-9]+') instructions  [$(verify flowrun)]"
     fi
-    if [ "$n" -le 100000 ]; then
+    if [ "$n" -le 100000 ] && [ "${PEERS:-1}" != 0 ]; then
         read -r t rss _ < <(measure python python3 bench/sync/baseline.py "$api" "$base/python" "$limit")
         echo "python:   $t s  $(python3 -c "print(f'{$n / $t:,.0f}')") rows/s  peak RSS $((rss / 1024)) MiB  [$(verify python)]"
         read -r t rss _ < <(measure limit python3 bench/sync/limit.py "$api" "$base/machine" "$limit" "$n")
