@@ -210,22 +210,8 @@ final class PostgresDriver: @unchecked Sendable {
             if !single { _ = try simple(c, "BEGIN") }
             do {
                 for group in plan.plan.groups {
-                    let columns = group.columns.map { "\"\($0)\"" }
-                    let keyIndexes = plan.plan.keys.map { group.columns.firstIndex(of: $0)! }
-                    let nonKeys = columns.enumerated().filter { !keyIndexes.contains($0.offset) }.map(\.element)
-                    let conflict =
-                        nonKeys.isEmpty
-                        ? "DO NOTHING"
-                        : "DO UPDATE SET " + nonKeys.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
-                            + " WHERE (" + nonKeys.map { "\(plan.quotedTable).\($0)" }.joined(separator: ", ")
-                            + ") IS DISTINCT FROM ("
-                            + nonKeys.map { "EXCLUDED.\($0)" }.joined(separator: ", ") + ")"
-                    for slice in SQL.slices(group.rows, width: columns.count) {
-                        let sql =
-                            "INSERT INTO \(plan.quotedTable) (\(columns.joined(separator: ", "))) VALUES "
-                            + SQL.numberedTuples(rows: slice.count, width: columns.count)
-                            + " ON CONFLICT (\(plan.quotedKeys.joined(separator: ", "))) "
-                            + conflict + " RETURNING (xmax = 0) AS inserted"
+                    for slice in SQL.slices(group.rows, width: group.columns.count) {
+                        let sql = upsertStatement(plan, columns: group.columns, rows: slice.count)
                         let returned = try execute(c, sql, Array(slice.joined()))
                         for row in returned.rows {
                             if row.first == .bool(true) { result.created += 1 } else { result.updated += 1 }
@@ -241,6 +227,29 @@ final class PostgresDriver: @unchecked Sendable {
             result.rowsAffected = result.created + result.updated
             return result
         }
+
+        /// The text of an upsert statement of one shape (table, key and columns, number of rows), built once
+        /// and then reused: it is also the key of the prepared-statement cache.
+        private func upsertStatement(_ plan: DatabaseRequest.Upsert, columns: [String], rows: Int) -> String {
+            let shape = UpsertShape(table: plan.quotedTable, keys: plan.plan.keys, columns: columns, rows: rows)
+            if let sql = upsertTexts[shape] { return sql }
+            if upsertTexts.count >= Self.maxPrepared { upsertTexts.removeAll() }
+            let sql = SQL.upsert(
+                quotedTable: plan.quotedTable, quotedKeys: plan.quotedKeys, keys: plan.plan.keys, columns: columns,
+                rows: rows)
+            upsertTexts[shape] = sql
+            return sql
+        }
+
+        struct UpsertShape: Hashable {
+            let table: String
+            let keys: [String]
+            let columns: [String]
+            let rows: Int
+        }
+
+        /// Upsert statement texts by shape (see `upsertStatement`).
+        private var upsertTexts: [UpsertShape: String] = [:]
 
         /// A dry-run upsert: the rows are loaded into a temporary copy of the table's columns (so they get
         /// the table's types) and compared with the stored rows column by column, inside a transaction
@@ -328,21 +337,7 @@ final class PostgresDriver: @unchecked Sendable {
         static func withParameters<R>(
             _ parameters: [Value], sql: String, _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R
         ) -> R {
-            var cStrings: [UnsafeMutablePointer<CChar>?] = parameters.enumerated().map { i, p in
-                switch p {
-                case .null: nil
-                case .bool(let b): strdup(b ? "true" : "false")
-                case .array(let items): strdup(PostgresArrays.literal(items, parameter: i, sql: sql) ?? p.interpolated)
-                default: strdup(p.interpolated)
-                }
-            }
-            defer { for p in cStrings { free(p) } }
-            if cStrings.isEmpty { return body(nil) }
-            return cStrings.withUnsafeMutableBufferPointer { buffer in
-                buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
-                    body(UnsafePointer($0))
-                }
-            }
+            PostgresParameters(parameters, sql: sql).withPointers(body)
         }
 
         /// One prepared statement with many parameter sets, sent in libpq pipeline mode (one round trip

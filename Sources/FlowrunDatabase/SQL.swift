@@ -3,24 +3,37 @@ import FlowrunValue
 
 /// SQL text built from validated identifiers; values are always bound, never spliced.
 enum SQL {
-    /// `name` or `schema.name`, each part `[A-Za-z_][A-Za-z0-9_]*`, quoted.
+    /// `name` or `schema.name`, each part `[A-Za-z_][A-Za-z0-9_]*`, quoted. One pass over the UTF-8 bytes
+    /// (an upsert validates each column set once, see `UpsertPlan`).
     static func identifier(_ name: String) throws(NodeError) -> String {
-        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count) else {
-            throw NodeError("invalid SQL identifier '\(name)'", code: "bad_request")
+        var dot: String.Index?
+        for i in name.utf8.indices where name.utf8[i] == UInt8(ascii: ".") {
+            guard dot == nil else { throw NodeError("invalid SQL identifier '\(name)'", code: "bad_request") }
+            dot = i
         }
-        var quoted: [String] = []
-        for part in parts {
-            guard let first = part.utf8.first, !(first >= 48 && first <= 57),
-                part.utf8.allSatisfy({
-                    ($0 >= 97 && $0 <= 122) || ($0 >= 65 && $0 <= 90) || ($0 >= 48 && $0 <= 57) || $0 == 95
-                })
-            else {
-                throw NodeError("invalid SQL identifier '\(name)' (letters, digits and _ only)", code: "bad_request")
+        var valid = true
+        var partStart = true
+        for b in name.utf8 {
+            if b == UInt8(ascii: ".") {
+                if partStart {
+                    valid = false
+                    break
+                }
+                partStart = true
+                continue
             }
-            quoted.append("\"\(part)\"")
+            let letter = (b >= 97 && b <= 122) || (b >= 65 && b <= 90) || b == 95
+            guard letter || (!partStart && b >= 48 && b <= 57) else {
+                valid = false
+                break
+            }
+            partStart = false
         }
-        return quoted.joined(separator: ".")
+        guard valid, !partStart else {
+            throw NodeError("invalid SQL identifier '\(name)' (letters, digits and _ only)", code: "bad_request")
+        }
+        guard let dot else { return "\"\(name)\"" }
+        return "\"\(name[..<dot])\".\"\(name[name.utf8.index(after: dot)...])\""
     }
 
     /// A bound parameter: as `normalize`, except that PostgreSQL (`boolsAsInts` false) keeps arrays, which
@@ -43,6 +56,15 @@ enum SQL {
         }
     }
 
+    /// Whether `normalize` changes `v`.
+    static func needsNormalizing(_ v: Value, boolsAsInts: Bool) -> Bool {
+        switch v {
+        case .bool, .bigInt: boolsAsInts
+        case .array, .object: true
+        default: false
+        }
+    }
+
     /// Whether a stored value equals the value about to be written (numbers compare numerically).
     static func same(_ stored: Value, _ new: Value) -> Bool { stored == new }
 
@@ -57,9 +79,37 @@ enum SQL {
 
     /// `($1, $2), ($3, $4)`: numbered placeholders (PostgreSQL) for `rows` tuples of `width` values.
     static func numberedTuples(rows: Int, width: Int) -> String {
-        (0..<rows).map { r in
-            "(" + (1...max(1, width)).map { "$\(r * width + $0)" }.joined(separator: ", ") + ")"
-        }.joined(separator: ", ")
+        var text = ""
+        text.reserveCapacity(rows * max(1, width) * 7)
+        for r in 0..<rows {
+            text += r == 0 ? "(" : ", ("
+            for c in 0..<max(1, width) {
+                text += c == 0 ? "$" : ", $"
+                text += String(r * width + c + 1)
+            }
+            text += ")"
+        }
+        return text
+    }
+
+    /// `INSERT ... ON CONFLICT (keys) DO UPDATE SET ... WHERE (stored) IS DISTINCT FROM (new) RETURNING
+    /// (xmax = 0)` for `rows` rows of `columns` (validated names): rows it does not return were unchanged.
+    static func upsert(quotedTable: String, quotedKeys: [String], keys: [String], columns: [String], rows: Int)
+        -> String
+    {
+        let quoted = columns.map { "\"\($0)\"" }
+        let nonKeys = zip(columns, quoted).filter { !keys.contains($0.0) }.map(\.1)
+        let conflict =
+            nonKeys.isEmpty
+            ? "DO NOTHING"
+            : "DO UPDATE SET " + nonKeys.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
+                + " WHERE (" + nonKeys.map { "\(quotedTable).\($0)" }.joined(separator: ", ")
+                + ") IS DISTINCT FROM ("
+                + nonKeys.map { "EXCLUDED.\($0)" }.joined(separator: ", ") + ")"
+        return "INSERT INTO \(quotedTable) (\(quoted.joined(separator: ", "))) VALUES "
+            + numberedTuples(rows: rows, width: columns.count)
+            + " ON CONFLICT (\(quotedKeys.joined(separator: ", "))) "
+            + conflict + " RETURNING (xmax = 0) AS inserted"
     }
 
     /// `(?, ?), (?, ?)`: placeholders (SQLite) for `rows` tuples of `width` values.
@@ -117,14 +167,24 @@ struct UpsertPlan {
         }
         total = ordered.count
         var index: [[String]: Int] = [:]
+        var last: Int?  // the group of the row before: rows in a batch usually share their columns
         for o in ordered {
-            let columns = Array(o.keys)
-            for c in columns { _ = try SQL.identifier(c) }
-            let values = columns.map { SQL.normalize(o[$0]!, boolsAsInts: boolsAsInts) }
-            if let i = index[columns] {
+            // The object's own storage (no copies): objects built by one expression share their key array.
+            let columns = o.keys.elements
+            var values = o.values.elements
+            if values.contains(where: { SQL.needsNormalizing($0, boolsAsInts: boolsAsInts) }) {
+                values = values.map { SQL.normalize($0, boolsAsInts: boolsAsInts) }
+            }
+            if let i = last, groups[i].columns == columns {
+                groups[i].rows.append(values)
+            } else if let i = index[columns] {
+                last = i
                 groups[i].rows.append(values)
             } else {
+                // Each distinct column set is validated once, not once per row.
+                for c in columns { _ = try SQL.identifier(c) }
                 index[columns] = groups.count
+                last = groups.count
                 groups.append(Group(columns: columns, rows: [values]))
             }
         }

@@ -185,17 +185,16 @@ final class Transfer {
                 let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
                 let n = size * count
                 guard let data else { return n }
-                let line = String(decoding: UnsafeRawBufferPointer(start: data, count: n), as: UTF8.self)
-                if line.hasPrefix("HTTP/") {
+                switch HeaderLine(UnsafeRawBufferPointer(start: data, count: n)) {
+                case .status:
                     transfer.headers.removeAll()  // a new response (after a redirect or 100-continue)
-                } else if let colon = line.firstIndex(of: ":") {
-                    let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
-                    let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+                case .field(let name, let value):
                     if let i = transfer.headers.firstIndex(where: { $0.0 == name }) {
                         transfer.headers[i].1 += ", " + value
                     } else {
                         transfer.headers.append((name, value))
                     }
+                case .other: break
                 }
                 return n
             })

@@ -456,14 +456,16 @@ private struct Parser {
     mutating func parseString() throws(JSON.ParseError) -> String {
         pos += 1
         let start = pos
-        // Fast path: no escapes.
+        // Fast path: no escapes. `high` collects the bytes' top bits: an ASCII string needs no UTF-8 check.
+        var high: UInt8 = 0
         while pos < bytes.count {
             let b = bytes[pos]
             if b == UInt8(ascii: "\"") {
                 let s = UnsafeBufferPointer(rebasing: bytes[start..<pos])
                 pos += 1
-                return try validated(s, at: start)
+                return high < 0x80 ? String(decoding: s, as: UTF8.self) : try validated(s, at: start)
             }
+            high |= b
             if b == UInt8(ascii: "\\") { break }
             if b < 0x20 { throw error("control character in string") }
             pos += 1
