@@ -39,13 +39,15 @@ struct DeadLettersPage {
                 <h2>\(flowName) <span class="muted">(\(flowItems.count))</span></h2>
                 <div class="table-wrap"><table class="dlq"><thead><tr><th scope="col"><span class="hide-narrow">Select</span></th>
                 <th scope="col">Key</th><th scope="col" class="num">Attempts</th><th scope="col">Status</th>
-                <th scope="col">First run</th><th scope="col">Last run</th><th scope="col">Error</th><th scope="col">Actions</th>
+                <th scope="col">First run</th><th scope="col">Last run</th><th scope="col">First error</th><th scope="col">Last error</th><th scope="col">Actions</th>
                 </tr></thead><tbody>
                 """
             for item in flowItems {
                 let error = redactor.map { $0.redact(item.error) } ?? item.error
                 let payload = redactor.map { $0.redact(item.payload) } ?? item.payload
                 let message = error["message"].stringValue ?? JSON.serialize(error)
+                let first = redactor.map { $0.redact(item.firstError) } ?? item.firstError
+                let firstMessage = first["message"].stringValue ?? JSON.serialize(first)
                 let key = redactor.map { $0.redact(item.key) } ?? item.key
                 let open = item.status.isUnresolved
                 let actions: HTML =
@@ -63,7 +65,7 @@ struct DeadLettersPage {
                     <td><code>\(key)</code><details><summary>payload</summary><pre>\(JSON.serialize(payload))</pre></details></td>
                     <td class="num">\(item.attempts)</td><td>\(Layout.status(item.status.rawValue))\(item.isConflict ? " (conflict)" : "")</td>
                     <td>\(Layout.runLink(item.firstRun))</td><td>\(Layout.runLink(item.lastRun)) \(Layout.time(item.updatedAt))</td>
-                    <td>\(message)</td>
+                    <td>\(firstMessage)</td><td>\(message)</td>
                     <td>\(actions)</td></tr>
                     """
             }

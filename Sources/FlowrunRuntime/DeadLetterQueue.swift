@@ -31,7 +31,9 @@ public struct DeadLetterQueue {
         public var flow: String
         public var key: String
         public var payload: Value
+        /// The latest failure's error, and the first one of this life of the item (until it is closed).
         public var error: Value
+        public var firstError: Value = nil
         public var attempts: Int
         public var status: Status
         /// `node.port` a replay delivers the payload to.
@@ -59,7 +61,7 @@ public struct DeadLetterQueue {
         public var value: Value {
             [
                 "id": .string(id), "flow": .string(flow), "key": .string(key), "payload": payload, "error": error,
-                "attempts": .int(attempts), "status": .string(status.rawValue),
+                "firstError": firstError, "attempts": .int(attempts), "status": .string(status.rawValue),
                 "entry": entry.map { .string($0) } ?? .null, "flowFile": flowFile.map { .string($0) } ?? .null,
                 "firstRun": .string(firstRun), "lastRun": .string(lastRun), "updatedAt": .int(updatedAt),
                 "version": version, "maxAttempts": maxAttempts.map { .int($0) } ?? .null,
@@ -74,6 +76,8 @@ public struct DeadLetterQueue {
             self.key = key
             payload = v["payload"]
             error = v["error"]
+            // Items stored before `firstError` existed: their one known error stands for both.
+            firstError = v["firstError"].isNull ? v["error"] : v["firstError"]
             attempts = v["attempts"].intValue ?? 1
             status = Status(rawValue: v["status"].stringValue ?? "") ?? .open
             entry = v["entry"].stringValue
@@ -130,6 +134,8 @@ public struct DeadLetterQueue {
         }
         if item.attempts == 0 || item.lastRun != runID { item.attempts += 1 }
         item.payload = payload
+        // A new item, or a closed one failing again (a new life): this failure is its first.
+        if stored.map({ !$0.status.isUnresolved }) ?? true { item.firstError = error }
         item.error = error
         item.lastRun = runID
         item.entry = entry ?? item.entry
