@@ -68,8 +68,12 @@ import Testing
                 env["CLUSTER_DB"] = url
                 env["FLOWRUN_TEST_DATABASE_URL"] = nil
                 p.environment = env
-                p.standardOutput = FileHandle.nullDevice
-                p.standardError = FileHandle.nullDevice
+                // Each replica's output goes to <dir>/<node>.log, shown when a check about it fails.
+                let log = dir.appendingPathComponent("\(node).log")
+                FileManager.default.createFile(atPath: log.path, contents: nil)
+                let handle = try? FileHandle(forWritingTo: log)
+                p.standardOutput = handle ?? FileHandle.nullDevice
+                p.standardError = handle ?? FileHandle.nullDevice
                 return p
             }
             for p in processes { try p.run() }
@@ -77,6 +81,12 @@ import Testing
         }
 
         func replica(_ node: String?) -> Replica? { replicas.first { $0.node == node } }
+
+        /// The last lines a replica printed (its log file), for the message of a failed check.
+        func log(_ node: String) -> String {
+            let text = (try? String(contentsOf: dir.appendingPathComponent("\(node).log"), encoding: .utf8)) ?? ""
+            return text.split(separator: "\n").suffix(20).joined(separator: "\n")
+        }
 
         /// Per slot second (`run.slot`), the scheduled runs that fired it, from the ticker's table. A slot
         /// whose only row is its rescue run's (the killed replica died before its insert) counts 0 here and
@@ -149,7 +159,7 @@ import Testing
         // Every replica is listed, by the admin API and by `flowrun cluster`.
         let api = try CLITests.http(
             "GET", "http://127.0.0.1:\(cluster.adminPort)/api/cluster", headers: ["Authorization": "Bearer s3cret"])
-        #expect(api.status == 200)
+        #expect(api.status == 200, "node-a: \(cluster.log("node-a"))")
         let listed = try JSON.parse(api.body)
         #expect(listed["node"] == "node-a")
         #expect(
@@ -161,7 +171,7 @@ import Testing
         #expect(cli.status == 0)
         #expect(cli.stdout.contains("node-b  alive  version 0.1.0"), "\(cli.stdout)")
         let statuses = cluster.stopAll()
-        #expect(statuses == [0, 0, 0])
+        #expect(statuses == [0, 0, 0], "node-a: \(cluster.log("node-a"))")
         let slots = try cluster.slots()
         Self.expectEverySlotOnce(slots)
         let nodes = Set(try PostgresTesting.query(cluster.url, "SELECT DISTINCT node FROM ticks").map { $0[0] })
