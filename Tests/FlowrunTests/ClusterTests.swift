@@ -49,7 +49,7 @@ import Testing
 
         /// Starts the replicas at the same instant (each in its own UTS namespace as root).
         /// The first replica serves the admin API here (token `s3cret`).
-        let adminPort = Int.random(in: 40_001...50_000)
+        let adminPort = freePort()  // a random pick in the ephemeral range met outgoing connections: node-a exited
 
         mutating func start(_ nodes: [String]) throws {
             let processes = nodes.enumerated().map { i, node -> Process in
