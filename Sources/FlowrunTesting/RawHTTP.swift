@@ -26,7 +26,7 @@ public final class RawConnection {
         var v6 = in6_addr()
         var result: Int32 = -1
         if inet_pton(AF_INET, host, &v4) == 1 {
-            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             var a = sockaddr_in()
             a.sin_family = sa_family_t(AF_INET)
             a.sin_port = port.bigEndian
@@ -38,7 +38,7 @@ public final class RawConnection {
             }
         } else {
             guard inet_pton(AF_INET6, host, &v6) == 1 else { throw Failed(description: "bad host \(host)") }
-            fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+            fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             var a = sockaddr_in6()
             a.sin6_family = sa_family_t(AF_INET6)
             a.sin6_port = port.bigEndian
@@ -54,6 +54,9 @@ public final class RawConnection {
             close(fd)
             throw Failed(description: "connect to \(host):\(port): \(reason)")
         }
+        // A send never blocks a test forever: a peer that stops reading (or a frozen process) fails it.
+        var limit = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
     }
 
     deinit { close(fd) }
@@ -127,7 +130,7 @@ public final class RawConnection {
 
     /// Whether this machine can bind the IPv6 loopback address `::1`.
     public static func canBindIPv6Loopback() -> Bool {
-        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         var a = sockaddr_in6()
