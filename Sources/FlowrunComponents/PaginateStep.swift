@@ -55,7 +55,7 @@ extension Paginate {
     final class Chain {
         var pages = 0
         var recordCount = 0
-        var keys = Set<Value>()
+        var keys = KeySet()
         var tokens = Set<String>()
         var lastRecords: [Value]?
         var reportedShift = false
@@ -151,7 +151,7 @@ extension Paginate.Config {
             if let key {
                 for record in records {
                     let k = Paginate.value(in: record, at: key)
-                    if k.isNull || chain.keys.insert(k).inserted || chain.reportedShift { continue }
+                    if k.isNull || chain.keys.insert(k) || chain.reportedShift { continue }
                     chain.reportedShift = true
                     shifted = NodeError(
                         "source shifted: the record with \(key) \(String(k.interpolated.prefix(100))) was served twice "
