@@ -212,7 +212,7 @@ final class PostgresDriver: @unchecked Sendable {
                 for group in plan.plan.groups {
                     for slice in SQL.slices(group.rows, width: group.columns.count) {
                         let sql = upsertStatement(plan, columns: group.columns, rows: slice.count)
-                        let returned = try execute(c, sql, Array(slice.joined()))
+                        let returned = try execute(c, sql, SQL.flatten(slice))
                         for row in returned.rows {
                             if row.first == .bool(true) { result.created += 1 } else { result.updated += 1 }
                         }
@@ -271,7 +271,7 @@ final class PostgresDriver: @unchecked Sendable {
                             c,
                             "INSERT INTO flowrun_dry_run VALUES "
                                 + SQL.numberedTuples(rows: slice.count, width: columns.count),
-                            Array(slice.joined()), prepare: false)
+                            SQL.flatten(slice), prepare: false)
                     }
                     let keyColumns = keyIndexes.map { columns[$0] }
                     let join = keyColumns.map { "t.\($0) = d.\($0)" }.joined(separator: " AND ")

@@ -167,7 +167,7 @@ final class SQLiteDriver: @unchecked Sendable {
                     "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
                     + SQL.tuples(rows: slice.count, width: columns.count)
                     + " ON CONFLICT (\(keys.joined(separator: ", "))) \(update)"
-                _ = try db.query(sql, Array(slice.joined()))
+                _ = try db.query(sql, SQL.flatten(slice))
             }
         }
         if !dryRun { try db.exec("COMMIT") }

@@ -1,5 +1,9 @@
 import OrderedCollections
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// JSON text to `Value` and back.
 ///
 /// Hand-written over UTF-8 bytes because this is a hot path: parsing a 27 KB API page takes about
@@ -470,6 +474,7 @@ private struct Parser {
 
     /// Whether the string at `pos` is exactly the shape's key `index` written without escapes; if so,
     /// moves past its closing quote.
+    @inline(__always)
     mutating func matchKey(_ shape: Shape, _ index: Int) -> Bool {
         guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { return false }
         let start = index == 0 ? 0 : shape.ends[index - 1]
@@ -477,8 +482,7 @@ private struct Parser {
         let first = pos + 1
         guard first + length < bytes.count, bytes[first + length] == UInt8(ascii: "\"") else { return false }
         let same = shape.bytes.withUnsafeBufferPointer { key in
-            for i in 0..<length where key[start + i] != bytes[first + i] { return false }
-            return true
+            memcmp(key.baseAddress! + start, bytes.baseAddress! + first, length) == 0
         }
         if same { pos = first + length + 1 }
         return same
