@@ -35,3 +35,24 @@ struct PaginateKeySetTests {
         #expect(!r7)
     }
 }
+
+/// Paths into a page or a record, split once per node.
+struct PaginatePathTests {
+    static let body: Value = [
+        "data": [["id": "u1", "tags": ["a", "b"]], ["id": "u2", "tags": []]],
+        "meta": ["0": "key zero", "next": ["cursor": "c9"]],
+        "total": 2,
+    ]
+
+    @Test(
+        arguments: [
+            ("data[-1].id", "u2"), ("data[0].id", "u1"), ("data.0.id", "u1"), ("data.-1.tags[1]", nil),
+            ("data[0].tags[-1]", "b"), ("data[0].tags.1", "b"), ("data[5].id", nil), ("data[x].id", nil),
+            ("meta.0", "key zero"), ("meta[0]", nil), ("meta.next.cursor", "c9"), ("total", 2), ("..total..", 2),
+            ("nothing.here", nil), ("data[0][0]", nil),
+        ] as [(String, Value)])
+    func pathsReadWhatTheyName(_ path: String, _ expected: Value) {
+        #expect(Paginate.Path(path).value(in: Self.body) == expected, "\(path)")
+        #expect(Paginate.value(in: Self.body, at: path) == expected, "\(path)")
+    }
+}
