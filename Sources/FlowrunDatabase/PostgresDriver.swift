@@ -212,7 +212,7 @@ final class PostgresDriver: @unchecked Sendable {
                 for group in plan.plan.groups {
                     for slice in SQL.slices(group.rows, width: group.columns.count) {
                         let sql = upsertStatement(plan, columns: group.columns, rows: slice.count)
-                        let returned = try execute(c, sql, SQL.flatten(slice))
+                        let returned = try execute(c, sql, rows: slice)
                         for row in returned.rows {
                             if row.first == .bool(true) { result.created += 1 } else { result.updated += 1 }
                         }
@@ -271,7 +271,7 @@ final class PostgresDriver: @unchecked Sendable {
                             c,
                             "INSERT INTO flowrun_dry_run VALUES "
                                 + SQL.numberedTuples(rows: slice.count, width: columns.count),
-                            SQL.flatten(slice), prepare: false)
+                            rows: slice, prepare: false)
                     }
                     let keyColumns = keyIndexes.map { columns[$0] }
                     let join = keyColumns.map { "t.\($0) = d.\($0)" }.joined(separator: " AND ")
@@ -382,10 +382,24 @@ final class PostgresDriver: @unchecked Sendable {
         func execute(_ c: OpaquePointer, _ sql: String, _ parameters: [Value], prepare: Bool = true) throws(NodeError)
             -> Rows
         {
+            try execute(c, sql, PostgresParameters(parameters, sql: sql), prepare: prepare)
+        }
+
+        /// `execute` with the values of `rows` one after another as the parameters (a multi-row statement).
+        func execute(_ c: OpaquePointer, _ sql: String, rows: ArraySlice<[Value]>, prepare: Bool = true)
+            throws(NodeError) -> Rows
+        {
+            try execute(c, sql, PostgresParameters(rows: rows, sql: sql), prepare: prepare)
+        }
+
+        private func execute(
+            _ c: OpaquePointer, _ sql: String, _ parameters: borrowing PostgresParameters, prepare: Bool
+        ) throws(NodeError) -> Rows {
+            let count = Int32(parameters.count)
             let name = prepare ? try statement(c, sql, parameters: parameters.count) : nil
-            let res = Self.withParameters(parameters, sql: sql) {
-                if let name { return PQexecPrepared(c, name, Int32(parameters.count), $0, nil, nil, 0) }
-                return PQexecParams(c, sql, Int32(parameters.count), nil, $0, nil, nil, 0)
+            let res = parameters.withPointers {
+                if let name { return PQexecPrepared(c, name, count, $0, nil, nil, 0) }
+                return PQexecParams(c, sql, count, nil, $0, nil, nil, 0)
             }
             guard let res else { throw lost(c) }
             defer { PQclear(res) }
@@ -399,7 +413,10 @@ final class PostgresDriver: @unchecked Sendable {
                 var row: [Value] = []
                 for f in 0..<fields {
                     if PQgetisnull(res, r, f) == 1 { row.append(.null); continue }
-                    row.append(Self.value(String(cString: PQgetvalue(res, r, f)), type: types[Int(f)]))
+                    let text = PQgetvalue(res, r, f)!
+                    // A bool (the upsert's `RETURNING (xmax = 0)`, a row each) needs no String.
+                    if types[Int(f)] == 16 { row.append(.bool(text[0] == CChar(UInt8(ascii: "t")))); continue }
+                    row.append(Self.value(String(cString: text), type: types[Int(f)]))
                 }
                 out.rows.append(row)
             }

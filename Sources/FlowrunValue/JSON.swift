@@ -203,14 +203,15 @@ public enum JSON {
     }
 }
 
-/// The serializer's output buffer. `[UInt8].append(contentsOf:)` costs about 175 instructions per
-/// call (callgrind), more than copying a typical key or value; this one checks capacity and copies.
-struct ByteWriter: ~Copyable {
+/// An output buffer of bytes (the serializer's, and the PostgreSQL driver's parameter text).
+/// `[UInt8].append(contentsOf:)` costs about 175 instructions per call (callgrind), more than copying a
+/// typical key or value; this one checks capacity and copies.
+public struct ByteWriter: ~Copyable {
     private var base: UnsafeMutablePointer<UInt8>
-    private var count = 0
+    public private(set) var count = 0
     private var capacity: Int
 
-    init(capacity: Int) {
+    public init(capacity: Int) {
         self.capacity = capacity
         base = .allocate(capacity: capacity)
     }
@@ -228,27 +229,32 @@ struct ByteWriter: ~Copyable {
     }
 
     @inline(__always)
-    mutating func append(_ byte: UInt8) {
+    public mutating func append(_ byte: UInt8) {
         reserve(1)
         base[count] = byte
         count += 1
     }
 
     @inline(__always)
-    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+    public mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard let source = bytes.baseAddress else { return }
         reserve(bytes.count)
         (base + count).update(from: source, count: bytes.count)
         count += bytes.count
     }
 
-    mutating func append(_ literal: StaticString) {
+    public mutating func append(_ literal: StaticString) {
         append(UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 
-    mutating func append(text: String) {
+    public mutating func append(text: String) {
         var text = text
         text.withUTF8 { append($0) }
+    }
+
+    /// The bytes written so far, valid only during the call.
+    public func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        body(UnsafeBufferPointer(start: base, count: count))
     }
 
     /// The bytes written, as a String (they are valid UTF-8: copied from Strings and ASCII literals).
