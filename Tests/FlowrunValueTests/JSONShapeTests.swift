@@ -73,3 +73,37 @@ struct JSONShapeTests {
         }
     }
 }
+
+/// Strings are scanned eight bytes at a time until a quote, backslash or control character: each of
+/// those, and multi-byte UTF-8, at every position of strings up to three words long.
+struct JSONStringScanTests {
+    @Test func everySpecialByteAtEveryPosition() throws {
+        let specials: [(json: String, text: String?)] = [
+            ("\\\"", "\""), ("\\\\", "\\"), ("\\n", "\n"), ("\\u00e9", "é"), ("é", "é"), ("😀", "😀"),
+            ("\u{01}", nil), ("\u{1F}", nil), ("\u{7F}", "\u{7F}"), (" ", " "), ("!", "!"), ("#", "#"),
+            ("[", "["), ("]", "]"), ("\u{80}", "\u{80}"),
+        ]
+        for length in 0...24 {
+            for at in 0...length {
+                for (json, text) in specials {
+                    let before = String(repeating: "a", count: at), after = String(repeating: "b", count: length - at)
+                    let source = "[\"" + before + json + after + "\",1]"
+                    if let text {
+                        let parsed = try JSON.parse(source)
+                        #expect(parsed == [.string(before + text + after), 1], "\(source)")
+                    } else {
+                        #expect(throws: JSON.ParseError.self, "\(source)") { try JSON.parse(source) }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func invalidUTF8AfterCleanWordsIsRefused() {
+        for at in [0, 3, 8, 9, 16, 17] {
+            var bytes = Array("[\"".utf8) + Array(repeating: UInt8(ascii: "a"), count: at)
+            bytes += [0xC3, 0x28] + Array(repeating: UInt8(ascii: "b"), count: 9) + Array("\"]".utf8)
+            #expect(throws: JSON.ParseError.self, "invalid UTF-8 at \(at)") { try JSON.parse(bytes: bytes) }
+        }
+    }
+}
