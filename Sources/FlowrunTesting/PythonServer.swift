@@ -8,8 +8,10 @@ import Foundation
 /// `-c` program): run by FLOWRUN_TEST_PYTHON with a port from `freePort()` as its last argument, ready once
 /// that port accepts a connection (polled up to a deadline), its output in a log file that `log` reads for
 /// the message of a failed check, and stopped with SIGKILL (a child of the test process may not get
-/// SIGTERM, and http.server's threads outlive one) when the test lets go of it.
-public final class PythonServer {
+/// SIGTERM, and http.server's threads outlive one) when the test lets go of it. Its standard input is a pipe
+/// this process holds open, so a server that reads it to the end (test_server.py) also exits with the test
+/// process when nothing stops it (one kept in a `static let` for a whole suite).
+public final class PythonServer: @unchecked Sendable {
     public struct Failed: Error, CustomStringConvertible {
         public let description: String
     }
@@ -26,6 +28,8 @@ public final class PythonServer {
     /// The server's standard output and error.
     public let logFile: URL
     private let process = Process()
+    private let input = Pipe()
+    private let lock = NSLock()
     private var stopped = false
 
     public var base: String { "http://127.0.0.1:\(port)" }
@@ -45,7 +49,7 @@ public final class PythonServer {
         var environment = ProcessInfo.processInfo.environment
         environment["PYTHONUNBUFFERED"] = "1"
         process.environment = environment
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = input
         process.standardOutput = output
         process.standardError = output
         try process.run()
@@ -69,8 +73,11 @@ public final class PythonServer {
     /// Kills the server (SIGKILL) and reaps it; again is a no-op.
     public func stop() {
         // A process that never started has pid 0, and kill(0, ...) would signal the whole process group.
-        guard !stopped, process.processIdentifier > 0 else { return }
-        stopped = true
+        let first = lock.withLock {
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first, process.processIdentifier > 0 else { return }
         kill(process.processIdentifier, SIGKILL)
         // Reaped here: Foundation's own wait for the child can lag for seconds.
         var status: Int32 = 0
