@@ -206,18 +206,9 @@ public final class PostgresStore: StateStore, @unchecked Sendable {
     public func references(namespace: String, ids: [String], by side: ExternalReference.Side) throws
         -> [ExternalReference]
     {
-        let column = side == .local ? "local_id" : "remote_id"
-        var found: [ExternalReference] = []
-        for start in stride(from: 0, to: ids.count, by: ExternalReference.lookupChunk) {
-            let chunk = ids[start..<min(ids.count, start + ExternalReference.lookupChunk)]
-            let marks = (0..<chunk.count).map { "$\($0 + 2)" }.joined(separator: ", ")
-            let rows = try query(
-                "SELECT local_id, remote_id, remote_version, local_version, hash FROM flowrun_refs "
-                    + "WHERE namespace = $1 AND \(column) IN (\(marks))",
-                [.string(namespace)] + chunk.map { .string($0) })
-            found += rows.map(ExternalReference.stored)
-        }
-        return found
+        try ExternalReference.lookUp(
+            namespace: namespace, ids: ids, by: side, table: "flowrun_refs", placeholder: { "$\($0)" },
+            query: { try query($0, $1) })
     }
 
     /// One transaction; with a fence, the lease row is locked and checked first, as in `commit`.

@@ -157,7 +157,7 @@ struct Lexer {
             if pos < limit, bytes[pos] == 0x0A { pos += 1 }
         case 0x0A: break
         case UInt8(ascii: "x"):
-            guard pos + 1 < limit, let h = hexValue(bytes[pos]), let l = hexValue(bytes[pos + 1]) else {
+            guard pos + 1 < limit, let h = HexDigit.value(bytes[pos]), let l = HexDigit.value(bytes[pos + 1]) else {
                 throw .error(.syntax, "invalid \\x escape (two hex digits expected)", at: span(start, min(pos, limit)))
             }
             pos += 2
@@ -193,7 +193,7 @@ struct Lexer {
         if pos < limit, bytes[pos] == UInt8(ascii: "{") {
             pos += 1
             var digits = 0
-            while pos < limit, let d = hexValue(bytes[pos]) {
+            while pos < limit, let d = HexDigit.value(bytes[pos]) {
                 v = v &* 16 &+ d
                 pos += 1
                 digits += 1
@@ -208,7 +208,7 @@ struct Lexer {
             return v
         }
         var digits = 0
-        while digits < 4, pos < limit, let d = hexValue(bytes[pos]) {
+        while digits < 4, pos < limit, let d = HexDigit.value(bytes[pos]) {
             v = v * 16 + d
             pos += 1
             digits += 1
@@ -268,14 +268,6 @@ struct Lexer {
         (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == UInt8(ascii: "_")
     }
     private func isIdentPart(_ c: UInt8) -> Bool { isIdentStart(c) || isDigit(c) }
-    private func hexValue(_ c: UInt8) -> UInt32? {
-        switch c {
-        case 48...57: UInt32(c - 48)
-        case 65...70: UInt32(c - 55)
-        case 97...102: UInt32(c - 87)
-        default: nil
-        }
-    }
     private func utf8Length(_ c: UInt8) -> Int {
         c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4
     }

@@ -56,6 +56,28 @@ public struct ExternalReference: Sendable, Equatable {
 
     /// How many ids one lookup statement carries (SQLite allows 32,766 parameters; PostgreSQL 65,535).
     public static let lookupChunk = 500
+
+    /// A batch lookup as both SQL stores make it: one statement per `chunk` ids, `SELECT local_id, remote_id,
+    /// remote_version, local_version, hash FROM <table> WHERE namespace = <1> AND <side's column> IN (<2>,
+    /// ...)`, the namespace and the ids bound. `placeholder(n)` is the store's n-th parameter (1-based: `?`
+    /// or `$n`); `table` comes from the store's code, never from input. `query` runs one statement.
+    public static func lookUp(
+        namespace: String, ids: [String], by side: Side, table: String, chunk: Int = lookupChunk,
+        placeholder: (Int) -> String, query: (String, [Value]) throws -> [[Value]]
+    ) rethrows -> [ExternalReference] {
+        let column = side == .local ? "local_id" : "remote_id"
+        var found: [ExternalReference] = []
+        for start in stride(from: 0, to: ids.count, by: chunk) {
+            let some = ids[start..<min(ids.count, start + chunk)]
+            let marks = (0..<some.count).map { placeholder($0 + 2) }.joined(separator: ", ")
+            let rows = try query(
+                "SELECT local_id, remote_id, remote_version, local_version, hash FROM \(table) "
+                    + "WHERE namespace = \(placeholder(1)) AND \(column) IN (\(marks))",
+                [.string(namespace)] + some.map { .string($0) })
+            found += rows.map(stored)
+        }
+        return found
+    }
 }
 
 /// Raised by stores that keep no references (wrappers in tests).

@@ -237,19 +237,9 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
     public func references(namespace: String, ids: [String], by side: ExternalReference.Side) throws
         -> [ExternalReference]
     {
-        let column = side == .local ? "local_id" : "remote_id"
-        return try lock.withLock {
-            var found: [ExternalReference] = []
-            for start in stride(from: 0, to: ids.count, by: ExternalReference.lookupChunk) {
-                let chunk = ids[start..<min(ids.count, start + ExternalReference.lookupChunk)]
-                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
-                let rows = try query(
-                    "SELECT local_id, remote_id, remote_version, local_version, hash FROM refs "
-                        + "WHERE namespace = ? AND \(column) IN (\(marks))",
-                    [.string(namespace)] + chunk.map { .string($0) })
-                found += rows.map(ExternalReference.stored)
-            }
-            return found
+        try lock.withLock {
+            try ExternalReference.lookUp(
+                namespace: namespace, ids: ids, by: side, table: "refs", placeholder: { _ in "?" }, query: query)
         }
     }
 

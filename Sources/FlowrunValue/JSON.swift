@@ -632,14 +632,7 @@ private struct Parser {
         guard pos + 4 <= bytes.count else { throw error("short unicode escape") }
         var v: UInt32 = 0
         for _ in 0..<4 {
-            let c = bytes[pos]
-            let d: UInt32
-            switch c {
-            case 48...57: d = UInt32(c - 48)
-            case 65...70: d = UInt32(c - 55)
-            case 97...102: d = UInt32(c - 87)
-            default: throw error("invalid hex digit")
-            }
+            guard let d = HexDigit.value(bytes[pos]) else { throw error("invalid hex digit") }
             v = v << 4 | d
             pos += 1
         }

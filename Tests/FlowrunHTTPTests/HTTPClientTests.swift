@@ -6,24 +6,12 @@ import Testing
 @testable import FlowrunHTTP
 
 /// The http-client against a real local HTTP server (Tests/FlowrunHTTPTests/test_server.py).
-@Suite(.serialized) struct HTTPClientTests {
-    static let server: (process: Process, port: Int) = {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3",
-            URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("test_server.py").path,
-        ]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardInput = Pipe()  // closed when the tests end: the server exits with them
-        process.standardError = FileHandle.nullDevice
-        try! process.run()
-        var line = Data()
-        while !line.contains(0x0A) { line.append(out.fileHandleForReading.availableData) }
-        let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))!
-        return (process, port)
-    }()
+@Suite(.serialized, .enabled(if: PythonServer.python != nil, "\(PythonServer.skipReason)"))
+struct HTTPClientTests {
+    /// One server for the suite; it exits when the test process ends (it reads its standard input to the end).
+    static let server = try! PythonServer([
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("test_server.py").path
+    ])
 
     var base: String { "http://127.0.0.1:\(Self.server.port)" }
 

@@ -10,39 +10,18 @@ import Testing
 /// each write reports (`outcome`, counters on the run record), what is never sent (an unchanged hash, a
 /// null required field), a 404 to an update (missing destination, re-created on request), and dry runs
 /// that send no write yet report the same.
-@Suite(.serialized) struct HTTPOutboundTests {
-    final class API {
-        let process = Process()
-        let port = freePort()
-
-        init() throws {
-            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appendingPathComponent("scripts/lib/contacts_api.py")
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", script.path, String(port)]
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            var printed = Data()
-            while !String(decoding: printed, as: UTF8.self).contains("listening") {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                printed.append(chunk)
-            }
-        }
-
-        deinit {
-            kill(process.processIdentifier, SIGTERM)
-            var status: Int32 = 0
-            _ = waitpid(process.processIdentifier, &status, 0)
-        }
-
-        var base: String { "http://127.0.0.1:\(port)" }
+@Suite(.serialized, .enabled(if: PythonServer.python != nil, "\(PythonServer.skipReason)"))
+struct HTTPOutboundTests {
+    /// The contacts test API, a fresh one per test.
+    static func api() throws -> PythonServer {
+        try PythonServer([
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("scripts/lib/contacts_api.py").path
+        ])
     }
 
     /// Sends each request (YAML flow list) and returns the harness and the run record.
-    func run(_ api: API, _ requests: String, dryRun: Bool = false) throws -> (FlowHarness, RunRecord) {
+    func run(_ api: PythonServer, _ requests: String, dryRun: Bool = false) throws -> (FlowHarness, RunRecord) {
         let h = try FlowHarness(
             """
             flow: outbound
@@ -61,13 +40,14 @@ import Testing
         return (h, h.run())
     }
 
-    func stats(_ api: API) throws -> Value {
+    func stats(_ api: PythonServer) throws -> Value {
         let (h, _) = try run(api, "[{url: /_control/stats}]")
         return h.messages("ok.out").first?["response"]["bodyJson"] ?? nil
     }
 
     @Test func liveWritesAreCountedByWhatTheyDid() throws {
-        let api = try API()
+        let api = try Self.api()
+        defer { api.stop() }
         let (h, r) = try run(
             api,
             """
@@ -79,7 +59,7 @@ import Testing
              {method: PATCH, url: /contacts/c9, json: {email: d@x.com, name: D}, recreate: {url: /contacts}}]
             """)
         let outcomes = h.messages("ok.out").map { $0["response"]["outcome"] }
-        #expect(outcomes == ["created", "updated", "skipped", "recreated"])
+        #expect(outcomes == ["created", "updated", "skipped", "recreated"], "server: \(api.log)")
         #expect(h.messages("ok.out").map { $0["response"]["sent"] } == [true, true, false, true])
         #expect(h.messages("failed.out").map { $0["error"]["code"] } == ["missing_source", "http_404"])
         let counts: [Int] = [r[.created], r[.updated], r[.skipped], r[.missingDestination], r[.missingSource]]
@@ -90,7 +70,8 @@ import Testing
     }
 
     @Test func aDryRunSendsNoWriteAndReportsWhatALiveRunWouldDo() throws {
-        let api = try API()
+        let api = try Self.api()
+        defer { api.stop() }
         _ = try run(api, "[{method: POST, url: /contacts, json: {email: a@x.com, name: A}}]")
         let (h, r) = try run(
             api,
@@ -102,7 +83,9 @@ import Testing
              {method: PATCH, url: /contacts/c1, json: {name: A}, hash: x, lastHash: x}]
             """, dryRun: true)
         let answers = h.messages("ok.out").map(\.self)
-        #expect(answers.map { $0["response"]["outcome"] } == ["created", "updated", "recreated", "skipped"])
+        #expect(
+            answers.map { $0["response"]["outcome"] } == ["created", "updated", "recreated", "skipped"],
+            "server: \(api.log)")
         #expect(answers.allSatisfy { $0["response"]["sent"] == false && $0["response"]["statusCode"] == 0 })
         // The dry-run answer is what the port schema says: the request's own json as the body.
         #expect(answers[0]["response"]["bodyJson"] == ["email": "b@x.com", "name": "B"])

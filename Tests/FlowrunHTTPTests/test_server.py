@@ -1,4 +1,5 @@
-"""A small HTTP server for the http-client tests: prints its port, then serves scripted answers.
+"""A small HTTP server for the http-client tests: listens on its argument (a free port without one), prints
+the port, then serves scripted answers.
 Counts requests per path so tests can check retries; each test uses its own paths."""
 import http.server
 import json
@@ -71,7 +72,7 @@ def exit_with_parent():
     os._exit(0)
 
 
-server = Server(("127.0.0.1", 0), Handler)
+server = Server(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0), Handler)
 print(server.server_address[1], flush=True)
 threading.Thread(target=exit_with_parent, daemon=True).start()
 server.serve_forever()

@@ -8,61 +8,22 @@ import Testing
 /// The replica's sweep under a manual clock: a run whose lease expired on another node is marked
 /// `abandoned` with its owner and last heartbeat, a linked rescue run resumes it, and health is shared.
 @Suite struct ClusterSweepTests {
-    static let second = 1_000_000_000
-    static let t0 = 1_700_000_040_000_000_000
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-sweep-\(UUID().uuidString)")
-
-    func writeFlow(_ name: String, run: String = "{}") throws -> String {
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let file = dir.appendingPathComponent("\(name).yaml")
-        try """
-        flow: \(name)
-        run: \(run)
-        nodes:
-          start: {component: ticker, settings: {interval: 1h}}
-          done: {component: log}
-        edges:
-          - {from: start.out, to: done.in}
-        """.write(to: file, atomically: true, encoding: .utf8)
-        return file.path
-    }
+    static let second = ServiceFixture.second
+    static let t0 = ServiceFixture.t0
+    let fixture = ServiceFixture("sweep")
 
     /// A node that died mid-run: its lease and a `running` record, as it left them.
     func deadRun(_ store: MemoryStore, flow: String, trigger: RunRecord.Trigger) throws {
-        let timing = LeaseTiming(ttl: 2 * Self.second, renewEvery: Self.second / 2)
-        let held = LeaseRules.lease(
-            run: "r-dead", owner: "1@other-host", node: "other-node", fence: 4, now: Self.t0, timing: timing)
-        try store.set(flow: flow, key: "lock/", value: held)
-        var r = RunRecord(id: "r-dead", flow: flow, trigger: trigger, startedAt: Self.t0)
-        r.owner = "1@other-host"
-        r.node = "other-node"
-        try store.save(r)
-    }
-
-    func service(_ store: MemoryStore, clock: ManualClock) -> Service {
-        var options = Service.Options()
-        options.clock = { clock.now }
-        options.node = "this-node"
-        options.leaseTiming = LeaseTiming(ttl: 2 * Self.second, renewEvery: Self.second / 2)
-        return Service(store: store, options: options)
-    }
-
-    func waitFor(_ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            if try condition() { return true }
-            usleep(10_000)
-        }
-        return try condition()
+        try ServiceFixture.otherNodesRun(store, flow: flow, id: "r-dead", trigger: trigger)
     }
 
     @Test func anExpiredLeaseIsAbandonedAndRescued() throws {
-        defer { try? FileManager.default.removeItem(at: dir) }
+        defer { fixture.removeDirectory() }
         let store = MemoryStore()
         let clock = ManualClock(Self.t0 + Self.second)
         try deadRun(store, flow: "sweepme", trigger: .scheduled)
-        let service = service(store, clock: clock)
-        service.load([try writeFlow("sweepme")])
+        let service = ServiceFixture.service(store, clock: clock)
+        service.load([try fixture.writeFlow("sweepme", run: "{}")])
         #expect(service.sweepLeases(now: Self.t0 + Self.second).isEmpty)  // not expired yet
         #expect(try store.run(id: "r-dead")?.status == .running)
         clock.advance(2 * Self.second)
@@ -72,26 +33,26 @@ import Testing
         #expect(dead.reason?.contains("node other-node") == true)
         #expect(dead.reason?.contains("last heartbeat 2023-11-14T22:14:00.000Z") == true)
         #expect(
-            try waitFor {
+            try ServiceFixture.waitFor {
                 try store.runs(flow: "sweepme", limit: 10).contains { $0.trigger == .rescue && $0.status == .completed }
             })
         let rescue = try #require(try store.runs(flow: "sweepme", limit: 10).first { $0.trigger == .rescue })
         #expect(rescue.parentID == "r-dead")
         #expect(rescue.node == "this-node")
         #expect(rescue.fence == 5)  // above the dead run's token
-        #expect(try waitFor { try store.run(id: "r-dead")?.retriedBy == [rescue.id] })
+        #expect(try ServiceFixture.waitFor { try store.run(id: "r-dead")?.retriedBy == [rescue.id] })
         // A second sweep finds nothing: the lease was taken once.
         #expect(service.sweepLeases(now: clock.now).isEmpty)
         #expect(try SharedHealth.consecutiveFailures(store.get(flow: "sweepme", key: SharedHealth.key)) == 0)
     }
 
     @Test func onAbandonedMarkOnlyMarks() throws {
-        defer { try? FileManager.default.removeItem(at: dir) }
+        defer { fixture.removeDirectory() }
         let store = MemoryStore()
         let clock = ManualClock(Self.t0 + 3 * Self.second)
         try deadRun(store, flow: "markonly", trigger: .scheduled)
-        let service = service(store, clock: clock)
-        service.load([try writeFlow("markonly", run: "{onAbandoned: mark}")])
+        let service = ServiceFixture.service(store, clock: clock)
+        service.load([try fixture.writeFlow("markonly", run: "{onAbandoned: mark}")])
         #expect(service.sweepLeases(now: clock.now) == ["r-dead"])
         #expect(try store.runs(flow: "markonly", limit: 10).count == 1)
         #expect(try SharedHealth.consecutiveFailures(store.get(flow: "markonly", key: SharedHealth.key)) == 1)
@@ -130,7 +91,7 @@ import Testing
     @Test func theRegistryListsReplicas() throws {
         let store = MemoryStore()
         let clock = ManualClock(Self.t0)
-        let service = service(store, clock: clock)
+        let service = ServiceFixture.service(store, clock: clock)
         service.publish(now: Self.t0)
         try store.set(
             flow: ClusterRegistry.flow, key: ClusterRegistry.key("old"),

@@ -10,9 +10,9 @@ import Testing
 /// has abandoned the dead run; a slot that overlapped a live run is still skipped. Manual clock, no sleeps
 /// (the fired runs go on threads of their own and are polled with a deadline).
 @Suite struct DeferredSlotTests {
-    static let second = 1_000_000_000
-    static let t0 = 1_700_000_040_000_000_000
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-defer-\(UUID().uuidString)")
+    static let second = ServiceFixture.second
+    static let t0 = ServiceFixture.t0
+    let fixture = ServiceFixture("defer")
 
     typealias Entry = DeferredSlots.Entry
 
@@ -70,64 +70,28 @@ import Testing
         #expect(DeferredSlots.entries(many).first?.slot == 5)
     }
 
-    func writeFlow(_ name: String) throws -> String {
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let file = dir.appendingPathComponent("\(name).yaml")
-        try """
-        flow: \(name)
-        nodes:
-          tick: {component: ticker, settings: {interval: 1s}}
-          done: {component: log}
-        edges:
-          - {from: tick.out, to: done.in}
-        """.write(to: file, atomically: true, encoding: .utf8)
-        return file.path
-    }
-
-    /// Another node's run holding the flow's lease (renewed at `t0`, TTL 2 s).
-    func otherNodesRun(_ store: MemoryStore, flow: String) throws {
-        let timing = LeaseTiming(ttl: 2 * Self.second, renewEvery: Self.second / 2)
-        let held = LeaseRules.lease(
-            run: "r-holder", owner: "1@other-host", node: "other-node", fence: 4, now: Self.t0, timing: timing)
-        try store.set(flow: flow, key: "lock/", value: held)
-        var r = RunRecord(id: "r-holder", flow: flow, trigger: .scheduled, startedAt: Self.t0)
-        r.owner = "1@other-host"
-        r.node = "other-node"
-        r.slot = Self.t0
-        try store.save(r)
-    }
-
-    func service(_ store: MemoryStore, clock: ManualClock) -> Service {
-        var options = Service.Options()
-        options.clock = { clock.now }
-        options.node = "this-node"
-        options.leaseTiming = LeaseTiming(ttl: 2 * Self.second, renewEvery: Self.second / 2)
-        return Service(store: store, options: options)
-    }
-
-    func waitFor(_ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            if try condition() { return true }
-            usleep(10_000)
-        }
-        return try condition()
+    /// A service (on `clock`, at `t0` + 1 s) whose flow `name` found its first slot busy: another node's run
+    /// `r-holder` held the flow's lease (renewed at `t0`, TTL 2 s), so the slot was not run.
+    func slotBehindAnotherNode(_ name: String, store: MemoryStore, clock: ManualClock) throws -> (Service, FlowService)
+    {
+        try ServiceFixture.otherNodesRun(store, flow: name, id: "r-holder", slot: Self.t0)
+        let service = ServiceFixture.service(store, clock: clock)
+        service.load([try fixture.writeFlow(name, ticker: "tick", interval: "1s")])
+        clock.advance(Self.second / 2)
+        let flow = try #require(service.flow(named: name))
+        let due = try #require(flow.takeDueSlots(now: clock.now).first)
+        #expect(due.slot == Self.t0 + Self.second)
+        #expect(service.execute(flow, .trigger(due.node), trigger: .scheduled, slot: due.slot) != nil)  // busy
+        return (service, flow)
     }
 
     /// The slot this replica claims while a dead node holds the flow: deferred, then fired once the sweep
     /// abandoned the dead run, with its own slot time (`run.slot`), after the rescue run.
     @Test func aSlotBehindADeadNodesLeaseFiresOnceItIsAbandoned() throws {
-        defer { try? FileManager.default.removeItem(at: dir) }
+        defer { fixture.removeDirectory() }
         let store = MemoryStore()
         let clock = ManualClock(Self.t0 + Self.second / 2)
-        try otherNodesRun(store, flow: "deferme")
-        let service = service(store, clock: clock)
-        service.load([try writeFlow("deferme")])
-        clock.advance(Self.second / 2)
-        let flow = try #require(service.flow(named: "deferme"))
-        let due = try #require(flow.takeDueSlots(now: clock.now).first)
-        #expect(due.slot == Self.t0 + Self.second)
-        #expect(service.execute(flow, .trigger(due.node), trigger: .scheduled, slot: due.slot) != nil)  // busy
+        let (service, flow) = try slotBehindAnotherNode("deferme", store: store, clock: clock)
         #expect(
             DeferredSlots.entries(try store.get(flow: "deferme", key: DeferredSlots.key)) == [
                 Entry(node: "tick", slot: Self.t0 + Self.second, holder: "r-holder")
@@ -140,13 +104,15 @@ import Testing
         #expect(service.settleDeferredSlots(now: clock.now).map(\.slot) == [Self.t0 + Self.second])
         #expect(try store.get(flow: "deferme", key: DeferredSlots.key) == nil)
         #expect(
-            try waitFor {
+            try ServiceFixture.waitFor {
                 try store.runs(flow: "deferme", limit: 10).contains {
                     $0.trigger == .scheduled && $0.slot == Self.t0 + Self.second && $0.status == .completed
                         && $0.parentID == "r-holder"
                 }
             })
-        #expect(try waitFor { try store.runs(flow: "deferme", limit: 10).contains { $0.trigger == .rescue } })
+        #expect(
+            try ServiceFixture.waitFor { try store.runs(flow: "deferme", limit: 10).contains { $0.trigger == .rescue } }
+        )
         let rescue = try #require(try store.runs(flow: "deferme", limit: 10).first { $0.trigger == .rescue })
         #expect(rescue.slot == Self.t0)  // the dead run's own slot
         #expect(flow.skippedSlots == 0)
@@ -156,11 +122,11 @@ import Testing
     /// it, and so did the replica firing deferred slots: nobody claimed it. Catch-up runs do not make a
     /// slot overlap locally; only the flow's own runs do.
     @Test func catchUpRunsDoNotMakeSlotsOverlapLocally() throws {
-        defer { try? FileManager.default.removeItem(at: dir) }
+        defer { fixture.removeDirectory() }
         let store = MemoryStore()
         let clock = ManualClock(Self.t0 + Self.second / 2)
-        let service = service(store, clock: clock)
-        service.load([try writeFlow("catchup")])
+        let service = ServiceFixture.service(store, clock: clock)
+        service.load([try fixture.writeFlow("catchup", ticker: "tick", interval: "1s")])
         let flow = try #require(service.flow(named: "catchup"))
         flow.began(catchUp: true)  // a rescue run going on here
         #expect(flow.takeDue(now: Self.t0 + Self.second) == ["tick"])
@@ -172,16 +138,10 @@ import Testing
 
     /// A slot that met a live run of another node (it renewed its lease and completed) stays skipped.
     @Test func aSlotBehindALiveRunIsSkipped() throws {
-        defer { try? FileManager.default.removeItem(at: dir) }
+        defer { fixture.removeDirectory() }
         let store = MemoryStore()
         let clock = ManualClock(Self.t0 + Self.second / 2)
-        try otherNodesRun(store, flow: "overlapme")
-        let service = service(store, clock: clock)
-        service.load([try writeFlow("overlapme")])
-        clock.advance(Self.second / 2)
-        let flow = try #require(service.flow(named: "overlapme"))
-        let due = try #require(flow.takeDueSlots(now: clock.now).first)
-        #expect(service.execute(flow, .trigger(due.node), trigger: .scheduled, slot: due.slot) != nil)
+        let (service, flow) = try slotBehindAnotherNode("overlapme", store: store, clock: clock)
         var done = try #require(try store.run(id: "r-holder"))
         done.status = .completed
         try store.save(done)

@@ -7,27 +7,14 @@ import Testing
 
 /// What `flowrun serve` does when it starts, before any flow runs: file names, abandoned runs, retention.
 @Suite struct ServiceStartTests {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-start-\(UUID().uuidString)")
+    let fixture = ServiceFixture("start")
+    var dir: URL { fixture.dir }
     static let day = 86_400_000_000_000
-
-    func writeFlow(_ name: String) throws -> String {
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let file = dir.appendingPathComponent("\(name).yaml")
-        try """
-        flow: \(name)
-        nodes:
-          start: {component: ticker, settings: {interval: 1h}}
-          done: {component: log}
-        edges:
-          - {from: start.out, to: done.in}
-        """.write(to: file, atomically: true, encoding: .utf8)
-        return file.path
-    }
 
     /// `serve flows/` used to list `flows//user-sync.yaml`.
     @Test func aDirectoryWithATrailingSlashGivesCleanPaths() throws {
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let file = try writeFlow("clean")
+        defer { fixture.removeDirectory() }
+        let file = try fixture.writeFlow("clean")
         #expect(Service.expand([dir.path + "/"]) == [file])
         #expect(Service.expand([dir.path + "//"]) == [file])
         #expect(Service.expand([dir.path]) == [file])
@@ -39,8 +26,8 @@ import Testing
     /// A run left `running` by a dead process of this host is marked abandoned when the service loads the
     /// flow, not only when the flow next runs.
     @Test func deadRunsOfThisHostAreAbandonedAtStart() throws {
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let file = try writeFlow("ghost")
+        defer { fixture.removeDirectory() }
+        let file = try fixture.writeFlow("ghost")
         let dead = Process()
         dead.executableURL = URL(fileURLWithPath: "/bin/true")
         try dead.run()

@@ -12,24 +12,25 @@ final class ContactsEnvironment {
     }
 
     let dir: URL
-    let port = freePort()
     var env: [String: String]
     let databaseURL: String?
-    private var api: Process?
+    /// The contacts test API; its log is for the messages of failed checks.
+    let server: PythonServer
+    var port: Int { server.port }
 
     /// FLOWRUN_TEST_PYTHON (scripts/test sets it); the tests are skipped with a reason without it.
-    static var python: String? { ProcessInfo.processInfo.environment["FLOWRUN_TEST_PYTHON"] }
+    static var python: String? { PythonServer.python }
     static let skipReason = "needs FLOWRUN_TEST_PYTHON (scripts/test sets it) to run the contacts test API"
 
     init(databaseURL: String? = nil) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("flowrun-contacts-\(UUID().uuidString)")
         try FileManager.default.createDirectory(
             at: dir.appendingPathComponent(".flowrun"), withIntermediateDirectories: true)
+        server = try PythonServer([CLITests.repo.appendingPathComponent("scripts/lib/contacts_api.py").path])
         env = ProcessInfo.processInfo.environment
-        env["API_BASE_URL"] = "http://127.0.0.1:\(port)"
+        env["API_BASE_URL"] = server.base
         env["DATABASE_URL"] = databaseURL
         self.databaseURL = databaseURL
-        try startAPI()
         let table =
             databaseURL == nil
             ? "CREATE TABLE contacts (id INTEGER PRIMARY KEY, email TEXT, name TEXT, updated_at TEXT NOT NULL)"
@@ -38,31 +39,8 @@ final class ContactsEnvironment {
     }
 
     deinit {
-        if let api {
-            // Reaped here: Foundation's own wait for the child can lag for seconds.
-            kill(api.processIdentifier, SIGTERM)
-            var status: Int32 = 0
-            _ = waitpid(api.processIdentifier, &status, 0)
-        }
+        server.stop()
         try? FileManager.default.removeItem(at: dir)
-    }
-
-    func startAPI() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.python ?? "/usr/bin/python3")
-        p.arguments = [CLITests.repo.appendingPathComponent("scripts/lib/contacts_api.py").path, String(port)]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        api = p
-        var printed = Data()
-        while !String(decoding: printed, as: UTF8.self).contains("listening") {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            printed.append(chunk)
-        }
-        #expect(String(decoding: printed, as: UTF8.self).contains("listening on 127.0.0.1:\(port)"))
     }
 
     var state: String { dir.appendingPathComponent("state.db").path }
@@ -119,7 +97,7 @@ final class ContactsEnvironment {
             vars: ["url": .string("http://127.0.0.1:\(port)\(path)"), "method": .string(method), "json": json])
         let record = h.run()
         guard let response = h.messages("client.response").first else {
-            throw APIError(description: "\(method) \(path): \(record.errors.map(\.message))")
+            throw APIError(description: "\(method) \(path): \(record.errors.map(\.message))\nserver: \(server.log)")
         }
         return response["response"]["bodyJson"]
     }

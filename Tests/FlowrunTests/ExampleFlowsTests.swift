@@ -7,7 +7,8 @@ import Testing
 /// temporary directory (its SQLite file lands beside it), run by the real flowrun binary against a local
 /// server speaking its API (example_apis.py), into SQLite and, with FLOWRUN_TEST_DATABASE_URL, PostgreSQL.
 /// Rows are compared exactly; a second run after the source changed fetches and writes only the changes.
-@Suite(.serialized) struct ExampleFlowsTests {
+@Suite(.serialized, .enabled(if: PythonServer.python != nil, "\(PythonServer.skipReason)"))
+struct ExampleFlowsTests {
     static let postgres = ProcessInfo.processInfo.environment["FLOWRUN_TEST_DATABASE_URL"] != nil
 
     /// A temporary directory with one example flow, the API's data file and the server.
@@ -15,8 +16,8 @@ import Testing
         let dir: URL
         let flow: String
         let databaseURL: String?
-        private let server: Process
-        let port: Int
+        let server: PythonServer
+        var port: Int { server.port }
         var data: [String: Value]
 
         init(_ name: String, databaseURL: String?, data: [String: Value]) throws {
@@ -32,33 +33,15 @@ import Testing
             for (k, v) in data { all[k] = v }
             self.data = all
             try Self.write(all, to: dir)
-            server = Process()
-            server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            server.arguments = [
-                "python3",
+            server = try PythonServer([
                 URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("example_apis.py")
                     .path,
                 dir.appendingPathComponent("data.json").path,
-            ]
-            let out = Pipe()
-            server.standardOutput = out
-            server.standardError = FileHandle.nullDevice
-            try server.run()
-            var line = Data()
-            while !line.contains(0x0A) {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                line.append(chunk)
-            }
-            port =
-                Int(
-                    String(decoding: line, as: UTF8.self).split(separator: " ").last?.trimmingCharacters(
-                        in: .whitespacesAndNewlines) ?? "") ?? 0
+            ])
         }
 
         deinit {
-            kill(server.processIdentifier, SIGKILL)  // http.server's threads outlive a SIGTERM
-            server.waitUntilExit()
+            server.stop()
             try? FileManager.default.removeItem(at: dir)
         }
 
@@ -110,7 +93,7 @@ import Testing
             }
             let e = try Example("github-issues", databaseURL: url, data: ["issues": .array(issues)])
             let first = try e.run()
-            #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+            #expect(first.status == 0, "\(first.stdout)\(first.stderr)\nserver: \(e.server.log)")
             #expect(
                 first.stdout.contains("created 120  updated 0  unchanged 0  skipped 0  failed 0  pages 3"),
                 "\(first.stdout)")
@@ -134,7 +117,7 @@ import Testing
             e.data["issues"] = .array(changed)
             try e.write()
             let second = try e.run()
-            #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
+            #expect(second.status == 0, "\(second.stdout)\(second.stderr)\nserver: \(e.server.log)")
             // Issue 119 (the cursor, inclusive), the changed issue 5 and the new 120: one page.
             #expect(
                 second.stdout.contains("created 1  updated 1  unchanged 1  skipped 0  failed 0  pages 1"),
@@ -158,7 +141,7 @@ import Testing
             let customers = (0..<230).map { Self.customer($0) }
             let e = try Example("stripe-customers", databaseURL: url, data: ["customers": .array(customers)])
             let first = try e.run()
-            #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+            #expect(first.status == 0, "\(first.stdout)\(first.stderr)\nserver: \(e.server.log)")
             #expect(
                 first.stdout.contains("created 230  updated 0  unchanged 0  skipped 0  failed 0  pages 3"),
                 "\(first.stdout)")
@@ -174,7 +157,7 @@ import Testing
             e.data["customers"] = .array(more)
             try e.write()
             let second = try e.run()
-            #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
+            #expect(second.status == 0, "\(second.stdout)\(second.stderr)\nserver: \(e.server.log)")
             #expect(second.stdout.contains("processed 5  created 5  updated 0  unchanged 0"), "\(second.stdout)")
             #expect(try e.query(select, sqlite: "customers.db") == expected(more))
             #expect(try e.stats()["throttled"] == 0)
@@ -195,7 +178,7 @@ import Testing
             let orders = (0..<250).map { Self.order($0) }
             let e = try Example("offset-orders", databaseURL: url, data: ["orders": .array(orders)])
             let first = try e.run()
-            #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+            #expect(first.status == 0, "\(first.stdout)\(first.stderr)\nserver: \(e.server.log)")
             #expect(
                 first.stdout.contains("created 250  updated 0  unchanged 0  skipped 0  failed 0  pages 3"),
                 "\(first.stdout)")
@@ -214,7 +197,7 @@ import Testing
             e.data["orders"] = .array(changed)
             try e.write()
             let second = try e.run()
-            #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
+            #expect(second.status == 0, "\(second.stdout)\(second.stderr)\nserver: \(e.server.log)")
             #expect(second.stdout.contains("created 0  updated 2  unchanged 248"), "\(second.stdout)")
             #expect(try e.query(select, sqlite: "orders.db") == expected(changed))
         }

@@ -1,6 +1,6 @@
 """The APIs of flows/examples/{github-issues,stripe-customers,offset-orders}.yaml, for their end-to-end tests.
 
-    python3 example_apis.py DATA.json     prints "listening on PORT", then serves:
+    python3 example_apis.py DATA.json PORT    listens on 127.0.0.1:PORT (any free port without one), then serves:
 
 GET /repos/{owner}/{repo}/issues?per_page&page&since&sort=updated&direction=asc  a JSON array per page, sorted by
     updated_at, `since` inclusive (as GitHub's), a Link header with rel="next" (and "last") while pages follow
@@ -97,6 +97,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.send(200, {"object": "list", "data": page, "has_more": len(newest_first) > limit})
 
 
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2]) if len(sys.argv) > 2 else 0), Handler)
 print("listening on %d" % server.server_address[1], flush=True)
 server.serve_forever()
