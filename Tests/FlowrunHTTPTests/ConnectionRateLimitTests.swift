@@ -60,10 +60,11 @@ import Testing
 
         let times = stamps.lock.withLock { stamps.times.sorted() }
         #expect(times.count == 30)
-        // Arrival times at the server: any 10 + 1 consecutive requests span at least the window, less
-        // a few milliseconds for loopback delivery, which the limiter cannot see.
+        // Arrival times at the server: any 10 + 1 consecutive requests span at least the window, less the
+        // delivery and thread scheduling the limiter cannot see (a loaded CI machine stamped one request 15 ms
+        // late, so 0.1 s is allowed). Two separate limits would let 11 requests in within about 0.25 s.
         for i in times.indices.dropFirst(10) {
-            #expect(times[i] - times[i - 10] >= 0.5 - 0.01, "11 requests within \(times[i] - times[i - 10]) s")
+            #expect(times[i] - times[i - 10] >= 0.5 - 0.1, "11 requests within \(times[i] - times[i - 10]) s")
         }
     }
 }
