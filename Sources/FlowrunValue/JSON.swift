@@ -556,23 +556,6 @@ private struct Parser {
         let start = pos
         // Fast path: no escapes. `high` collects the bytes' top bits: an ASCII string needs no UTF-8 check.
         var high: UInt8 = 0
-        // Eight bytes at a time while none is a quote, a backslash or a control character (a flag can
-        // also come from a byte above a real one; the byte loop below sorts out any word that has one).
-        // A third of the parse's own instructions went to this loop byte by byte.
-        var words: UInt64 = 0
-        if let base = bytes.baseAddress {
-            let ones: UInt64 = 0x0101_0101_0101_0101, tops: UInt64 = 0x8080_8080_8080_8080
-            while pos + 8 <= bytes.count {
-                let w = UnsafeRawPointer(base + pos).loadUnaligned(as: UInt64.self)
-                let quote = w ^ (ones &* 0x22), backslash = w ^ (ones &* 0x5C)
-                let special =
-                    ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((w &- ones &* 0x20) & ~w)
-                if special & tops != 0 { break }
-                words |= w
-                pos += 8
-            }
-            if words & tops != 0 { high = 0x80 }
-        }
         while pos < bytes.count {
             let b = bytes[pos]
             if b == UInt8(ascii: "\"") {

@@ -74,8 +74,8 @@ struct JSONShapeTests {
     }
 }
 
-/// Strings are scanned eight bytes at a time until a quote, backslash or control character: each of
-/// those, and multi-byte UTF-8, at every position of strings up to three words long.
+/// The string scanner's fast path (no escapes, ASCII) and its fallbacks: each special byte, and
+/// multi-byte UTF-8, at every position of strings up to 25 bytes long.
 struct JSONStringScanTests {
     @Test func everySpecialByteAtEveryPosition() throws {
         let specials: [(json: String, text: String?)] = [
