@@ -7,7 +7,9 @@ import PackageDescription
 /// lld, lay the functions a sync and `flowrun check` execute next to each other (bench/order/, generated
 /// from callgrind runs), and pack the 90,000 relative relocations (2 MiB of `.rela.dyn` read at every start)
 /// into a few KiB of RELR.
-let releaseSections: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-function-sections"], .when(configuration: .release))]
+let releaseSections: [SwiftSetting] = [
+    .unsafeFlags(["-Xfrontend", "-function-sections"], .when(configuration: .release))
+]
 let symbolOrder = Context.packageDirectory + "/bench/order/symbol-order.txt"
 let releaseLayout: [LinkerSetting] = [
     .unsafeFlags(
@@ -63,7 +65,8 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "FlowrunHTTP", dependencies: ["FlowrunRuntime", "CCurl"], swiftSettings: releaseSections),
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        .target(name: "FlowrunDatabase", dependencies: ["FlowrunRuntime", "CPostgres"], swiftSettings: releaseSections),
+        .target(
+            name: "FlowrunDatabase", dependencies: ["FlowrunRuntime", "CPostgres"], swiftSettings: releaseSections),
         .target(
             name: "Flowrun",
             dependencies: [

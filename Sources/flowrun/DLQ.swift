@@ -173,7 +173,8 @@ struct DLQ: ParsableCommand {
     }
 
     struct Skip: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "skip", abstract: "Close an item without replaying it.")
+        static let configuration = CommandConfiguration(
+            commandName: "skip", abstract: "Close an item without replaying it.")
         @OptionGroup var common: Runs.Common
         @Argument(help: "Item id.") var id: String
 

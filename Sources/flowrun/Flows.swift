@@ -19,7 +19,8 @@ struct Flows: ParsableCommand {
     }
 
     struct Enable: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "enable", abstract: "Let a disabled flow run again.")
+        static let configuration = CommandConfiguration(
+            commandName: "enable", abstract: "Let a disabled flow run again.")
         @OptionGroup var common: Runs.Common
         @Argument(help: "Flow name.") var name: String
 

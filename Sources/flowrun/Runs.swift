@@ -56,7 +56,8 @@ struct Runs: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "show", abstract: "One run with its counters and errors.")
+        static let configuration = CommandConfiguration(
+            commandName: "show", abstract: "One run with its counters and errors.")
         @OptionGroup var common: Common
         @Argument(help: "Run id.") var id: String
 

@@ -9,7 +9,9 @@ import Testing
     /// Every `ParsableCommand` in Sources/flowrun names itself in its configuration.
     @Test func everyCommandNamesItself() throws {
         let directory = CLITests.repo.appendingPathComponent("Sources/flowrun")
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".swift") }
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter {
+            $0.hasSuffix(".swift")
+        }
         var commands = 0
         var unnamed: [String] = []
         for file in files {
@@ -30,8 +32,13 @@ import Testing
 
     /// The names are the ones the type names gave before, so no command line changed.
     @Test(arguments: [
-        ([String](), ["run", "serve", "schedule", "check", "eval", "components", "graph", "docs", "runs", "flows",
-                      "dlq", "state", "prune", "cluster", "test", "schema"]),
+        (
+            [String](),
+            [
+                "run", "serve", "schedule", "check", "eval", "components", "graph", "docs", "runs", "flows",
+                "dlq", "state", "prune", "cluster", "test", "schema",
+            ]
+        ),
         (["runs"], ["list", "show", "retry"]),
         (["dlq"], ["list", "replay", "resolve", "skip"]),
         (["state"], ["list", "get", "set", "delete"]),
