@@ -8,7 +8,7 @@ import PackageDescription
 /// from callgrind runs), and pack the 90,000 relative relocations (2 MiB of `.rela.dyn` read at every start)
 /// into a few KiB of RELR.
 let releaseSections: [SwiftSetting] = [
-    .unsafeFlags(["-Xfrontend", "-function-sections"], .when(configuration: .release))
+    .unsafeFlags(["-Xfrontend", "-function-sections"], .when(platforms: [.linux], configuration: .release))
 ]
 let symbolOrder = Context.packageDirectory + "/bench/order/symbol-order.txt"
 let releaseLayout: [LinkerSetting] = [
@@ -17,7 +17,7 @@ let releaseLayout: [LinkerSetting] = [
             "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
             "-Xlinker", "--symbol-ordering-file=" + symbolOrder, "-Xlinker", "--no-warn-symbol-ordering",
         ],
-        .when(configuration: .release)
+        .when(platforms: [.linux], configuration: .release)
     )
 ]
 
