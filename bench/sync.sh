@@ -8,6 +8,9 @@
 #   CALLGRIND=DIR also run flowrun once under valgrind's callgrind (a debug-stripped copy), output kept in
 #                 DIR/callgrind-USERS.out; prints its instruction count (issue 19's per-row profile: run
 #                 10,000 and 100,000 users and divide the difference by 90,000)
+#   SMAPS=DIR     also run flowrun once more under bench/sync/smaps.py: /proc/PID/smaps sampled every 10 ms, the
+#                 peak sample grouped by kind (binary, shared libraries, heap, arenas, stacks) in DIR/smaps-USERS.txt
+#   MALLOC_ARENA_MAX etc. are passed through to flowrun as any environment variable is
 # Serves USERS demo-CRM users as static JSON pages from nginx on loopback, then syncs them into a
 # throwaway local PostgreSQL (fsync on) three ways: flowrun's user-sync flow, a hand-written Python
 # baseline (requests + psycopg, one upsert per page) and the machine's limit (all pages fetched in
@@ -117,6 +120,14 @@ sync_run() {  # sync_run N: the three syncs of N users
             --once --state "$work/state-$n-callgrind.db" >"$work/callgrind.out" 2>"$work/callgrind.err"
         grep -q "processed" "$work/callgrind.out" || { cat "$work/callgrind.out" "$work/callgrind.err"; exit 1; }
         echo "callgrind: $(grep -oE 'Collected : [0-9]+' "$work/callgrind.err" | grep -oE '[0-9]+') instructions  [$(verify flowrun)]"
+    fi
+    if [ -n "${SMAPS:-}" ]; then
+        mkdir -p "$SMAPS"
+        psql "$PG_CLUSTER_URL" -qc "DROP DATABASE flowrun" -c "CREATE DATABASE flowrun" 2>/dev/null
+        env DATABASE_URL="$base/flowrun" API_BASE_URL="$api" python3 bench/sync/smaps.py "$SMAPS/smaps-$n.txt" \
+            "$work/smaps.out" "$work/smaps.err" -- "$bin" flows/user-sync.yaml --once --state "$work/state-$n-smaps.db" \
+            || { cat "$work/smaps.out" "$work/smaps.err"; exit 1; }
+        echo "smaps: $(head -n 1 "$SMAPS/smaps-$n.txt")  [$(verify flowrun)]"
     fi
     if [ "$n" -le 100000 ] && [ "${PEERS:-1}" != 0 ]; then
         read -r t rss _ < <(measure python python3 bench/sync/baseline.py "$api" "$base/python" "$limit")

@@ -10,6 +10,9 @@ public enum YAMLLoader {
     public static let maxBytes = 4 << 20
     public static let maxDepth = 64
     public static let maxNodes = 100_000
+    /// Yams's resolver: none (`.basic`, every scalar a string to Yams), since `resolvePlain` types plain
+    /// scalars itself; the default one costs ICU regular expressions at every start (see `run`).
+    static let resolver = Resolver.basic
 
     private static let open: Unicode.Scalar = "\u{E000}"
     private static let close: Unicode.Scalar = "\u{E001}"
@@ -50,7 +53,10 @@ public enum YAMLLoader {
             let scanDiagnostics = protectTemplates()
             let node: Node?
             do {
-                node = try Yams.compose(yaml: transformed.text)
+                // `.basic`: no tag resolution. `resolvePlain` types plain scalars (YAML 1.2 core schema); Yams's
+                // default resolver would compile seven NSRegularExpressions (ICU) per process and match every
+                // scalar against them: 18% of `flowrun check flows/user-sync.yaml` (issue 19, bench/README.md).
+                node = try Yams.compose(yaml: transformed.text, YAMLLoader.resolver)
             } catch let error as YamlError {
                 return .failure(Diagnostics(items: scanDiagnostics + [diagnostic(for: error)]))
             } catch {

@@ -4,6 +4,7 @@ import FlowrunValue
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "check",
         abstract: "Check flow files without running them: file:line:col diagnostics, no I/O.",
         discussion: "Exit status: 0 when no file has errors (warnings allowed), 1 when any has, 2 on usage errors.")
 

@@ -4,6 +4,7 @@ import FlowrunService
 
 struct Cluster: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "cluster",
         abstract: "List the serve replicas sharing the state store.",
         discussion: """
             Each `flowrun serve` replica publishes its node id (FLOWRUN_NODE_ID), version, last heartbeat and

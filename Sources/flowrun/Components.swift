@@ -4,6 +4,7 @@ import Flowrun
 
 struct Components: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "components",
         abstract: "List the components, or show one component's settings and ports with their schemas.")
 
     enum Format: String, ExpressibleByArgument { case text, markdown, json }

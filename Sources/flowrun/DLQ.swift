@@ -11,6 +11,7 @@ struct DLQ: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "Unresolved items, open and parked (with --all, closed ones too).")
         @OptionGroup var common: Runs.Common
         @Option(help: "Only this flow's items.") var flow: String?
@@ -40,6 +41,7 @@ struct DLQ: ParsableCommand {
 
     struct Replay: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "replay",
             abstract:
                 "Re-inject a dead-letter item (or all of a flow's) into its flow as a new linked run (trigger: replay).",
             discussion: """
@@ -96,6 +98,7 @@ struct DLQ: ParsableCommand {
 
     struct Resolve: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "resolve",
             abstract: "Settle a conflict item (changed on both sides of a bidirectional sync) with the chosen side.",
             discussion: """
                 The item's payload, with `take` set to `local` or `remote`, is replayed at once into the
@@ -170,7 +173,8 @@ struct DLQ: ParsableCommand {
     }
 
     struct Skip: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Close an item without replaying it.")
+        static let configuration = CommandConfiguration(
+            commandName: "skip", abstract: "Close an item without replaying it.")
         @OptionGroup var common: Runs.Common
         @Argument(help: "Item id.") var id: String
 

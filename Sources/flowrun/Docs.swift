@@ -4,11 +4,12 @@ import Foundation
 
 struct Docs: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "docs",
         abstract: "Generate the reference pages in components/ from the declarations, or check they are current.",
         subcommands: [Generate.self, CheckDocs.self])
 
     struct Generate: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write components/*.md.")
+        static let configuration = CommandConfiguration(commandName: "generate", abstract: "Write components/*.md.")
         @Option(help: "Output directory.") var dir = "components"
 
         func run() throws {

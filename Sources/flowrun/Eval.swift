@@ -5,6 +5,7 @@ import FlowrunValue
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "eval",
         abstract: "Evaluate an expression or template and print the JSON result: a playground for mappings.",
         discussion: """
             Examples:

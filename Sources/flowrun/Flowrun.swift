@@ -5,6 +5,8 @@ import Flowrun
     import Glibc
 #endif
 
+/// Every command names itself (`commandName:`): a derived name is `String(describing: Self.self)`, whose casts
+/// scan all protocol conformances of the binary for each command at every start (issue 19; StartupCostTests).
 @main
 struct FlowrunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

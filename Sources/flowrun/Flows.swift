@@ -4,11 +4,13 @@ import FlowrunService
 
 struct Flows: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "flows",
         abstract: "Disable or enable a flow in the state store (every `serve` replica sharing it obeys).",
         subcommands: [Disable.self, Enable.self])
 
     struct Disable: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "disable",
             abstract: "Stop a flow's schedule from firing and refuse its manual runs until it is enabled.")
         @OptionGroup var common: Runs.Common
         @Argument(help: "Flow name.") var name: String
@@ -17,7 +19,8 @@ struct Flows: ParsableCommand {
     }
 
     struct Enable: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Let a disabled flow run again.")
+        static let configuration = CommandConfiguration(
+            commandName: "enable", abstract: "Let a disabled flow run again.")
         @OptionGroup var common: Runs.Common
         @Argument(help: "Flow name.") var name: String
 

@@ -3,6 +3,7 @@ import Flowrun
 
 struct Graph: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "graph",
         abstract: "Draw a flow as Mermaid or Graphviz DOT (error edges dashed, loops bold).")
 
     enum Format: String, ExpressibleByArgument { case mermaid, dot }

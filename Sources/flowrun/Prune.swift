@@ -4,6 +4,7 @@ import Foundation
 
 struct Prune: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "prune",
         abstract: "Delete old run records and closed dead-letter items from the state store.",
         discussion: """
             Removes the run records that started more than --older-than ago (runs still `running` stay) and

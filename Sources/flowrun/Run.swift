@@ -6,6 +6,7 @@ import FlowrunService
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Check a flow, then run it (the default command: `flowrun FILE` is `flowrun run FILE`).",
         discussion: """
             With --once (or when the flow has no ticker) each trigger fires once; flowrun waits for the runs,

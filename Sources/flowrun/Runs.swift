@@ -4,6 +4,7 @@ import Foundation
 
 struct Runs: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "runs",
         abstract: "List recent runs from the state store, or show one run with its counters and errors.",
         subcommands: [List.self, Show.self, Retry.self], defaultSubcommand: List.self)
 
@@ -32,7 +33,7 @@ struct Runs: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Recent runs as a table.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "Recent runs as a table.")
         @OptionGroup var common: Common
         @Option(help: "Only this flow's runs.") var flow: String?
         @Option(help: "How many runs.") var limit = 20
@@ -55,7 +56,8 @@ struct Runs: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One run with its counters and errors.")
+        static let configuration = CommandConfiguration(
+            commandName: "show", abstract: "One run with its counters and errors.")
         @OptionGroup var common: Common
         @Argument(help: "Run id.") var id: String
 
@@ -77,6 +79,7 @@ struct Runs: ParsableCommand {
 
     struct Retry: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "retry",
             abstract: "Start a new run with the trigger input of an earlier one (trigger: retry, linked both ways).",
             discussion: "Exit status as for `flowrun FILE --once`; 4 when another run holds the flow.")
         @OptionGroup var common: Common

@@ -5,6 +5,7 @@ import Foundation
 
 struct Schedule: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "schedule",
         abstract: "List the next run times of flows' schedules (as `flowrun serve` remembers them).")
 
     @Argument(help: "Flow files or directories of them.") var paths: [String]

@@ -3,6 +3,7 @@ import Flowrun
 
 struct Schema: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "schema",
         abstract: "Print the JSON Schema of flow files (for editors), generated from the component declarations.",
         discussion: """
             The same schema is committed as components/flow.schema.json (`flowrun docs generate`). Put

@@ -8,6 +8,7 @@ import Logging
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "serve",
         abstract: "Run flows as a long-running service: schedules, webhooks and the admin API.",
         discussion: """
             Loads and checks every flow (a flow that fails `check` is reported and not started; the others run),

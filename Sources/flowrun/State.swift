@@ -4,6 +4,7 @@ import Foundation
 
 struct State: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "state",
         abstract: "Read and edit a flow's stored state: cursors and other keys of `state` nodes.",
         discussion: """
             `list FLOW` shows the keys and values (internal keys under dlq/, slot/, schedule/ and lock/ only with
@@ -16,7 +17,7 @@ struct State: ParsableCommand {
     static let internalPrefixes = StateEdit.internalPrefixes
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A flow's keys and values.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "A flow's keys and values.")
         @OptionGroup var common: Runs.Common
         @Argument(help: "Flow name.") var flow: String
         @Flag(help: "Also the internal keys (dlq/, slot/, schedule/, lock/).") var all = false
@@ -43,7 +44,7 @@ struct State: ParsableCommand {
     }
 
     struct Get: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One value, as JSON.")
+        static let configuration = CommandConfiguration(commandName: "get", abstract: "One value, as JSON.")
         @OptionGroup var common: Runs.Common
         @Argument(help: "Flow name.") var flow: String
         @Argument(help: "Key.") var key: String
@@ -79,6 +80,7 @@ struct State: ParsableCommand {
 
     struct Delete: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "delete",
             abstract: "Remove a key and record the change in the run history.")
         @OptionGroup var common: Runs.Common
         @Argument(help: "Flow name.") var flow: String

@@ -4,6 +4,7 @@ import Foundation
 
 struct Test: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "test",
         abstract: "Run the test files of flows (`x.test.yaml` beside `x.yaml`) offline.",
         discussion: """
             Each case runs its flow with canned HTTP responses, a fresh SQLite database, a fixed clock and the
