@@ -10,10 +10,11 @@ struct Lambda {
 
     @inline(__always)
     func call(_ env: Env, _ a: Value, _ b: Value = .null, _ c: Value = .null) throws(EvalError) -> Value {
+        // An arrow without parameters (`() => 3`) may be the only one: then the evaluation has no frame.
+        guard let first = slots.first else { return try body(env) }
         let frame = env.frame!.slots
         if slots.count > 1 { frame[slots[1]] = b }
         if slots.count > 2 { frame[slots[2]] = c }
-        guard let first = slots.first else { return try body(env) }
         if case .object(let o) = a {
             if readsFirstSlot { frame[first] = a }
             return try body(Env(env, item: consume o))
