@@ -70,7 +70,7 @@ struct Compiler {
                 if slot == itemSlot {
                     // `item.field` of the innermost arrow's first parameter: borrow the unpacked object.
                     return { env throws(EvalError) in
-                        if env.hasItem { return cache.read(env.item, name) }
+                        if env.hasItem { return cache.read(env.item.unsafelyUnwrapped, name) }
                         return try Self.member(env.frame!.slots[slot], name, safe, span)
                     }
                 }

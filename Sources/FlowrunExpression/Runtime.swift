@@ -98,8 +98,9 @@ struct Env {
     private let inputAddress: UnsafePointer<Value>
     unowned(unsafe) let globals: Globals
     unowned(unsafe) let frame: Frame?
-    /// The innermost arrow function's first argument, when `hasItem` (it was an object).
-    let item: Value.Object
+    /// The innermost arrow function's first argument, when it is an object (read it only when
+    /// `hasItem`: a field read then borrows it without unwrapping a copy).
+    let item: Value.Object?
     let hasItem: Bool
 
     var input: Value {
@@ -110,7 +111,7 @@ struct Env {
         self.inputAddress = input
         self.globals = globals
         self.frame = frame
-        self.item = Self.noItem
+        self.item = nil
         self.hasItem = false
     }
 
@@ -120,7 +121,7 @@ struct Env {
         inputAddress = outer.inputAddress
         globals = outer.globals
         frame = outer.frame
-        self.item = item
+        self.item = .some(item)
         hasItem = true
     }
 
@@ -130,11 +131,9 @@ struct Env {
         inputAddress = outer.inputAddress
         globals = outer.globals
         frame = outer.frame
-        item = Self.noItem
+        item = nil
         hasItem = false
     }
-
-    private static let noItem = Value.Object()
 }
 
 typealias Compiled = @Sendable (Env) throws(EvalError) -> Value

@@ -11,7 +11,10 @@ import Testing
         // Items of every kind through one compiled read; `?.` lets null through, a number is an error.
         ("[{a: 1}, null, {a: 2}].map(x => x?.a)", "[1,null,2]"),
         ("[{a: 1}, 5].map(x => x.a)", "<expr>:1:24: error[E120]: cannot read field 'a' of int"),
-        ("[{a: 1}, null].map(x => x.a)", "<expr>:1:27: error[E120]: cannot read field 'a' of null (use ?. to allow null)"),
+        (
+            "[{a: 1}, null].map(x => x.a)",
+            "<expr>:1:27: error[E120]: cannot read field 'a' of null (use ?. to allow null)"
+        ),
         // The parameter whole, and beside its fields.
         ("[{a: 1}, {a: 2}].map(x => [x.a, x])", "[[1,{\"a\":1}],[2,{\"a\":2}]]"),
         ("[{a: 1}].map(x => ({...x, b: x.a + 1}))", "[{\"a\":1,\"b\":2}]"),
