@@ -186,7 +186,7 @@ struct Compiler {
                 // Static keys: the key set is built once; each evaluation only fills in the values.
                 let keySet = OrderedSet(keys)
                 let values = items.map { $0.1 }
-                if let small = Self.smallObject(keySet, values.map(\.run), span) { return small }
+                if let small = Self.smallObject(keySet, values, span) { return small }
                 return { env throws(EvalError) in
                     var out = ContiguousArray<Value>()
                     out.reserveCapacity(values.count)
@@ -224,7 +224,7 @@ struct Compiler {
     /// closure called through another's capture costs no reference counting (one loaded from an
     /// array is retained and released around every call), and an array literal of the values is
     /// allocated at its size at once. Parts run, and are checked for nesting, in order.
-    static func smallObject(_ keys: OrderedSet<String>, _ parts: [Compiled], _ span: Span) -> Compiled? {
+    static func smallObject(_ keys: OrderedSet<String>, _ parts: [Step], _ span: Span) -> Compiled? {
         @Sendable @inline(__always)
         func part(_ c: Compiled, _ env: Env) throws(EvalError) -> Value {
             let v = try c(env)
@@ -233,37 +233,38 @@ struct Compiler {
         }
         switch parts.count {
         case 1:
-            let a = parts[0]
+            let a = parts[0].run
             return { env throws(EvalError) in
                 .object(Value.Object(uncheckedUniqueKeys: keys, values: [try part(a, env)]))
             }
         case 2:
-            let a = parts[0], b = parts[1]
+            let a = parts[0].run, b = parts[1].run
             return { env throws(EvalError) in
                 let x = try part(a, env), y = try part(b, env)
                 return .object(Value.Object(uncheckedUniqueKeys: keys, values: [x, y]))
             }
         case 3:
-            let a = parts[0], b = parts[1], c = parts[2]
+            let a = parts[0].run, b = parts[1].run, c = parts[2].run
             return { env throws(EvalError) in
                 let x = try part(a, env), y = try part(b, env), z = try part(c, env)
                 return .object(Value.Object(uncheckedUniqueKeys: keys, values: [x, y, z]))
             }
         case 4:
-            let a = parts[0], b = parts[1], c = parts[2], d = parts[3]
+            let a = parts[0].run, b = parts[1].run, c = parts[2].run, d = parts[3].run
             return { env throws(EvalError) in
                 let x = try part(a, env), y = try part(b, env), z = try part(c, env), w = try part(d, env)
                 return .object(Value.Object(uncheckedUniqueKeys: keys, values: [x, y, z, w]))
             }
         case 5:
-            let a = parts[0], b = parts[1], c = parts[2], d = parts[3], e = parts[4]
+            let a = parts[0].run, b = parts[1].run, c = parts[2].run, d = parts[3].run, e = parts[4].run
             return { env throws(EvalError) in
                 let x = try part(a, env), y = try part(b, env), z = try part(c, env), w = try part(d, env)
                 let v = try part(e, env)
                 return .object(Value.Object(uncheckedUniqueKeys: keys, values: [x, y, z, w, v]))
             }
         case 6:
-            let a = parts[0], b = parts[1], c = parts[2], d = parts[3], e = parts[4], f = parts[5]
+            let a = parts[0].run, b = parts[1].run, c = parts[2].run, d = parts[3].run, e = parts[4].run,
+                f = parts[5].run
             return { env throws(EvalError) in
                 let x = try part(a, env), y = try part(b, env), z = try part(c, env), w = try part(d, env)
                 let v = try part(e, env), u = try part(f, env)
