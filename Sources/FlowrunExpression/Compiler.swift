@@ -16,7 +16,12 @@ public final class CompiledExpression: Sendable {
     /// Evaluates against a message; runtime failures are `EvalError`s carrying the failing sub-expression's location.
     @inline(__always)
     public func evaluate(_ input: Value, _ globals: Globals) throws(EvalError) -> Value {
-        try run(Env(input: input, globals: globals, frame: slotCount > 0 ? Frame(count: slotCount) : nil))
+        let frame = slotCount > 0 ? Frame(count: slotCount) : nil
+        // `Env` holds unretained references: the message, the globals and the frame live until the end.
+        return try withUnsafePointer(to: input) { (address) throws(EvalError) -> Value in
+            defer { withExtendedLifetime(frame) {} }
+            return try run(Env(input: address, globals: globals, frame: frame))
+        }
     }
 }
 
@@ -26,6 +31,10 @@ struct Compiler {
     private var scope: [(name: String, slot: Int)] = []
     private var nextSlot = 0
     private(set) var maxSlots = 0
+    /// The innermost arrow function's first parameter slot: its `param.field` reads use `Env.item`.
+    private var itemSlot: Int?
+    /// Slots read from the frame (a parameter used other than as `param.field` of the innermost arrow).
+    private var framedSlots: Set<Int> = []
 
     static func compile(_ expr: Expr) throws(Diagnostic) -> CompiledExpression {
         var compiler = Compiler()
@@ -43,6 +52,7 @@ struct Compiler {
         case .name(let name):
             if let local = scope.last(where: { $0.name == name }) {
                 let slot = local.slot
+                framedSlots.insert(slot)
                 return { env in env.frame!.slots[slot] }
             }
             switch name {
@@ -56,8 +66,16 @@ struct Compiler {
         case .member(let base, let name, _):
             let safe = Self.nullSafe(expr)
             if case .name(let local) = base.kind, let slot = scope.last(where: { $0.name == local })?.slot {
-                // `item.field` inside an arrow function: read the slot in place.
                 let cache = FieldCache()
+                if slot == itemSlot {
+                    // `item.field` of the innermost arrow's first parameter: borrow the unpacked object.
+                    return { env throws(EvalError) in
+                        if env.hasItem { return cache.read(env.item.unsafelyUnwrapped, name) }
+                        return try Self.member(env.frame!.slots[slot], name, safe, span)
+                    }
+                }
+                // `item.field` of an outer arrow's parameter: read the slot in place.
+                framedSlots.insert(slot)
                 return { env throws(EvalError) in
                     let slots = env.frame!.slots
                     if case .object(let o) = slots[slot] { return cache.read(o, name) }
@@ -168,11 +186,12 @@ struct Compiler {
                 // Static keys: the key set is built once; each evaluation only fills in the values.
                 let keySet = OrderedSet(keys)
                 let values = items.map { $0.1 }
+                if let small = Self.smallObject(keySet, values, span) { return small }
                 return { env throws(EvalError) in
                     var out = ContiguousArray<Value>()
                     out.reserveCapacity(values.count)
-                    for c in values {
-                        let v = try c.run(env)
+                    for i in values.indices {
+                        let v = try values[i].run(env)
                         try Nesting.check(v, at: span)
                         out.append(v)
                     }
@@ -198,6 +217,60 @@ struct Compiler {
             }
         case .arrow:
             throw .error(.misplacedArrow, "an arrow function can only be passed to a method such as .map", at: span)
+        }
+    }
+
+    /// An object literal of up to six values with constant keys, its parts captured one by one: a
+    /// closure called through another's capture costs no reference counting (one loaded from an
+    /// array is retained and released around every call), and an array literal of the values is
+    /// allocated at its size at once. Parts run, and are checked for nesting, in order.
+    static func smallObject(_ keys: OrderedSet<String>, _ parts: [Step], _ span: Span) -> Compiled? {
+        @Sendable @inline(__always)
+        func part(_ c: Compiled, _ env: Env) throws(EvalError) -> Value {
+            let v = try c(env)
+            try Nesting.check(v, at: span)
+            return v
+        }
+        switch parts.count {
+        case 1:
+            let a = parts[0].run
+            return { env throws(EvalError) in
+                .object(Value.Object(uncheckedUniqueKeys: keys, values: [try part(a, env)]))
+            }
+        case 2:
+            let a = parts[0].run, b = parts[1].run
+            return { env throws(EvalError) in
+                let x = try part(a, env), y = try part(b, env)
+                return .object(Value.Object(uncheckedUniqueKeys: keys, values: [x, y]))
+            }
+        case 3:
+            let a = parts[0].run, b = parts[1].run, c = parts[2].run
+            return { env throws(EvalError) in
+                let x = try part(a, env), y = try part(b, env), z = try part(c, env)
+                return .object(Value.Object(uncheckedUniqueKeys: keys, values: [x, y, z]))
+            }
+        case 4:
+            let a = parts[0].run, b = parts[1].run, c = parts[2].run, d = parts[3].run
+            return { env throws(EvalError) in
+                let x = try part(a, env), y = try part(b, env), z = try part(c, env), w = try part(d, env)
+                return .object(Value.Object(uncheckedUniqueKeys: keys, values: [x, y, z, w]))
+            }
+        case 5:
+            let a = parts[0].run, b = parts[1].run, c = parts[2].run, d = parts[3].run, e = parts[4].run
+            return { env throws(EvalError) in
+                let x = try part(a, env), y = try part(b, env), z = try part(c, env), w = try part(d, env)
+                let v = try part(e, env)
+                return .object(Value.Object(uncheckedUniqueKeys: keys, values: [x, y, z, w, v]))
+            }
+        case 6:
+            let a = parts[0].run, b = parts[1].run, c = parts[2].run, d = parts[3].run, e = parts[4].run,
+                f = parts[5].run
+            return { env throws(EvalError) in
+                let x = try part(a, env), y = try part(b, env), z = try part(c, env), w = try part(d, env)
+                let v = try part(e, env), u = try part(f, env)
+                return .object(Value.Object(uncheckedUniqueKeys: keys, values: [x, y, z, w, v, u]))
+            }
+        default: return nil
         }
     }
 
@@ -386,10 +459,15 @@ struct Compiler {
             for (p, s) in zip(params, slots) { scope.append((p, s)) }
             nextSlot += params.count
             maxSlots = max(maxSlots, nextSlot)
+            let outerItemSlot = itemSlot
+            itemSlot = slots.first
             let compiledBody = try compile(body)
+            itemSlot = outerItemSlot
             nextSlot -= params.count
             scope.removeLast(params.count)
-            let lambda = Lambda(body: compiledBody, slots: slots)
+            let readsFirstSlot = slots.first.map { framedSlots.contains($0) } ?? false
+            for s in slots { framedSlots.remove(s) }
+            let lambda = Lambda(body: compiledBody, slots: slots, readsFirstSlot: readsFirstSlot)
             let rest = try args.dropFirst().map { (a: Expr) throws(Diagnostic) -> Step in Step(try compile(a)) }
             return { r, env throws(EvalError) in
                 if safe, r.isNull { return .null }

@@ -4,14 +4,23 @@ import FlowrunValue
 struct Lambda {
     let body: Compiled
     let slots: [Int]
+    /// Whether the body reads its first parameter from the frame (other than as `param.field`, which
+    /// reads `Env.item`); when it does not, an object argument is never stored in the frame.
+    let readsFirstSlot: Bool
 
     @inline(__always)
     func call(_ env: Env, _ a: Value, _ b: Value = .null, _ c: Value = .null) throws(EvalError) -> Value {
+        // An arrow without parameters (`() => 3`) may be the only one: then the evaluation has no frame.
+        guard let first = slots.first else { return try body(env) }
         let frame = env.frame!.slots
-        if slots.count > 0 { frame[slots[0]] = a }
         if slots.count > 1 { frame[slots[1]] = b }
         if slots.count > 2 { frame[slots[2]] = c }
-        return try body(env)
+        if case .object(let o) = a {
+            if readsFirstSlot { frame[first] = a }
+            return try body(Env(env, item: consume o))
+        }
+        frame[first] = a
+        return try body(Env(withoutItem: env))
     }
 }
 
@@ -49,8 +58,9 @@ public enum Methods {
             let items = recv.arrayValue!
             var out: [Value] = []
             out.reserveCapacity(items.count)
-            for (i, item) in items.enumerated() {
-                let v = try f.call(env, item, .int(i))
+            for i in items.indices {
+                // Indexing lends the item to the call; `enumerated()` would copy it (and its buffers).
+                let v = try f.call(env, items[i], .int(i))
                 try Nesting.check(v, at: nil)
                 out.append(v)
             }

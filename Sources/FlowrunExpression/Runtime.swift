@@ -84,11 +84,56 @@ final class Frame {
     }
 }
 
-/// What a compiled closure receives: the message, the globals and the parameter frame.
+/// What a compiled closure receives: the message, the globals, the parameter frame, and the innermost
+/// arrow function's first argument when it is an object (`item` in `items.map(item => ...)`).
+///
+/// The item is kept unpacked because reading a field through a frame slot copies the object out of
+/// its `Value` (the enum keeps its tag in spare bits of the payload, so the payload is rebuilt, not
+/// borrowed), retaining and releasing its buffers on every read; a field read of `env.item` borrows
+/// it. The arrow function's call unpacks it once per item, as a hand-written loop does, and makes a
+/// new `Env` for its body: the other fields are therefore unretained references (the message by
+/// address), so that building one costs no reference counting. `CompiledExpression.evaluate` keeps
+/// them alive for the whole evaluation, and no `Env` outlives it (arrow functions never escape).
 struct Env {
-    let input: Value
-    let globals: Globals
-    let frame: Frame?
+    private let inputAddress: UnsafePointer<Value>
+    unowned(unsafe) let globals: Globals
+    unowned(unsafe) let frame: Frame?
+    /// The innermost arrow function's first argument, when it is an object (read it only when
+    /// `hasItem`: a field read then borrows it without unwrapping a copy).
+    let item: Value.Object?
+    let hasItem: Bool
+
+    var input: Value {
+        @inline(__always) _read { yield inputAddress.pointee }
+    }
+
+    init(input: UnsafePointer<Value>, globals: Globals, frame: Frame?) {
+        self.inputAddress = input
+        self.globals = globals
+        self.frame = frame
+        self.item = nil
+        self.hasItem = false
+    }
+
+    /// The same message, globals and frame, with `item` as the innermost arrow function's argument.
+    @inline(__always)
+    init(_ outer: Env, item: consuming Value.Object) {
+        inputAddress = outer.inputAddress
+        globals = outer.globals
+        frame = outer.frame
+        self.item = .some(item)
+        hasItem = true
+    }
+
+    /// The same message, globals and frame, for an arrow function whose first argument is not an object.
+    @inline(__always)
+    init(withoutItem outer: Env) {
+        inputAddress = outer.inputAddress
+        globals = outer.globals
+        frame = outer.frame
+        item = nil
+        hasItem = false
+    }
 }
 
 typealias Compiled = @Sendable (Env) throws(EvalError) -> Value

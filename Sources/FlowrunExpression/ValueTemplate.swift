@@ -9,11 +9,23 @@ public indirect enum ValueTemplate: Sendable {
     case array([ValueTemplate])
     case object(ObjectTemplate)
 
-    /// An object with templates among its values: the key set is built once.
-    public struct ObjectTemplate: Sendable {
+    /// An object with templates among its values: the key set is built once. A class, so that
+    /// evaluating one per message borrows its arrays instead of copying them out of the enum.
+    public final class ObjectTemplate: Sendable {
         let keys: OrderedSet<String>
         let values: [ValueTemplate]
+        /// For each value that is exactly one `<<expr>>`, that expression: evaluated directly, without
+        /// unwrapping the value's template (the usual `data:` of an edge, evaluated per message).
+        let expressions: [CompiledExpression?]
         public var entries: [(String, ValueTemplate)] { Array(zip(keys, values)) }
+
+        init(keys: OrderedSet<String>, values: [ValueTemplate]) {
+            self.keys = keys
+            self.values = values
+            self.expressions = values.map { value in
+                if case .template(let t) = value { t.wholeExpression } else { nil }
+            }
+        }
     }
 
     public static func object(_ entries: [(String, ValueTemplate)]) -> ValueTemplate {
@@ -65,9 +77,17 @@ public indirect enum ValueTemplate: Sendable {
         case .object(let template):
             var values = ContiguousArray<Value>()
             values.reserveCapacity(template.values.count)
-            for item in template.values {
-                let v = try item.evaluate(input, globals)
-                try Self.checkNesting(v, item)
+            for i in template.values.indices {
+                if let expression = template.expressions[i] {
+                    let v = try expression.evaluate(input, globals)
+                    do throws(EvalError) { try Nesting.check(v, at: nil) } catch {
+                        throw Nesting.tooDeep(at: expression.span)
+                    }
+                    values.append(v)
+                    continue
+                }
+                let v = try template.values[i].evaluate(input, globals)
+                try Self.checkNesting(v, template.values[i])
                 values.append(v)
             }
             return .object(Value.Object(uncheckedUniqueKeys: template.keys, values: values))

@@ -86,7 +86,9 @@ public enum Counter: String, Sendable, CaseIterable {
 /// What a component sees while handling one message: its settings (evaluated once per run), the
 /// run's globals, and the ways to emit, count and log.
 public struct NodeContext {
-    unowned let run: RunExecution
+    /// Unretained: a context exists only while its run delivers (components get it `inout` and never
+    /// keep it), and the checked `unowned` cost a reference-count operation per access on every delivery.
+    unowned(unsafe) let run: RunExecution
     let node: Int
 
     init(run: RunExecution, node: Int) {
@@ -102,7 +104,16 @@ public struct NodeContext {
     public var now: Int { run.globals.clock() }
 
     /// A setting's value for this run (templates evaluated once, with the run's globals).
-    public func setting(_ name: String) -> Value { run.settings[node][name] ?? .null }
+    public func setting(_ name: String) -> Value {
+        // A node has a handful of settings (defaults included): comparing names, which are mostly
+        // small strings compared by their bits, is cheaper than hashing one per message.
+        let values = run.settings[node]
+        if values.count <= 8 {
+            for (key, value) in values where key == name { return value }
+            return .null
+        }
+        return values[name] ?? .null
+    }
 
     /// Emits a message on an output port; it travels along every edge leaving that port.
     public mutating func emit(_ port: String, _ message: Value) {
