@@ -79,9 +79,9 @@ public final class PythonServer: @unchecked Sendable {
         }
         guard first, process.processIdentifier > 0 else { return }
         kill(process.processIdentifier, SIGKILL)
-        // Reaped here: Foundation's own wait for the child can lag for seconds.
-        var status: Int32 = 0
-        _ = waitpid(process.processIdentifier, &status, 0)
+        // Reaped by Foundation, never by a waitpid of ours: reaping one of its children behind its back
+        // made it miss another child's exit in the same SIGCHLD (a CLI test then waited forever).
+        ChildProcess.waitForExit(process, within: 10)
     }
 
     /// The last 40 lines of the server's log, for the message of a failed check.

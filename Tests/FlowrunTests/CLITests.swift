@@ -1,5 +1,6 @@
 import Flowrun
 import Foundation
+import FlowrunTesting
 import Testing
 
 /// Runs the real `flowrun` binary as a user would and checks output and exit codes.
@@ -39,9 +40,10 @@ import Testing
         try process.run()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        // Not `waitUntilExit()`: it waited forever once for a child Foundation had not seen exit.
+        let status = ChildProcess.exitStatus(process)
         return Result(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            status: status, stdout: String(decoding: stdout, as: UTF8.self),
             stderr: String(decoding: stderr, as: UTF8.self))
     }
 

@@ -81,7 +81,7 @@ final class SyncEnvironment {
     func stopMock() {
         guard let mock else { return }
         mock.terminate()
-        mock.waitUntilExit()
+        ChildProcess.waitForExit(mock, within: 30)
         self.mock = nil
     }
 
