@@ -79,8 +79,8 @@ public final class PythonServer: @unchecked Sendable {
         }
         guard first, process.processIdentifier > 0 else { return }
         kill(process.processIdentifier, SIGKILL)
-        // Reaped by Foundation, never by a waitpid of ours: reaping one of its children behind its back
-        // made it miss another child's exit in the same SIGCHLD (a CLI test then waited forever).
+        // Reaped within seconds either way (`ChildProcess`: Foundation may not see the exit while a
+        // sibling process holds the socket it watches).
         ChildProcess.waitForExit(process, within: 10)
     }
 

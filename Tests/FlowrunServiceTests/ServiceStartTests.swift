@@ -31,7 +31,7 @@ import Testing
         let dead = Process()
         dead.executableURL = URL(fileURLWithPath: "/bin/true")
         try dead.run()
-        dead.waitUntilExit()
+        _ = ChildProcess.exitStatus(dead)
         let host = FlowRuntime.owner.split(separator: "@", maxSplits: 1).last.map(String.init) ?? ""
         let store = MemoryStore()
         var r = RunRecord(id: "r-dead", flow: "ghost", trigger: .scheduled, startedAt: 1)

@@ -119,8 +119,7 @@ import Testing
             replicas.filter(\.process.isRunning).map { r in
                 kill(r.pid, SIGCONT)
                 r.process.terminate()
-                r.process.waitUntilExit()
-                return r.process.terminationStatus
+                return ChildProcess.exitStatus(r.process)
             }
         }
 
@@ -128,7 +127,7 @@ import Testing
             for r in replicas where r.process.isRunning {
                 kill(r.pid, SIGCONT)
                 kill(r.pid, SIGKILL)
-                r.process.waitUntilExit()
+                _ = ChildProcess.exitStatus(r.process)
             }
             try? FileManager.default.removeItem(at: dir)
         }
@@ -197,7 +196,7 @@ import Testing
             try cluster.store.get(flow: "ticks", key: "lock/")?["node"].stringValue == replica.node
         }
         kill(replica.pid, SIGKILL)
-        replica.process.waitUntilExit()
+        _ = ChildProcess.exitStatus(replica.process)
         let killedAt = Date()
         #expect(try CLITests.waitFor(10) { try cluster.store.run(id: victim.id)?.status == .abandoned })
         // TTL (2 s) + one sweep (0.5 s), with slack for a loaded machine.

@@ -57,7 +57,7 @@ import Testing
         try serve.run()
         defer {
             serve.terminate()
-            serve.waitUntilExit()
+            _ = ChildProcess.exitStatus(serve)
         }
         // Ready when serve logs its admin address (polled with a deadline).
         let deadline = Date().addingTimeInterval(30)
@@ -92,10 +92,10 @@ import Testing
         script.standardError = output
         try script.run()
         let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        script.waitUntilExit()
+        let scriptStatus = ChildProcess.exitStatus(script)
         print(printed)
         #expect(
-            script.terminationStatus == 0,
+            scriptStatus == 0,
             "\(printed)\nserve log (tail): \(((try? String(contentsOf: log, encoding: .utf8)) ?? "").suffix(3000))")
         #expect(printed.contains("a POST without the CSRF token is refused"))
     }

@@ -1,4 +1,5 @@
 import Flowrun
+import FlowrunTesting
 import Foundation
 import Testing
 
@@ -63,12 +64,11 @@ import Testing
             p.standardError = err
             p.standardOutput = FileHandle.nullDevice
             try p.run()
-            let stderr = await offPool {
+            let (stderr, status) = await offPool {
                 let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                p.waitUntilExit()
-                return text
+                return (text, ChildProcess.exitStatus(p))
             }
-            #expect(p.terminationStatus == 2, "\(form): \(stderr)")
+            #expect(status == 2, "\(form): \(stderr)")
             #expect(
                 stderr.contains("--input: the argument is not valid UTF-8 (invalid byte at offset 11)"), "\(stderr)")
         }

@@ -107,7 +107,7 @@ extension ServeTests {
         try p.run()
         defer {
             p.terminate()
-            p.waitUntilExit()
+            _ = ChildProcess.exitStatus(p)
         }
         let auth = ["Authorization": "Bearer demo-token"]
         let base = "http://127.0.0.1:\(port)/users?limit=1&updated_since="

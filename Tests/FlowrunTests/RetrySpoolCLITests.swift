@@ -47,7 +47,7 @@ struct RetrySpoolCLITests {
         let started = try #require(retry)
         try cluster.stop()
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        _ = ChildProcess.exitStatus(process)
         #expect(stderr.contains("kept to be written when the store is back"), "\(stderr)")
         #expect(FileSpool.beside(flowFile: file).pending().map(\.id) == [started.id])
 

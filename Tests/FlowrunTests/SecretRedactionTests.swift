@@ -266,7 +266,7 @@ import Testing
             #expect(Self.leaks(one.body) == [], "GET /api/runs/ID: \(one.body)")
         }
         p.terminate()
-        await offPool { p.waitUntilExit() }
+        await offPool { _ = ChildProcess.exitStatus(p) }
         let logs = String(decoding: try Data(contentsOf: logFile), as: UTF8.self)
         #expect(logs.contains("leak-"), "serve logs: \(logs)")
         #expect(Self.leaks(logs) == [], "serve logs: \(logs)")

@@ -96,7 +96,7 @@ import Testing
         defer {
             if !stopped {
                 p.terminate()
-                p.waitUntilExit()
+                _ = ChildProcess.exitStatus(p)
             }
         }
         let url = "http://127.0.0.1:\(e.webhookPort)/sync/users/u42"
@@ -114,7 +114,7 @@ import Testing
 
         let scheduledRun = e.waitForRun { $0["trigger"] == "scheduled" && $0["status"] != "running" }
         p.terminate()
-        p.waitUntilExit()
+        _ = ChildProcess.exitStatus(p)
         stopped = true
         let printed = try String(contentsOf: stdout, encoding: .utf8)
         let scheduledID = try #require(scheduledRun["id"].stringValue)
@@ -137,7 +137,7 @@ import Testing
         try p.run()
         Thread.sleep(forTimeInterval: 1.0)  // page 1 or 2 of 3
         kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        _ = ChildProcess.exitStatus(p)
         let next = try e.sync()
         #expect(next.status == 0, "\(next.stdout)\(next.stderr)")
         #expect(next.stdout.contains("processed 250"), "\(next.stdout)")
