@@ -16,12 +16,7 @@ struct PostgresParameters: ~Copyable {
 
     /// `sql` is the statement: an array parameter it casts to an array type (`$1::text[]`) is sent as a
     /// PostgreSQL array literal (`PostgresArrays`).
-    init(_ values: [Value], sql: String = "") {
-        text = ByteWriter(capacity: max(64, values.count * 16))
-        self.sql = sql
-        starts.reserveCapacity(values.count)
-        for value in values { append(value) }
-    }
+    init(_ values: [Value], sql: String = "") { self.init(rows: [values][...], sql: sql) }
 
     /// The rows' values one after another (a multi-row statement), without flattening them first.
     init(rows: ArraySlice<[Value]>, sql: String) {

@@ -191,11 +191,14 @@ struct UpsertPlan {
             }
             if keys.allSatisfy({ key(ordered[i], $0) == key(o, $0) }) {
                 ordered[i] = o
-            } else if let j = collided[keys.map { key(o, $0) }] {
-                ordered[j] = o
             } else {
-                collided[keys.map { key(o, $0) }] = ordered.count
-                ordered.append(o)
+                let values = keys.map { key(o, $0) }
+                if let j = collided[values] {
+                    ordered[j] = o
+                } else {
+                    collided[values] = ordered.count
+                    ordered.append(o)
+                }
             }
         }
         total = ordered.count

@@ -12,13 +12,11 @@ enum Nesting {
     @inline(__always)
     static func check(_ value: Value, at span: Span?) throws(EvalError) {
         switch value {
-        case .array(let a):
-            if !a.contains(where: \.isContainer) { return }
-        case .object(let o):
-            if !o.values.contains(where: \.isContainer) { return }
+        case .array, .object:
+            // `nests` skips scalar elements without a call, so a flat record costs one pass.
+            if value.nests(deeperThan: Value.maxDepth - 1) { throw tooDeep(at: span) }
         default: return
         }
-        if value.nests(deeperThan: Value.maxDepth - 1) { throw tooDeep(at: span) }
     }
 
     /// The same check for builtins, which report failures without a location; `levels` is how many
@@ -35,16 +33,4 @@ enum Nesting {
     static func tooDeep(at span: Span?) -> EvalError { EvalError(.valueTooDeep, message, at: span) }
 
     static let message = "this would build a value nested more than \(Value.maxDepth) arrays and objects deep"
-}
-
-extension Value {
-    /// Whether this is an array or an object: a value holding only scalars nests one level deep, so
-    /// checking its elements first spares the walk of `nests(deeperThan:)` for the common flat record.
-    @inline(__always)
-    var isContainer: Bool {
-        switch self {
-        case .array, .object: true
-        default: false
-        }
-    }
 }
